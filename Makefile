@@ -1,0 +1,192 @@
+# Strata: build, run, debug, grade and test from one entry point.
+#
+#   make              kernel ELF and bootable GRUB ISO
+#   make qemu         boot the ISO, serial console on this terminal
+#   make qemu-nox     the same without a window
+#   make qemu-gdb     boot halted, waiting for gdb (then: make gdb, or gdb)
+#   make grade        grade this branch's labs
+#   make check        host unit tests (Check)
+#   make test         check + grade + grader self-tests + GDB test (+ lab branches)
+#   make bench        host benchmarks
+#   make deps         install the Debian packages (as root, or with sudo)
+#   make doctor       check the tools and say what is missing
+#
+# Variables: MEM=128M CPUS=1 QEMUEXTRA=... CMDLINE="test=NAME" LAB=N GRADEFLAGS=...
+
+.SECONDEXPANSION:
+
+BUILD   ?= build
+MEM     ?= 128M
+CPUS    ?= 1
+CMDLINE ?=
+QEMUEXTRA ?=
+PYTHON  ?= python3
+QEMU    ?= qemu-system-i386
+GDB     ?= gdb
+
+# The lab this branch is for (lab branches carry a LAB file; main grades all).
+LAB ?= $(shell cat LAB 2>/dev/null)
+
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+CC      := gcc
+LD      := ld
+NEED    := sh tools/need
+
+KCFLAGS := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-builtin -fno-pie \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-mno-sse -mno-mmx -mgeneral-regs-only -nostdlib -Og -g \
+	-Wall -Wextra -Werror -Isrc -MMD -MP \
+	-DSTRATA_LAB=$(if $(LAB),$(LAB),0)
+KASFLAGS := -m32 -g -Isrc -MMD -MP -Wa,--noexecstack
+KLDFLAGS := -m elf_i386 -nostdlib -T src/kernel/kernel.ld --no-warn-rwx-segments
+
+HOSTCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc -DSTRATA_HOST
+
+# Every kernel source that exists in this tree; lab branches simply have fewer.
+KSRCS := $(sort $(wildcard src/boot/*.S src/kernel/*.S src/kernel/*.c src/lib/*.c \
+	src/mm/*.c labs/*/*.c))
+KOBJS := $(patsubst %,$(BUILD)/k/%.o,$(basename $(KSRCS)))
+
+.PHONY: all kernel iso qemu qemu-nox qemu-gdb gdb grade check test bench deps \
+	doctor clean student-repo
+.DELETE_ON_ERROR:
+
+all: kernel iso
+
+kernel: $(BUILD)/kernel.elf
+iso: $(BUILD)/strata.iso
+
+$(BUILD)/k/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS    $<"
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
+
+# The backtrace symbol table is embedded in the kernel: link once with an
+# empty table, list the text symbols of that link, link again with them.
+# .ksyms is placed after .text, so text addresses are the same in both links.
+$(BUILD)/ksyms0.o: tools/mksyms.sh
+	@mkdir -p $(@D)
+	$(Q)sh tools/mksyms.sh /dev/null > $(BUILD)/ksyms0.S
+	$(Q)$(CC) $(KASFLAGS) -c $(BUILD)/ksyms0.S -o $@
+
+$(BUILD)/kernel.elf: $(KOBJS) $(BUILD)/ksyms0.o src/kernel/kernel.ld tools/mksyms.sh
+	@$(NEED) $(LD) binutils
+	@echo "  LD    $@"
+	$(Q)$(LD) $(KLDFLAGS) -o $(BUILD)/kernel.pass1 $(KOBJS) $(BUILD)/ksyms0.o
+	$(Q)nm -n --defined-only $(BUILD)/kernel.pass1 | sh tools/mksyms.sh - > $(BUILD)/ksyms.S
+	$(Q)$(CC) $(KASFLAGS) -c $(BUILD)/ksyms.S -o $(BUILD)/ksyms.o
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o
+	@nm $(BUILD)/kernel.pass1 | grep ' [Tt] ' > $(BUILD)/text1.sym; \
+	 nm $@ | grep ' [Tt] ' | cmp -s - $(BUILD)/text1.sym || \
+	 { echo "kernel.elf: text moved between the two links"; rm -f $@; exit 1; }
+
+$(BUILD)/strata.iso: $(BUILD)/kernel.elf tools/grub.cfg
+	@$(NEED) grub-mkrescue grub-common grub-pc-bin
+	@$(NEED) xorriso xorriso
+	@$(NEED) mformat mtools
+	@test -d /usr/lib/grub/i386-pc || { echo "GRUB's i386-pc modules are missing: sudo apt-get install grub-pc-bin"; exit 1; }
+	@echo "  ISO   $@"
+	$(Q)rm -rf $(BUILD)/isodir
+	$(Q)mkdir -p $(BUILD)/isodir/boot/grub
+	$(Q)cp $(BUILD)/kernel.elf $(BUILD)/isodir/boot/kernel.elf
+	$(Q)cp tools/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@ $(BUILD)/isodir 2> $(BUILD)/grub-mkrescue.log || \
+	 { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+# ---- running ---------------------------------------------------------------
+
+QEMUOPTS = -m $(MEM) -smp $(CPUS) -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 $(QEMUEXTRA)
+
+qemu: $(BUILD)/strata.iso
+	@$(NEED) $(QEMU) qemu-system-x86
+	@sh tools/run-qemu $(QEMU) -cdrom $< -serial mon:stdio $(QEMUOPTS) \
+	 $(if $(DISPLAY)$(WAYLAND_DISPLAY),,-display none)
+
+qemu-nox: $(BUILD)/strata.iso
+	@$(NEED) $(QEMU) qemu-system-x86
+	@sh tools/run-qemu $(QEMU) -cdrom $< -nographic $(QEMUOPTS)
+
+# Boots the ELF directly (so CMDLINE=test=NAME works), halted until gdb
+# connects. The port is per user; a free one is picked if that one is taken.
+qemu-gdb: $(BUILD)/kernel.elf
+	@$(NEED) $(QEMU) qemu-system-x86
+	@port=$$($(PYTHON) tools/gdbport.py $(BUILD)/qemu-gdb.port) || exit 1; \
+	 echo "*** QEMU is waiting for GDB on port $$port."; \
+	 echo "*** In another terminal in this directory, run: make gdb   (or: gdb)"; \
+	 sh tools/run-qemu $(QEMU) -kernel $< -append "$(CMDLINE)" -nographic \
+	   $(QEMUOPTS) -S -gdb tcp:127.0.0.1:$$port
+
+gdb: $(BUILD)/kernel.elf
+	@$(NEED) $(GDB) gdb
+	$(GDB) -q -iex "set auto-load safe-path $(CURDIR)" -x .gdbinit
+
+# ---- grading and tests -----------------------------------------------------
+
+grade:
+	@$(PYTHON) grader/grade.py $(if $(LAB),--upto $(LAB)) $(GRADEFLAGS)
+
+CHECK_LIBS = $$(pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+# Host unit tests: tests/test_NAME.c linked with the sources in TEST_SRCS_NAME.
+TEST_SRCS_fmt    := src/lib/fmt.c
+TEST_SRCS_buddy  := src/mm/buddy.c
+TEST_SRCS_malloc := src/mm/malloc.c tests/host_pages.c
+UNIT_TESTS := $(patsubst tests/test_%.c,%,$(wildcard tests/test_*.c))
+
+$(BUILD)/host/test_%: tests/test_%.c $$(TEST_SRCS_$$*) $(wildcard src/*/*.h)
+	@$(NEED) pkg-config pkg-config
+	@pkg-config --exists check || { echo "Check is missing: sudo apt-get install check (or: make deps)"; exit 1; }
+	@mkdir -p $(@D)
+	@echo "  HOSTCC $@"
+	$(Q)$(CC) $(HOSTCFLAGS) -o $@ $< $(TEST_SRCS_$*) $(CHECK_LIBS)
+
+check: $(patsubst %,$(BUILD)/host/test_%,$(UNIT_TESTS))
+	@set -e; for t in $^; do echo "== $$t"; CK_FORK=yes $$t; done
+
+BENCH_SRCS_buddy  := src/mm/buddy.c
+BENCH_SRCS_malloc := src/mm/malloc.c tests/host_pages.c
+BENCHES := $(patsubst bench/bench_%.c,%,$(wildcard bench/bench_*.c))
+
+$(BUILD)/host/bench_%: bench/bench_%.c $$(BENCH_SRCS_$$*) $(wildcard src/*/*.h)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC $@"
+	$(Q)$(CC) $(HOSTCFLAGS) -O2 -o $@ $< $(BENCH_SRCS_$*)
+
+bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES))
+	@set -e; for b in $^; do echo "== $$b"; $$b; done
+
+test: check kernel iso
+	$(PYTHON) grader/grade.py --no-build $(if $(LAB),--upto $(LAB))
+	$(PYTHON) grader/selftest/run.py
+	$(PYTHON) tools/gdb/test_gdb.py
+	@if [ -f tools/labgen/validate.py ] && [ -z "$(LAB)" ]; then \
+	  $(PYTHON) tools/labgen/validate.py; fi
+
+student-repo:
+	@test -n "$(OUT)" || { echo "usage: make student-repo OUT=DIR"; exit 1; }
+	$(PYTHON) tools/labgen/labgen.py --out "$(OUT)"
+
+# ---- setup -----------------------------------------------------------------
+
+DEBS := build-essential gcc-multilib grub-pc-bin grub-common xorriso mtools \
+	qemu-system-x86 gdb check pkg-config python3
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	 $$SUDO apt-get update && \
+	 DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(DEBS)
+
+doctor:
+	@sh tools/doctor
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KOBJS:.o=.d)

@@ -1,0 +1,93 @@
+/*
+ * Kernel entry. The boot loader (GRUB, or QEMU -kernel) jumps to _start
+ * with paging off, %eax = multiboot magic, %ebx = physical address of the
+ * multiboot information. The kernel is linked at 0xC0100000 but loaded at
+ * 0x00100000, so until paging is on every symbol is used through V2P().
+ *
+ * Boot page tables (lab 1, exercise 1):
+ *
+ *   boot_pgdir[0]    -> boot_pgtab[0]   1:1, virtual 0 .. 4 MiB, so the
+ *                                       instruction after "paging on" runs
+ *   boot_pgdir[768]  -> boot_pgtab[0]   KERNBASE + 0 .. 4 MiB
+ *   boot_pgdir[769]  -> boot_pgtab[1]   KERNBASE + 4 .. 8 MiB
+ *   boot_pgdir[1023] -> boot_pgdir      the recursive slot
+ *
+ *   boot_pgtab[0][i] = i pages          boot_pgtab[1][i] = 1024 + i pages
+ */
+#include "kernel/layout.h"
+#include "kernel/x86.h"
+
+#define MB_MAGIC	0x1BADB002
+#define MB_FLAGS	0x00000003	/* page-aligned modules, memory map */
+
+	.section .multiboot, "a"
+	.balign 4
+	.long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+
+	.section .text.boot, "ax"
+	.globl _start
+	_start = V2P(entry)
+entry:
+	cli
+	cld
+	movl %eax, %esi			/* multiboot magic */
+	movl %ebx, %edi			/* multiboot info, physical */
+
+	//@ LAB 1 BEGIN
+	/* Fill both boot page tables: entry i maps physical page i. */
+	movl $V2P(boot_pgtab), %edx
+	xorl %ecx, %ecx
+1:	movl %ecx, %eax
+	shll $PAGE_SHIFT, %eax
+	orl $(PTE_PRESENT | PTE_WRITABLE), %eax
+	movl %eax, (%edx, %ecx, 4)
+	incl %ecx
+	cmpl $(KERNEL_BOOT_MAPPED / PAGE_SIZE), %ecx
+	jne 1b
+
+	/* Point the directory at them: 1:1 for low memory, and the higher half. */
+	movl $(V2P(boot_pgtab) + (PTE_PRESENT | PTE_WRITABLE)), %eax
+	movl %eax, V2P(boot_pgdir)
+	movl %eax, V2P(boot_pgdir) + PDE_INDEX(KERNBASE) * 4
+	addl $PAGE_SIZE, %eax
+	movl %eax, V2P(boot_pgdir) + (PDE_INDEX(KERNBASE) + 1) * 4
+	//@ LAB 1 STUB
+	//@ /* LAB 1 exercise 1: fill boot_pgtab and point boot_pgdir at it
+	//@    (the picture above; handouts/lab1-boot.md, "The boot page tables"). */
+	//@ LAB 1 END
+
+	/* The recursive slot: the directory is its own last page table. */
+	movl $(V2P(boot_pgdir) + (PTE_PRESENT | PTE_WRITABLE)), %eax
+	movl %eax, V2P(boot_pgdir) + RECURSIVE_SLOT * 4
+
+	movl $V2P(boot_pgdir), %eax
+	movl %eax, %cr3
+	movl %cr0, %eax
+	orl $(CR0_PG | CR0_WP), %eax
+	movl %eax, %cr0
+
+	/* Paging is on; jump from the 1:1 alias to the linked address. */
+	movl $higher_half, %eax
+	jmp *%eax
+
+	.text
+higher_half:
+	movl $boot_stack_top, %esp
+	xorl %ebp, %ebp			/* ends the backtrace */
+	pushl %edi
+	pushl %esi
+	call kernel_main
+1:	cli
+	hlt
+	jmp 1b
+
+	.section .bss
+	.balign PAGE_SIZE
+	.globl boot_pgdir, boot_pgtab, boot_stack, boot_stack_top
+boot_pgdir:
+	.space PAGE_SIZE
+boot_pgtab:
+	.space KERNEL_BOOT_MAPPED / 1024
+boot_stack:
+	.space BOOT_STACK_SIZE
+boot_stack_top:

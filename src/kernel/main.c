@@ -1,0 +1,39 @@
+/*
+ * kernel_main: bring-up in layer order, then one test (test=NAME) or the
+ * monitor. Each lab adds its layer's init call here.
+ */
+#include <stdint.h>
+
+#include "kernel/console.h"
+#include "kernel/gdt.h"
+#include "kernel/ktest.h"
+#include "kernel/layout.h"
+#include "kernel/monitor.h"
+#include "kernel/multiboot.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/trap.h"
+#include "kernel/x86.h"
+
+extern char kernel_start[], kernel_end[];
+
+void kernel_main(uint32_t magic, uint32_t info_phys)
+{
+	char test[64];
+
+	console_init();
+	printk("Strata: a teaching kernel for i386 (lab %d tree)\n", STRATA_LAB);
+	gdt_init();
+	trap_init();
+	if (boot_info(magic, info_phys) < 0)
+		panic("not started by a multiboot boot loader (magic 0x%08x)", magic);
+	printk("[boot] loader: %s\n", bootinfo.loader[0] ? bootinfo.loader : "unknown");
+	printk("[boot] cmdline: '%s'\n", bootinfo.cmdline);
+	printk("[boot] kernel: 0x%08x-0x%08x, physical 0x%08x\n",
+	       (uint32_t)kernel_start, (uint32_t)kernel_end, V2P(kernel_start));
+	memmap_print();
+
+	if (cmdline_get("test", test, sizeof(test)))
+		ktest_run(test);
+	monitor();
+}

@@ -1,0 +1,106 @@
+#include "kernel/console.h"
+#include "kernel/monitor.h"
+#include "kernel/multiboot.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/x86.h"
+#include "lib/string.h"
+
+#define LINE_MAX	128
+#define ARGS_MAX	8
+
+extern const struct moncmd moncmds_start[], moncmds_end[];
+
+MONITOR_COMMAND(help, "list the commands")
+{
+	(void)argc, (void)argv;
+	for (const struct moncmd *c = moncmds_start; c < moncmds_end; c++)
+		printk("%-10s %s\n", c->name, c->help);
+	return 0;
+}
+
+MONITOR_COMMAND(backtrace, "print the call stack of the monitor")
+{
+	(void)argc, (void)argv;
+	backtrace((uint32_t)__builtin_return_address(0) - 1,
+		  *(uint32_t *)__builtin_frame_address(0));
+	return 0;
+}
+
+MONITOR_COMMAND(memmap, "print the memory map from the boot loader")
+{
+	(void)argc, (void)argv;
+	memmap_print();
+	return 0;
+}
+
+MONITOR_COMMAND(reboot, "reset the machine")
+{
+	(void)argc, (void)argv;
+	printk("rebooting\n");
+	machine_reboot();
+}
+
+static int split(char *line, char **argv)
+{
+	int argc = 0;
+
+	while (*line && argc < ARGS_MAX) {
+		while (*line == ' ' || *line == '\t')
+			*line++ = '\0';
+		if (!*line)
+			break;
+		argv[argc++] = line;
+		while (*line && *line != ' ' && *line != '\t')
+			line++;
+	}
+	return argc;
+}
+
+int monitor_exec(char *line)
+{
+	char *argv[ARGS_MAX];
+	int argc = split(line, argv);
+
+	if (argc == 0)
+		return 0;
+	for (const struct moncmd *c = moncmds_start; c < moncmds_end; c++)
+		if (strcmp(c->name, argv[0]) == 0)
+			return c->fn(argc, argv);
+	printk("unknown command '%s' (try help)\n", argv[0]);
+	return 0;
+}
+
+static void readline(char *buf, int size)
+{
+	int n = 0, c;
+
+	for (;;) {
+		while ((c = console_getc()) < 0)
+			__asm__ volatile("pause");
+		if (c == '\r' || c == '\n') {
+			console_putc('\n');
+			break;
+		}
+		if ((c == '\b' || c == 0x7F) && n > 0) {
+			n--;
+			console_putc('\b'), console_putc(' '), console_putc('\b');
+		} else if (c >= ' ' && c < 0x7F && n + 1 < size) {
+			buf[n++] = (char)c;
+			console_putc((char)c);
+		}
+	}
+	buf[n] = '\0';
+}
+
+void monitor(void)
+{
+	char line[LINE_MAX];
+
+	printk("Strata kernel monitor. Type 'help' for a list of commands.\n");
+	for (;;) {
+		printk("K> ");
+		readline(line, sizeof(line));
+		monitor_exec(line);
+	}
+}

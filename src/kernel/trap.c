@@ -1,0 +1,163 @@
+#include <stdint.h>
+
+#include "kernel/gdt.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/symbols.h"
+#include "kernel/trap.h"
+#include "kernel/x86.h"
+
+#define PIC1		0x20
+#define PIC2		0xA0
+#define N_VECTORS	256
+#define GATE_INT	0x8E	/* present, DPL 0, 32-bit interrupt gate */
+#define GATE_INT_USER	0xEE	/* the same, callable from ring 3 */
+
+struct gate {
+	uint16_t off_lo, sel;
+	uint8_t zero, type;
+	uint16_t off_hi;
+} __attribute__((packed));
+
+static struct gate idt[N_VECTORS];
+static trap_handler handlers[N_VECTORS];
+extern uint32_t vectors[];
+
+static const struct {
+	const char *mnemonic, *name;
+} exceptions[32] = {
+	{ "DE", "divide error" }, { "DB", "debug" }, { "NMI", "non-maskable interrupt" },
+	{ "BP", "breakpoint" }, { "OF", "overflow" }, { "BR", "bound range exceeded" },
+	{ "UD", "invalid opcode" }, { "NM", "device not available" },
+	{ "DF", "double fault" }, { "MF", "coprocessor segment overrun" },
+	{ "TS", "invalid TSS" }, { "NP", "segment not present" },
+	{ "SS", "stack-segment fault" }, { "GP", "general protection" },
+	{ "PF", "page fault" }, { "15", "reserved" }, { "MF", "x87 floating-point error" },
+	{ "AC", "alignment check" }, { "MC", "machine check" },
+	{ "XM", "SIMD floating-point exception" }, { "VE", "virtualization exception" },
+	{ "CP", "control protection" }, { "22", "reserved" }, { "23", "reserved" },
+	{ "24", "reserved" }, { "25", "reserved" }, { "26", "reserved" },
+	{ "27", "reserved" }, { "HV", "hypervisor injection" },
+	{ "VC", "VMM communication" }, { "SX", "security exception" }, { "31", "reserved" },
+};
+
+const char *trap_name(uint32_t trapno)
+{
+	if (trapno < 32)
+		return exceptions[trapno].name;
+	if (trapno >= T_IRQ0 && trapno < T_IRQ0 + 16)
+		return "hardware interrupt";
+	if (trapno == T_SYSCALL)
+		return "system call";
+	return "unknown";
+}
+
+const char *trap_mnemonic(uint32_t trapno)
+{
+	return trapno < 32 ? exceptions[trapno].mnemonic : "-";
+}
+
+static void set_gate(int n, uint32_t handler, uint8_t type)
+{
+	idt[n].off_lo = handler & 0xFFFF;
+	idt[n].sel = SEG_KCODE;
+	idt[n].zero = 0;
+	idt[n].type = type;
+	idt[n].off_hi = handler >> 16;
+}
+
+/* The 8259 PICs start on vectors 8-15, where the CPU's exceptions are:
+ * move them to 32-47, and mask every line until a driver wants one. */
+static void pic_init(void)
+{
+	outb(PIC1, 0x11);
+	outb(PIC2, 0x11);
+	outb(PIC1 + 1, T_IRQ0);
+	outb(PIC2 + 1, T_IRQ0 + 8);
+	outb(PIC1 + 1, 0x04);	/* slave on IRQ2 */
+	outb(PIC2 + 1, 0x02);
+	outb(PIC1 + 1, 0x01);	/* 8086 mode */
+	outb(PIC2 + 1, 0x01);
+	outb(PIC1 + 1, 0xFF);
+	outb(PIC2 + 1, 0xFF);
+}
+
+void trap_init(void)
+{
+	struct {
+		uint16_t limit;
+		uint32_t base;
+	} __attribute__((packed)) d = { sizeof(idt) - 1, (uint32_t)idt };
+
+	for (int i = 0; i < T_IRQ0 + 16; i++)
+		set_gate(i, vectors[i], GATE_INT);
+	set_gate(T_SYSCALL, vectors[T_IRQ0 + 16], GATE_INT_USER);
+	pic_init();
+	lidt(&d);
+}
+
+void trap_set_handler(uint32_t trapno, trap_handler h)
+{
+	handlers[trapno] = h;
+}
+
+void pf_decode(uint32_t err, char *buf, int size)
+{
+	//@ LAB 1 BEGIN
+	snprintf(buf, size, "%s %s %s%s",
+		 (err & PF_FETCH) ? "fetch" : (err & PF_WRITE) ? "write" : "read",
+		 (err & PF_USER) ? "user" : "kernel",
+		 (err & PF_PRESENT) ? "protection" : "not-present",
+		 (err & PF_RSVD) ? " reserved-bit" : "");
+	//@ LAB 1 STUB
+	//@ /* LAB 1 exercise 2: decode the error code (handouts/lab1-boot.md). */
+	//@ snprintf(buf, size, "undecoded 0x%x", err);
+	//@ LAB 1 END
+}
+
+static void page_fault(struct trapframe *tf)
+{
+	uint32_t va = read_cr2();
+	char why[64];
+
+	pf_decode(tf->err, why, sizeof(why));
+	printk("page fault: va=0x%08x eip=0x%08x err=0x%x [%s]\n",
+	       va, tf->eip, tf->err, why);
+	if (handlers[T_PGFLT]) {
+		handlers[T_PGFLT](tf);
+		return;
+	}
+	panic_trap(tf, "unhandled page fault at va 0x%08x", va);
+}
+
+static void irq(struct trapframe *tf)
+{
+	if (tf->trapno >= T_IRQ0 + 8)
+		outb(PIC2, 0x20);
+	outb(PIC1, 0x20);
+}
+
+void trap(struct trapframe *tf)
+{
+	char sym[64];
+
+	if (tf->trapno == T_PGFLT) {
+		page_fault(tf);
+		return;
+	}
+	if (handlers[tf->trapno]) {
+		handlers[tf->trapno](tf);
+		return;
+	}
+	if (tf->trapno >= T_IRQ0 && tf->trapno < T_IRQ0 + 16) {
+		irq(tf);
+		return;
+	}
+	symbolize(tf->eip, sym, sizeof(sym));
+	printk("trap: %s (#%s, vector %u) eip=0x%08x (%s) err=0x%x\n",
+	       trap_name(tf->trapno), trap_mnemonic(tf->trapno), tf->trapno,
+	       tf->eip, sym, tf->err);
+	if (tf->trapno == T_BRKPT)	/* int3 in the kernel: report and go on */
+		return;
+	panic_trap(tf, "unhandled %s in the kernel", trap_name(tf->trapno));
+}

@@ -1,0 +1,52 @@
+/*
+ * Interrupts and exceptions. Every vector enters through trapentry.S, which
+ * builds a struct trapframe on the kernel stack and calls trap().
+ *
+ * Vectors: 0-31 CPU exceptions, 32-47 the two PICs (remapped), 128 system
+ * calls (lab 7).
+ */
+#ifndef STRATA_TRAP_H
+#define STRATA_TRAP_H
+
+#include <stdint.h>
+
+#define T_DIVIDE	0
+#define T_DEBUG		1
+#define T_NMI		2
+#define T_BRKPT		3
+#define T_GPFLT		13
+#define T_PGFLT		14
+#define T_IRQ0		32
+#define T_SYSCALL	128
+
+/* Page-fault error code bits (Intel SDM vol. 3, 4.7). */
+#define PF_PRESENT	0x1	/* 0: page not present, 1: protection violation */
+#define PF_WRITE	0x2
+#define PF_USER		0x4
+#define PF_RSVD		0x8
+#define PF_FETCH	0x10
+
+/* The layout trapentry.S pushes; the first fields are the last pushed. */
+struct trapframe {
+	uint32_t edi, esi, ebp, oesp, ebx, edx, ecx, eax;	/* pushal */
+	uint32_t gs, fs, es, ds;
+	uint32_t trapno;
+	uint32_t err;		/* the CPU's error code, or 0 */
+	uint32_t eip, cs, eflags;
+	uint32_t esp, ss;	/* only when coming from user mode */
+};
+
+void trap_init(void);
+void trap(struct trapframe *tf);
+const char *trap_name(uint32_t trapno);
+const char *trap_mnemonic(uint32_t trapno);
+
+/* Writes the bracketed description of a page-fault error code, e.g.
+ * "write kernel not-present", into buf. */
+void pf_decode(uint32_t err, char *buf, int size);
+
+/* A handler for a vector, e.g. the page-fault handler of a later lab. */
+typedef void (*trap_handler)(struct trapframe *tf);
+void trap_set_handler(uint32_t trapno, trap_handler h);
+
+#endif

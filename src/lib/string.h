@@ -1,0 +1,17 @@
+/* The few C library string functions the kernel uses. */
+#ifndef STRATA_STRING_H
+#define STRATA_STRING_H
+
+#include <stddef.h>
+
+void *memset(void *dst, int c, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+unsigned long strtoul(const char *s, const char **end, int base);
+
+#endif
