@@ -1,8 +1,9 @@
 /*
  * Kernel entry. The boot loader (GRUB, or QEMU -kernel) jumps to _start
  * with paging off, %eax = multiboot magic, %ebx = physical address of the
- * multiboot information. The kernel is linked at 0xC0100000 but loaded at
- * 0x00100000, so until paging is on every symbol is used through V2P().
+ * multiboot information. This code is linked at its physical address; the
+ * rest of the kernel is linked at 0xC0100000 but loaded at 0x00100000, so
+ * until paging is on its symbols are used through V2P().
  *
  * Boot page tables (lab 1, exercise 1):
  *
@@ -26,8 +27,7 @@
 
 	.section .text.boot, "ax"
 	.globl _start
-	_start = V2P(entry)
-entry:
+_start:
 	cli
 	cld
 	movl %eax, %esi			/* multiboot magic */

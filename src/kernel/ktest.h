@@ -18,7 +18,7 @@ struct ktest {
 #define KTEST(id)							\
 	static void ktest_##id(void);					\
 	static const struct ktest ktest_entry_##id			\
-		__attribute__((section(".ktests"), used, aligned(4))) =	\
+		__attribute__((section(".ktests." #id), used, aligned(4))) =	\
 		{ #id, ktest_##id };					\
 	static void ktest_##id(void)
 

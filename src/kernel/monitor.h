@@ -15,7 +15,7 @@ struct moncmd {
 #define MONITOR_COMMAND(id, helptext)					\
 	static int moncmd_##id(int argc, char **argv);			\
 	static const struct moncmd moncmd_entry_##id			\
-		__attribute__((section(".moncmds"), used, aligned(4))) = \
+		__attribute__((section(".moncmds." #id), used, aligned(4))) = \
 		{ #id, helptext, moncmd_##id };				\
 	static int moncmd_##id(int argc, char **argv)
 
