@@ -14,6 +14,12 @@
 #include "kernel/printk.h"
 #include "kernel/trap.h"
 #include "kernel/x86.h"
+//@ LAB 2 BEGIN
+#include "mm/allocation.h"
+//@ LAB 2 END
+//@ LAB 4 BEGIN
+#include "mm/paging.h"
+//@ LAB 4 END
 
 extern char kernel_start[], kernel_end[];
 
@@ -32,6 +38,12 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	printk("[boot] kernel: 0x%08x-0x%08x, physical 0x%08x\n",
 	       (uint32_t)kernel_start, (uint32_t)kernel_end, V2P(kernel_start));
 	memmap_print();
+	//@ LAB 2 BEGIN
+	allocation_init();
+	//@ LAB 2 END
+	//@ LAB 4 BEGIN
+	create_init_pagedir();
+	//@ LAB 4 END
 
 	if (cmdline_get("test", test, sizeof(test)))
 		ktest_run(test);

@@ -1,0 +1,302 @@
+/*
+ * allocation.c applies the buddy allocator (buddy.c) to pages.
+ *
+ * Physical pages: one buddy over pages [0, highest available page). Every
+ * page the machine cannot give away is reserved in it once, at boot, so the
+ * buddy never hands it out:
+ *
+ *   0        page 0 (real-mode IVT, and a NULL physical address)
+ *   0x8000   the SMP trampoline page (lab 8)
+ *   holes    whatever the multiboot map does not call available
+ *   1 MiB    the kernel image, then the boot data: this allocator's metadata
+ *            (and the kernel vpallocator's), placed by boot_alloc
+ *   ...      the multiboot structures and modules
+ *
+ * Boot data is reached through the boot mapping of the first
+ * KERNEL_BOOT_MAPPED bytes at KERNBASE, so it must end below that.
+ */
+#include "kernel/layout.h"
+#include "kernel/multiboot.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "mm/allocation.h"
+#include "mm/buddy.h"
+
+#define MAX_RESERVED	(MEMMAP_MAX + MODULES_MAX + 8)
+#define FOUR_GIB	0x100000000ull
+
+struct range {
+	uint64_t start, end;	/* bytes, [start, end) */
+};
+
+static struct buddy *phys;
+static size_t phys_pages;
+static size_t phys_reserved;
+static uintptr_t boot_next;	/* physical address of the next boot data byte */
+
+extern char kernel_end[];
+
+/* Boot data: page-aligned memory after the kernel image, before any
+ * allocator exists. Only allocation_init uses it. */
+static void *boot_alloc(size_t bytes)
+{
+	uintptr_t p = boot_next;
+
+	boot_next += (bytes + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
+	if (boot_next > KERNEL_BOOT_MAPPED)
+		panic("boot data needs %u KiB past the %u KiB the boot page tables map",
+		      (boot_next - KERNEL_BOOT_MAPPED) >> 10, KERNEL_BOOT_MAPPED >> 10);
+	return P2V(p);
+}
+
+/* The highest available byte below 4 GiB; memory above is ignored. */
+static uint64_t memory_top(void)
+{
+	uint64_t top = 0, above = 0;
+
+	for (int i = 0; i < bootinfo.n_regions; i++) {
+		const struct memregion *r = &bootinfo.regions[i];
+		if (r->type != MEM_AVAILABLE)
+			continue;
+		if (r->end > FOUR_GIB)
+			above += r->end - (r->start > FOUR_GIB ? r->start : FOUR_GIB);
+		if (r->start < FOUR_GIB) {
+			uint64_t end = r->end < FOUR_GIB ? r->end : FOUR_GIB;
+			if (end > top)
+				top = end;
+		}
+	}
+	if (above)
+		printk("[ppalloc] ignoring %u MiB of memory above 4 GiB\n",
+		       (uint32_t)(above >> 20));
+	return top & ~(uint64_t)(PAGE_SIZE - 1);
+}
+
+static void sort_ranges(struct range *r, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && r[j].start < r[j - 1].start; j--) {
+			struct range t = r[j];
+			r[j] = r[j - 1];
+			r[j - 1] = t;
+		}
+}
+
+/* Adds to out the parts of [0, top) that no available region covers. */
+static int add_holes(struct range *out, int n, uint64_t top)
+{
+	struct range avail[MEMMAP_MAX];
+	int na = 0;
+	uint64_t covered = 0;
+
+	for (int i = 0; i < bootinfo.n_regions; i++)
+		if (bootinfo.regions[i].type == MEM_AVAILABLE)
+			avail[na++] = (struct range){ bootinfo.regions[i].start,
+						      bootinfo.regions[i].end };
+	sort_ranges(avail, na);
+	for (int i = 0; i < na && covered < top; i++) {
+		if (avail[i].start > covered)
+			out[n++] = (struct range){ covered, avail[i].start };
+		if (avail[i].end > covered)
+			covered = avail[i].end;
+	}
+	if (covered < top)
+		out[n++] = (struct range){ covered, top };
+	return n;
+}
+
+/* Sorts and merges the ranges, rounded out to whole pages, clipped to top,
+ * and reserves each once in the buddy. */
+static void reserve_ranges(struct range *r, int n, uint64_t top)
+{
+	for (int i = 0; i < n; i++) {
+		r[i].start &= ~(uint64_t)(PAGE_SIZE - 1);
+		r[i].end = (r[i].end + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+		if (r[i].end > top)
+			r[i].end = top;
+	}
+	sort_ranges(r, n);
+	for (int i = 0; i < n;) {
+		struct range m = r[i++];
+		while (i < n && r[i].start <= m.end) {
+			if (r[i].end > m.end)
+				m.end = r[i].end;
+			i++;
+		}
+		if (m.start >= m.end)
+			continue;
+		size_t pages = (m.end - m.start) >> PAGE_SHIFT;
+		int err = buddy_reserve(phys, m.start >> PAGE_SHIFT, pages);
+		if (err)
+			panic("ppalloc: reserving 0x%08x-0x%08x: %s", (uint32_t)m.start,
+			      (uint32_t)m.end - 1, buddy_strerror(err));
+		phys_reserved += pages;
+	}
+}
+
+//@ LAB 3 BEGIN
+static struct vpallocator kvpa;
+//@ LAB 3 END
+
+void allocation_init(void)
+{
+	struct range res[MAX_RESERVED];
+	int n = 0;
+	uint64_t top = memory_top();
+
+	boot_next = V2P(kernel_end);
+	for (int i = 0; i < bootinfo.n_modules; i++)	/* keep modules out of the way */
+		if (bootinfo.modules[i].end > boot_next && bootinfo.modules[i].start < KERNEL_BOOT_MAPPED)
+			boot_next = (bootinfo.modules[i].end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (bootinfo.info_end > boot_next && bootinfo.info_start < KERNEL_BOOT_MAPPED)
+		boot_next = (bootinfo.info_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (top <= boot_next)
+		panic("ppalloc: no memory above the kernel (top 0x%08x)", (uint32_t)top);
+
+	phys_pages = top >> PAGE_SHIFT;
+	phys = buddy_init(boot_alloc(buddy_meta_size(phys_pages)), phys_pages);
+	//@ LAB 3 BEGIN
+	size_t kpages = (KVIRT_END - KVIRT_START) >> PAGE_SHIFT;
+	if (vpcreate(&kvpa, KVIRT_START, kpages, boot_alloc(vpmeta_size(kpages))) < 0)
+		printk("[vpalloc] vpcreate failed: no kernel virtual ranges\n");
+	else
+		printk("[vpalloc] kernel ranges 0x%08x-0x%08x, %u pages\n",
+		       KVIRT_START, KVIRT_END - 1, kpages);
+	//@ LAB 3 END
+
+	res[n++] = (struct range){ 0, PAGE_SIZE };
+	res[n++] = (struct range){ TRAMPOLINE_PHYS, TRAMPOLINE_PHYS + PAGE_SIZE };
+	res[n++] = (struct range){ KERNEL_PHYS, boot_next };
+	res[n++] = (struct range){ bootinfo.info_start, bootinfo.info_end };
+	for (int i = 0; i < bootinfo.n_modules; i++)
+		res[n++] = (struct range){ bootinfo.modules[i].start, bootinfo.modules[i].end };
+	n = add_holes(res, n, top);
+	reserve_ranges(res, n, top);
+	ppalloc_print();
+}
+
+size_t ppalloc(size_t min_pages, size_t max_pages, uintptr_t *start_addr)
+{
+	size_t unit, n;
+
+	if (min_pages == 0 || min_pages > max_pages)
+		return 0;
+	n = buddy_alloc(phys, min_pages, max_pages, &unit);
+	if (n)
+		*start_addr = (uintptr_t)unit << PAGE_SHIFT;
+	return n;
+}
+
+void ppfree(uintptr_t start_addr, size_t n_pages)
+{
+	int err = BUDDY_ENOTSTART;
+
+	if ((start_addr & (PAGE_SIZE - 1)) == 0)
+		err = buddy_free(phys, start_addr >> PAGE_SHIFT, n_pages);
+	if (err)
+		panic("ppfree(0x%08x, %u): %s", start_addr, n_pages, buddy_strerror(err));
+}
+
+void ppstats(struct ppstats *st)
+{
+	st->managed = phys_pages;
+	st->free = buddy_free_units(phys);
+	st->reserved = phys_reserved;
+}
+
+const struct buddy *ppalloc_buddy(void)
+{
+	return phys;
+}
+
+void ppalloc_print(void)
+{
+	struct ppstats st;
+
+	ppstats(&st);
+	printk("[ppalloc] %u pages managed (%u KiB), %u free, %u reserved\n",
+	       st.managed, st.managed * (PAGE_SIZE / 1024), st.free, st.reserved);
+	printk("[ppalloc] free blocks per order:");
+	for (unsigned o = 0; o < buddy_orders(phys); o++)
+		printk(" %u", buddy_free_blocks(phys, o));
+	printk("\n");
+}
+
+//@ LAB 3 BEGIN
+size_t vpmeta_size(size_t n_pages)
+{
+	return buddy_meta_size(n_pages);
+}
+
+struct vpallocator *kernel_vpallocator(void)
+{
+	return &kvpa;
+}
+
+int vpcreate(struct vpallocator *vpa, uintptr_t start, size_t n_pages, void *meta)
+{
+	//@ LAB 3 BEGIN
+	if ((start & (PAGE_SIZE - 1)) || n_pages == 0)
+		return -1;
+	vpa->start = start;
+	vpa->n_pages = n_pages;
+	vpa->buddy = buddy_init(meta, n_pages);
+	return 0;
+	//@ LAB 3 STUB
+	//@ /* LAB 3 exercise 1: set up vpa over the region (handouts/lab3-vpalloc.md). */
+	//@ (void)vpa, (void)start, (void)n_pages, (void)meta;
+	//@ return -1;
+	//@ LAB 3 END
+}
+
+static struct vpallocator *choose(struct vpallocator *vpa, uintptr_t addr)
+{
+	return (vpa == NULL || addr >= KERNBASE) ? &kvpa : vpa;
+}
+
+size_t vpalloc(struct vpallocator *vpa, size_t min_pages, size_t max_pages,
+	       uintptr_t *start_addr)
+{
+	//@ LAB 3 BEGIN
+	size_t unit, n;
+
+	vpa = choose(vpa, 0);
+	if (min_pages == 0 || min_pages > max_pages || !vpa->buddy)
+		return 0;
+	n = buddy_alloc(vpa->buddy, min_pages, max_pages, &unit);
+	if (n)
+		*start_addr = vpa->start + ((uintptr_t)unit << PAGE_SHIFT);
+	return n;
+	//@ LAB 3 STUB
+	//@ /* LAB 3 exercise 2: allocate from vpa's buddy, scaled to addresses. */
+	//@ (void)choose, (void)vpa, (void)min_pages, (void)max_pages, (void)start_addr;
+	//@ return 0;
+	//@ LAB 3 END
+}
+
+void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
+{
+	//@ LAB 3 BEGIN
+	int err = BUDDY_ERANGE;
+
+	vpa = choose(vpa, start_addr);
+	if (start_addr & (PAGE_SIZE - 1))
+		err = BUDDY_ENOTSTART;
+	else if (start_addr >= vpa->start &&
+		 (start_addr - vpa->start) >> PAGE_SHIFT < vpa->n_pages)
+		err = buddy_free(vpa->buddy, (start_addr - vpa->start) >> PAGE_SHIFT, n_pages);
+	if (err)
+		panic("vpfree(0x%08x, %u): %s", start_addr, n_pages, buddy_strerror(err));
+	//@ LAB 3 STUB
+	//@ /* LAB 3 exercise 3: give the range back; misuse panics. */
+	//@ (void)vpa, (void)start_addr, (void)n_pages;
+	//@ LAB 3 END
+}
+
+size_t vpfree_count(const struct vpallocator *vpa)
+{
+	if (vpa == NULL)
+		vpa = &kvpa;
+	return vpa->buddy ? buddy_free_units(vpa->buddy) : 0;
+}
+//@ LAB 3 END

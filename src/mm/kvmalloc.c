@@ -1,0 +1,92 @@
+/*
+ * kvmalloc = vpalloc (the virtual range) + ppalloc (one page at a time, so
+ * no physically contiguous run is needed) + map_mem. Every step can fail
+ * for lack of memory; each failure undoes the steps before it.
+ */
+#include "kernel/layout.h"
+#include "kernel/monitor.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "mm/allocation.h"
+#include "mm/kvmalloc.h"
+#include "mm/paging.h"
+
+/* Unmaps and frees the physical pages behind [va, va + n pages). */
+static void release_pages(uintptr_t va, size_t n)
+{
+	uintptr_t pa;
+	uint32_t flags;
+
+	for (size_t i = 0; i < n; i++, va += PAGE_SIZE) {
+		if (vm_translate(NULL, va, &pa, &flags) < 0)
+			panic("kvfree: page 0x%08x is not mapped", va);
+		map_mem(NULL, 0, va, 1, 0);
+		ppfree(pa, 1);
+	}
+}
+
+size_t kvmalloc(size_t min_pages, size_t max_pages, uintptr_t *start)
+{
+	//@ LAB 5 BEGIN
+	uintptr_t va, pa;
+	size_t n, i;
+
+	n = vpalloc(NULL, min_pages, max_pages, &va);
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!ppalloc(1, 1, &pa))
+			break;
+		if (map_mem(NULL, pa, va + i * PAGE_SIZE, 1, PTE_PRESENT | PTE_WRITABLE) < 0) {
+			ppfree(pa, 1);
+			break;
+		}
+	}
+	if (i < n) {
+		release_pages(va, i);
+		vpfree(NULL, va, n);
+		return 0;
+	}
+	*start = va;
+	return n;
+	//@ LAB 5 STUB
+	//@ /* LAB 5 exercise 1: virtual range, physical pages, mappings; undo on
+	//@    failure (handouts/lab5-kvmalloc.md). */
+	//@ (void)min_pages, (void)max_pages, (void)start;
+	//@ return 0;
+	//@ LAB 5 END
+}
+
+void kvfree(uintptr_t start, size_t n_pages)
+{
+	//@ LAB 5 BEGIN
+	uintptr_t pa;
+	uint32_t flags;
+
+	if (start < KVIRT_START || start >= KVIRT_END || (start & (PAGE_SIZE - 1)))
+		panic("kvfree(0x%08x, %u): not a kvmalloc'd address", start, n_pages);
+	for (size_t i = 0; i < n_pages; i++)
+		if (vm_translate(NULL, start + i * PAGE_SIZE, &pa, &flags) < 0)
+			panic("kvfree(0x%08x, %u): page 0x%08x is not mapped", start,
+			      n_pages, start + i * PAGE_SIZE);
+	release_pages(start, n_pages);
+	vpfree(NULL, start, n_pages);
+	//@ LAB 5 STUB
+	//@ /* LAB 5 exercise 2: unmap, free the physical pages and the range. */
+	//@ (void)release_pages, (void)start, (void)n_pages;
+	//@ LAB 5 END
+}
+
+MONITOR_COMMAND(pages, "free physical pages and kernel virtual pages")
+{
+	struct ppstats st;
+
+	(void)argc, (void)argv;
+	ppstats(&st);
+	printk("physical: %u free of %u managed (%u reserved)\n", st.free, st.managed,
+	       st.reserved);
+	printk("kernel virtual: %u free of %u\n", vpfree_count(NULL),
+	       (KVIRT_END - KVIRT_START) / PAGE_SIZE);
+	printk("kernel page tables: %u\n", kernel_page_tables());
+	return 0;
+}

@@ -1,0 +1,401 @@
+/*
+ * Paging: map_mem and the page directories (see paging.h for the two views
+ * and their invariants).
+ *
+ *   virtual address:  | PDE index (10) | PTE index (10) | offset (12) |
+ *
+ *   pd->virt[PDE index] --> page table (physical)      CPU's view
+ *   pd->vpdes[i].table  --> the same table, mapped     kernel's view
+ *   kvpd[i].table       --> kernel table i, through the recursive window
+ *
+ * User page tables get a page from ppalloc and a kernel virtual page from
+ * vpalloc to be mapped at; kernel page tables are reached through the
+ * recursive window, which shows them in every directory. Kernel page tables
+ * are never freed: they are shared by every directory.
+ */
+#include "kernel/monitor.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "lib/string.h"
+#include "mm/allocation.h"
+//@ LAB 5 BEGIN
+#include "mm/kvmalloc.h"
+//@ LAB 5 END
+#include "mm/paging.h"
+
+#define PDE_KERNEL	(PTE_PRESENT | PTE_WRITABLE)
+#define PDE_USER	(PTE_PRESENT | PTE_WRITABLE | PTE_USER)
+#define PTE_ALLOWED	(PTE_PRESENT | PTE_WRITABLE | PTE_USER)
+
+struct vpde kvpd[KERNEL_PDES];
+static struct pagedir init_pd;
+static struct pagedir *active;
+
+extern uint32_t boot_pgdir[];
+
+static uint32_t *window(unsigned pdi)
+{
+	return (uint32_t *)(RECURSIVE_BASE + pdi * PAGE_SIZE);
+}
+
+static int is_kernel(uintptr_t va)
+{
+	return va >= KERNBASE;
+}
+
+struct pagedir *init_pagedir(void)
+{
+	return &init_pd;
+}
+
+struct pagedir *current_pagedir(void)
+{
+	return active;
+}
+
+void create_init_pagedir(void)
+{
+	init_pd.phys = V2P(boot_pgdir);
+	init_pd.virt = boot_pgdir;
+	init_pd.next = init_pd.prev = &init_pd;
+	for (unsigned i = 0; i < KERNEL_PDES; i++)
+		if (boot_pgdir[USER_PDES + i] & PTE_PRESENT)
+			kvpd[i].table = window(USER_PDES + i);
+	active = &init_pd;
+
+	//@ LAB 4 BEGIN
+	/* The 1:1 map was only needed for the jump to the higher half. */
+	for (unsigned i = 0; i < USER_PDES; i++)
+		boot_pgdir[i] = 0;
+	write_cr3(init_pd.phys);
+	//@ LAB 4 STUB
+	//@ /* LAB 4 exercise 4: remove the boot 1:1 mapping (handouts/lab4-paging.md). */
+	//@ LAB 4 END
+	printk("[paging] init directory at 0x%08x, %u kernel page tables, low memory unmapped\n",
+	       init_pd.phys, kernel_page_tables());
+}
+
+/* The page table that covers va, or NULL. */
+static uint32_t *table_of(struct pagedir *pd, uintptr_t va)
+{
+	unsigned pdi = PDE_INDEX(va);
+
+	if (pdi >= USER_PDES)
+		return kvpd[pdi - USER_PDES].table;
+	return pd->vpdes[pdi].table;
+}
+
+int vm_translate(struct pagedir *pd, uintptr_t virtual, uintptr_t *physical,
+		 uint32_t *flags)
+{
+	//@ LAB 4 BEGIN
+	uint32_t *table, pte;
+
+	if (!pd)
+		pd = active;
+	table = table_of(pd, virtual);
+	if (!table || PDE_INDEX(virtual) == RECURSIVE_SLOT)
+		return -1;
+	pte = table[PTE_INDEX(virtual)];
+	if (!(pte & PTE_PRESENT))
+		return -1;
+	*physical = PTE_ADDR(pte) | (virtual & (PAGE_SIZE - 1));
+	*flags = pte & PTE_FLAGS;
+	return 0;
+	//@ LAB 4 STUB
+	//@ /* LAB 4 exercise 1: the software walk (handouts/lab4-paging.md). */
+	//@ (void)table_of, (void)pd, (void)virtual, (void)physical, (void)flags;
+	//@ return -1;
+	//@ LAB 4 END
+}
+
+/* A kernel page table appears in every directory at once. */
+static int new_kernel_table(unsigned pdi)
+{
+	//@ LAB 4 BEGIN
+	uintptr_t pa;
+	struct pagedir *pd = &init_pd;
+
+	if (!ppalloc(1, 1, &pa))
+		return MAP_ENOMEM;
+	do {
+		pd->virt[pdi] = pa | PDE_KERNEL;
+		pd = pd->next;
+	} while (pd != &init_pd);
+	invlpg((uintptr_t)window(pdi));
+	memset(window(pdi), 0, PAGE_SIZE);
+	kvpd[pdi - USER_PDES].table = window(pdi);
+	return 0;
+	//@ LAB 4 STUB
+	//@ /* LAB 4 exercise 2: a kernel page table, in every directory. */
+	//@ (void)pdi;
+	//@ return MAP_ENOMEM;
+	//@ LAB 4 END
+}
+
+static void free_kernel_table(unsigned pdi)
+{
+	uintptr_t pa = PTE_ADDR(init_pd.virt[pdi]);
+	struct pagedir *pd = &init_pd;
+
+	do {
+		pd->virt[pdi] = 0;
+		pd = pd->next;
+	} while (pd != &init_pd);
+	kvpd[pdi - USER_PDES].table = NULL;
+	invlpg((uintptr_t)window(pdi));
+	ppfree(pa, 1);
+}
+
+/* A user page table, mapped in kernel virtual memory for the vpde. */
+static int new_user_table(struct pagedir *pd, unsigned pdi)
+{
+	uintptr_t pa, va;
+
+	if (!ppalloc(1, 1, &pa))
+		return MAP_ENOMEM;
+	if (!vpalloc(NULL, 1, 1, &va)) {
+		ppfree(pa, 1);
+		return MAP_ENOMEM;
+	}
+	if (map_mem(NULL, pa, va, 1, PTE_PRESENT | PTE_WRITABLE) < 0) {
+		vpfree(NULL, va, 1);
+		ppfree(pa, 1);
+		return MAP_ENOMEM;
+	}
+	memset((void *)va, 0, PAGE_SIZE);
+	pd->vpdes[pdi].table = (uint32_t *)va;
+	pd->virt[pdi] = pa | PDE_USER;
+	return 0;
+}
+
+static void free_user_table(struct pagedir *pd, unsigned pdi)
+{
+	uintptr_t pa = PTE_ADDR(pd->virt[pdi]);
+	uintptr_t va = (uintptr_t)pd->vpdes[pdi].table;
+
+	pd->virt[pdi] = 0;
+	pd->vpdes[pdi].table = NULL;
+	if (pd == active)
+		invlpg((uintptr_t)window(pdi));
+	map_mem(NULL, 0, va, 1, 0);
+	vpfree(NULL, va, 1);
+	ppfree(pa, 1);
+}
+
+static int has_table(struct pagedir *pd, unsigned pdi)
+{
+	return pdi >= USER_PDES ? kvpd[pdi - USER_PDES].table != NULL
+				: pd->vpdes[pdi].table != NULL;
+}
+
+static void free_table(struct pagedir *pd, unsigned pdi)
+{
+	if (pdi >= USER_PDES)
+		free_kernel_table(pdi);
+	else
+		free_user_table(pd, pdi);
+}
+
+/* Creates the missing page tables for PDEs [first, last]; on failure frees
+ * the ones it created, so the caller sees no change. */
+static int ensure_tables(struct pagedir *pd, unsigned first, unsigned last)
+{
+	uint32_t created[1024 / 32] = { 0 };
+	unsigned pdi;
+	int err = 0;
+
+	for (pdi = first; pdi <= last; pdi++) {
+		if (has_table(pd, pdi))
+			continue;
+		err = pdi >= USER_PDES ? new_kernel_table(pdi) : new_user_table(pd, pdi);
+		if (err)
+			break;
+		created[pdi / 32] |= 1u << (pdi % 32);
+	}
+	if (!err)
+		return 0;
+	while (pdi-- > first)
+		if (created[pdi / 32] & (1u << (pdi % 32)))
+			free_table(pd, pdi);
+	return err;
+}
+
+static int check_range(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
+		       size_t n_pages)
+{
+	uintptr_t last;
+
+	if ((physical | virtual) & (PAGE_SIZE - 1))
+		return MAP_EINVAL;
+	if (n_pages > (RECURSIVE_BASE >> PAGE_SHIFT))
+		return MAP_EINVAL;
+	last = virtual + (n_pages - 1) * PAGE_SIZE;
+	if (last < virtual || last >= RECURSIVE_BASE || virtual < PAGE_SIZE)
+		return MAP_EINVAL;
+	if (is_kernel(virtual) != is_kernel(last))
+		return MAP_EINVAL;	/* straddles user and kernel space */
+	if (!is_kernel(virtual) && !pd)
+		return MAP_EINVAL;
+	return 0;
+}
+
+int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
+	    size_t n_pages, int flags)
+{
+	int err;
+
+	if (n_pages == 0)
+		return 0;
+	if ((err = check_range(pd, physical, virtual, n_pages)) < 0)
+		return err;
+	if (flags & PTE_PRESENT) {
+		err = ensure_tables(pd, PDE_INDEX(virtual),
+				    PDE_INDEX(virtual + (n_pages - 1) * PAGE_SIZE));
+		if (err)
+			return err;
+	}
+	//@ LAB 4 BEGIN
+	for (size_t i = 0; i < n_pages; i++) {
+		uintptr_t va = virtual + i * PAGE_SIZE;
+		uint32_t *table = table_of(pd, va);
+		if (!table)
+			continue;	/* unmapping what was never mapped */
+		if (flags & PTE_PRESENT)
+			table[PTE_INDEX(va)] = (physical + i * PAGE_SIZE) | (flags & PTE_ALLOWED);
+		else
+			table[PTE_INDEX(va)] = 0;
+		if (is_kernel(va) || pd == active)
+			invlpg(va);
+	}
+	return 0;
+	//@ LAB 4 STUB
+	//@ /* LAB 4 exercise 3: write (or clear) the PTEs and flush the TLB. */
+	//@ return MAP_EINVAL;
+	//@ LAB 4 END
+}
+
+void pagedir_init(struct pagedir *pd, uintptr_t phys, uint32_t *virt)
+{
+	memset(virt, 0, USER_PDES * sizeof(uint32_t));
+	memcpy(virt + USER_PDES, init_pd.virt + USER_PDES, KERNEL_PDES * sizeof(uint32_t));
+	virt[RECURSIVE_SLOT] = phys | PDE_KERNEL;
+	memset(pd->vpdes, 0, sizeof(pd->vpdes));
+	pd->phys = phys;
+	pd->virt = virt;
+	pd->next = init_pd.next;
+	pd->prev = &init_pd;
+	init_pd.next->prev = pd;
+	init_pd.next = pd;
+}
+
+void pagedir_release(struct pagedir *pd)
+{
+	if (pd == active || pd == &init_pd)
+		panic("pagedir_release(%p): directory in use", pd);
+	pd->prev->next = pd->next;
+	pd->next->prev = pd->prev;
+	for (unsigned pdi = 0; pdi < USER_PDES; pdi++)
+		if (pd->vpdes[pdi].table)
+			free_user_table(pd, pdi);
+}
+
+void pagedir_switch(struct pagedir *pd)
+{
+	active = pd;
+	write_cr3(pd->phys);
+}
+
+//@ LAB 5 BEGIN
+/* Two pages: the directory, then the struct pagedir (it holds 768 vpdes). */
+struct pagedir *pagedir_create(void)
+{
+	uintptr_t va;
+	struct pagedir *pd;
+	uintptr_t phys;
+	uint32_t flags;
+
+	_Static_assert(sizeof(struct pagedir) <= PAGE_SIZE, "struct pagedir fits a page");
+	if (!kvmalloc(2, 2, &va))
+		return NULL;
+	vm_translate(NULL, va, &phys, &flags);
+	pd = (struct pagedir *)(va + PAGE_SIZE);
+	pagedir_init(pd, phys, (uint32_t *)va);
+	return pd;
+}
+
+void pagedir_destroy(struct pagedir *pd)
+{
+	pagedir_release(pd);
+	kvfree((uintptr_t)pd->virt, 2);
+}
+//@ LAB 5 END
+
+size_t kernel_page_tables(void)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < KERNEL_PDES; i++)
+		n += kvpd[i].table != NULL;
+	return n;
+}
+
+static void print_mapping(uintptr_t start, uintptr_t end, uintptr_t pa, uint32_t flags)
+{
+	printk("  0x%08x-0x%08x -> 0x%08x %c%c%c\n", start, end - 1, pa,
+	       'r', (flags & PTE_WRITABLE) ? 'w' : '-', (flags & PTE_USER) ? 'u' : '-');
+}
+
+/* Prints the mapped runs of [start, end) in the active directory: pages
+ * with consecutive physical addresses and the same flags are one run. */
+static void dump_mappings(uintptr_t start, uintptr_t end)
+{
+	uintptr_t run = 0, run_pa = 0, pa;
+	uint32_t run_flags = 0, flags;
+	int in_run = 0;
+
+	for (uintptr_t va = start; va < end && va >= start; va += PAGE_SIZE) {
+		int mapped = vm_translate(NULL, va, &pa, &flags) == 0;
+		int extends = in_run && mapped && flags == run_flags &&
+			      pa == run_pa + (va - run);
+		if (in_run && !extends) {
+			print_mapping(run, va, run_pa, run_flags);
+			in_run = 0;
+		}
+		if (mapped && !in_run) {
+			run = va, run_pa = pa, run_flags = flags;
+			in_run = 1;
+		}
+	}
+	if (in_run)
+		print_mapping(run, end, run_pa, run_flags);
+}
+
+MONITOR_COMMAND(maps, "maps [start end]: the mapped ranges of the active directory")
+{
+	uintptr_t start = 0, end = RECURSIVE_BASE;
+
+	if (argc == 3) {
+		start = strtoul(argv[1], 0, 0) & ~(PAGE_SIZE - 1);
+		end = strtoul(argv[2], 0, 0);
+	}
+	dump_mappings(start, end);
+	return 0;
+}
+
+MONITOR_COMMAND(translate, "translate va: walk the page tables for va")
+{
+	uintptr_t va, pa;
+	uint32_t flags;
+
+	if (argc != 2) {
+		printk("usage: translate va\n");
+		return 0;
+	}
+	va = strtoul(argv[1], 0, 0);
+	if (vm_translate(NULL, va, &pa, &flags) < 0)
+		printk("0x%08x: not mapped\n", va);
+	else
+		printk("0x%08x -> 0x%08x flags 0x%03x\n", va, pa, flags);
+	return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * Paging (lab 4): two-level i386 page tables, kept in two views.
+ *
+ * The CPU's view: a page directory of 1024 PDEs, each pointing to a page
+ * table of 1024 PTEs. The kernel's view: for every page table, where it is
+ * mapped in kernel virtual memory (struct vpde). With both, map_mem can
+ * change any directory, active or not, without switching CR3.
+ *
+ * Invariants:
+ *  - PDEs 768..1022 (the kernel half) are the same in every directory: the
+ *    kernel page tables are shared, and creating one updates every
+ *    directory on the list.
+ *  - PDE 1023 of every directory points at the directory itself, so the
+ *    active directory's tables appear at RECURSIVE_BASE (the recursive
+ *    window); kvpd[i].table is the window address of kernel table i, which
+ *    is the same in every directory.
+ *  - pd->vpdes[i].table is NULL exactly when user PDE i is not present.
+ */
+#ifndef STRATA_PAGING_H
+#define STRATA_PAGING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/layout.h"
+#include "kernel/x86.h"
+
+#define USER_PDES	(KERNBASE >> 22)			/* 768 */
+#define KERNEL_PDES	(RECURSIVE_SLOT - USER_PDES)	/* 255 */
+
+#define MAP_ENOMEM	(-12)	/* out of physical or kernel virtual pages */
+#define MAP_EINVAL	(-22)	/* unaligned, out of range, or no directory */
+
+struct vpde {
+	uint32_t *table;	/* kernel-virtual address of the page table, or NULL */
+};
+
+struct pagedir {
+	struct pagedir *next, *prev;	/* every directory, for the kernel-half sync */
+	uintptr_t phys;			/* loaded into CR3 */
+	uint32_t *virt;			/* the directory, in kernel virtual memory */
+	struct vpde vpdes[USER_PDES];
+};
+
+extern struct vpde kvpd[KERNEL_PDES];
+
+/* Turns the boot page directory into the first struct pagedir and removes
+ * the boot 1:1 mapping of low memory, so that a NULL dereference faults. */
+void create_init_pagedir(void);
+struct pagedir *init_pagedir(void);
+struct pagedir *current_pagedir(void);
+
+/* Maps n_pages at virtual to physical (both page aligned) with flags
+ * (PTE_PRESENT, PTE_WRITABLE, PTE_USER); without PTE_PRESENT, unmaps them
+ * (physical is ignored). pd is ignored, and may be NULL, for kernel
+ * addresses. Page tables are created on demand. Returns 0, MAP_ENOMEM
+ * (nothing was changed) or MAP_EINVAL. */
+int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
+	    size_t n_pages, int flags);
+
+/* The software walk: 0 and the physical address and PTE flags of virtual in
+ * pd (NULL: the active directory), or -1 when it is not mapped. */
+int vm_translate(struct pagedir *pd, uintptr_t virtual, uintptr_t *physical,
+		 uint32_t *flags);
+
+/* Sets up a new directory in the page at phys, mapped at virt: an empty user
+ * half, the shared kernel half, the recursive slot; puts it on the list. */
+void pagedir_init(struct pagedir *pd, uintptr_t phys, uint32_t *virt);
+/* Takes pd off the list and frees its user page tables (not the pages they
+ * map, nor the directory page itself). */
+void pagedir_release(struct pagedir *pd);
+void pagedir_switch(struct pagedir *pd);
+
+//@ LAB 5 BEGIN
+/* A whole new directory (its page and the struct) from kvmalloc; NULL when
+ * out of memory. pagedir_destroy releases and frees it. */
+struct pagedir *pagedir_create(void);
+void pagedir_destroy(struct pagedir *pd);
+//@ LAB 5 END
+
+/* Counts, for tests and the monitor. */
+size_t kernel_page_tables(void);
+
+#endif
