@@ -1,0 +1,250 @@
+/*
+ * Lab 4 in-kernel tests: map_mem, the software walk, directories that are
+ * not active, shared kernel page tables, the recursive slot.
+ */
+#include <stdint.h>
+
+#include "kernel/ktest.h"
+#include "kernel/layout.h"
+#include "kernel/x86.h"
+#include "lib/string.h"
+#include "mm/allocation.h"
+#include "mm/paging.h"
+
+#define USER_VA		0x40000000
+#define OTHER_VA	0x50000000
+
+static uint32_t walk(struct pagedir *pd, uintptr_t va, uint32_t *flags)
+{
+	uintptr_t pa;
+
+	if (vm_translate(pd, va, &pa, flags) < 0)
+		return 0xFFFFFFFF;
+	return pa;
+}
+
+/* A page of kernel memory the lab-4 way (kvmalloc comes in lab 5). */
+static uintptr_t kernel_page(uintptr_t *pa)
+{
+	uintptr_t va;
+
+	KEXPECT_EQ(ppalloc(1, 1, pa), 1);
+	KEXPECT_EQ(vpalloc(NULL, 1, 1, &va), 1);
+	KEXPECT_EQ(map_mem(NULL, *pa, va, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	return va;
+}
+
+static void free_kernel_page(uintptr_t va, uintptr_t pa)
+{
+	KEXPECT_EQ(map_mem(NULL, 0, va, 1, 0), 0);
+	vpfree(NULL, va, 1);
+	ppfree(pa, 1);
+}
+
+KTEST(paging_init)
+{
+	uint32_t flags;
+	uintptr_t code = (uintptr_t)&ktest_paging_init;
+
+	KEXPECT_EQ(walk(NULL, 0, &flags), 0xFFFFFFFF);
+	KEXPECT_EQ(walk(NULL, 0x100000, &flags), 0xFFFFFFFF);
+	KEXPECT_EQ(walk(NULL, code, &flags), code - KERNBASE);
+	KEXPECT(flags & PTE_PRESENT);
+	KEXPECT_EQ(current_pagedir(), init_pagedir());
+	KEXPECT_EQ(init_pagedir()->phys, read_cr3());
+	printk("paging_init: 0x00000000 not mapped, 0x00100000 not mapped\n");
+	printk("paging_init: kernel code 0x%08x -> 0x%08x\n", code, walk(NULL, code, &flags));
+}
+
+KTEST(recursive_slot)
+{
+	uint32_t *pd = (uint32_t *)(RECURSIVE_BASE + RECURSIVE_SLOT * PAGE_SIZE);
+	uintptr_t code = (uintptr_t)&ktest_recursive_slot;
+	uint32_t *kt = (uint32_t *)(RECURSIVE_BASE + PDE_INDEX(code) * PAGE_SIZE);
+	uint32_t flags;
+
+	KEXPECT_EQ(PTE_ADDR(pd[RECURSIVE_SLOT]), read_cr3());
+	KEXPECT_EQ(pd[USER_PDES], init_pagedir()->virt[USER_PDES]);
+	KEXPECT_EQ(PTE_ADDR(kt[PTE_INDEX(code)]), PTE_ADDR(walk(NULL, code, &flags)));
+	KEXPECT_EQ(kvpd[PDE_INDEX(code) - USER_PDES].table, kt);
+	printk("recursive_slot: 0xfffff000 is the directory, 0xffc00000 + 4 KiB * i its table i\n");
+}
+
+KTEST(null_read)
+{
+	volatile uint32_t *null = 0;
+
+	printk("null_read: reading address 0\n");
+	printk("null_read: read 0x%x\n", *null);
+}
+
+KTEST(map_roundtrip)
+{
+	uintptr_t pa, va, alias;
+	uint32_t flags;
+	struct ppstats before, after;
+	size_t tables = kernel_page_tables();
+
+	ppstats(&before);
+	KEXPECT_EQ(ppalloc(4, 4, &pa), 4);
+	KEXPECT_EQ(vpalloc(NULL, 4, 4, &va), 4);
+	KEXPECT_EQ(vpalloc(NULL, 4, 4, &alias), 4);
+	KEXPECT_EQ(map_mem(NULL, pa, va, 4, PTE_PRESENT | PTE_WRITABLE), 0);
+	KEXPECT_EQ(map_mem(NULL, pa, alias, 4, PTE_PRESENT), 0);
+	for (int i = 0; i < 4; i++) {
+		KEXPECT_EQ(walk(NULL, va + i * PAGE_SIZE + 123, &flags), pa + i * PAGE_SIZE + 123);
+		KEXPECT_EQ(flags & (PTE_PRESENT | PTE_WRITABLE | PTE_USER), PTE_PRESENT | PTE_WRITABLE);
+		KEXPECT_EQ(walk(NULL, alias + i * PAGE_SIZE, &flags), pa + i * PAGE_SIZE);
+		KEXPECT_EQ(flags & PTE_WRITABLE, 0);
+	}
+	for (int i = 0; i < 4 * PAGE_SIZE / 4; i++)
+		((uint32_t *)va)[i] = 0x5a000000 + i;
+	for (int i = 0; i < 4 * PAGE_SIZE / 4; i++)
+		KEXPECT_EQ(((uint32_t *)alias)[i], 0x5a000000 + i);
+	printk("map_roundtrip: kernel pages written through one mapping, read through another\n");
+
+	/* The user half of the init directory: a user page table on demand. */
+	KEXPECT_EQ(init_pagedir()->vpdes[PDE_INDEX(USER_VA)].table, NULL);
+	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_WRITABLE | PTE_USER), 0);
+	KEXPECT(init_pagedir()->vpdes[PDE_INDEX(USER_VA)].table != NULL);
+	KEXPECT_EQ(walk(NULL, USER_VA, &flags), pa);
+	KEXPECT(flags & PTE_USER);
+	KEXPECT_EQ(*(uint32_t *)USER_VA, 0x5a000000);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
+	KEXPECT_EQ(walk(NULL, USER_VA, &flags), 0xFFFFFFFF);
+	printk("map_roundtrip: user page mapped, read, unmapped\n");
+
+	KEXPECT_EQ(map_mem(NULL, 0, va, 4, 0), 0);
+	KEXPECT_EQ(map_mem(NULL, 0, alias, 4, 0), 0);
+	for (int i = 0; i < 4; i++)
+		KEXPECT_EQ(walk(NULL, va + i * PAGE_SIZE, &flags), 0xFFFFFFFF);
+	vpfree(NULL, alias, 4);
+	vpfree(NULL, va, 4);
+	ppfree(pa, 4);
+	ppstats(&after);
+	/* Page tables stay: the user one, and kernel ones if new; the rest is back. */
+	KEXPECT_EQ(after.free, before.free - 1 - (kernel_page_tables() - tables));
+	printk("map_roundtrip: unmapped, walk says not mapped\n");
+}
+
+KTEST(map_errors)
+{
+	KEXPECT_EQ(map_mem(NULL, 0x1000, USER_VA, 1, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0x1001, USER_VA, 1, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, USER_VA + 8, 1, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, KERNBASE - PAGE_SIZE, 2, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(NULL, 0x1000, RECURSIVE_BASE, 1, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, 0, 1, PTE_PRESENT), MAP_EINVAL);
+	printk("map_errors: bad arguments give MAP_EINVAL\n");
+}
+
+static struct pagedir second;
+
+static void make_second(uintptr_t *dir_pa, uintptr_t *dir_va)
+{
+	*dir_va = kernel_page(dir_pa);
+	pagedir_init(&second, *dir_pa, (uint32_t *)*dir_va);
+	KEXPECT_EQ(second.virt[RECURSIVE_SLOT] & ~0xFFFu, *dir_pa);
+}
+
+KTEST(map_inactive)
+{
+	uintptr_t dir_pa, dir_va, pa, va;
+	uint32_t flags;
+
+	make_second(&dir_pa, &dir_va);
+	va = kernel_page(&pa);
+	*(uint32_t *)va = 0x0123abcd;
+	/* Map into the directory that is not active: no CR3 switch. */
+	KEXPECT_EQ(map_mem(&second, pa, OTHER_VA, 1, PTE_PRESENT | PTE_WRITABLE | PTE_USER), 0);
+	KEXPECT_EQ(read_cr3(), init_pagedir()->phys);
+	KEXPECT_EQ(walk(&second, OTHER_VA, &flags), pa);
+	KEXPECT_EQ(walk(init_pagedir(), OTHER_VA, &flags), 0xFFFFFFFF);
+	printk("map_inactive: mapped 0x%08x in a directory that is not active\n", OTHER_VA);
+	pagedir_switch(&second);
+	KEXPECT_EQ(read_cr3(), dir_pa);
+	KEXPECT_EQ(*(uint32_t *)OTHER_VA, 0x0123abcd);
+	*(uint32_t *)OTHER_VA = 0x4567;
+	pagedir_switch(init_pagedir());
+	KEXPECT_EQ(*(uint32_t *)va, 0x4567);
+	printk("map_inactive: switched to it, read and wrote 0x%08x, switched back\n", OTHER_VA);
+	pagedir_release(&second);
+	free_kernel_page(va, pa);
+	free_kernel_page(dir_va, dir_pa);
+}
+
+KTEST(kernel_table_shared)
+{
+	uintptr_t dir_pa, dir_va, pa, va, big;
+	size_t tables;
+	uint32_t flags;
+
+	make_second(&dir_pa, &dir_va);
+	tables = kernel_page_tables();
+	/* 1024 pages starting on a 4 MiB boundary: a kernel page table that
+	 * does not exist yet, created after the second directory. */
+	KEXPECT_EQ(vpalloc(NULL, 1024, 1024, &big), 1024);
+	KEXPECT_EQ(big % (4 << 20), 0);
+	KEXPECT_EQ(kvpd[PDE_INDEX(big) - USER_PDES].table, NULL);
+	va = kernel_page(&pa);
+	*(uint32_t *)va = 0xfeedf00d;
+	KEXPECT_EQ(map_mem(NULL, pa, big, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	KEXPECT_EQ(kernel_page_tables(), tables + 1);
+	/* The same table (the CPU may have set status bits in the active one). */
+	KEXPECT_EQ(second.virt[PDE_INDEX(big)] & ~(PTE_ACCESSED | PTE_DIRTY),
+		   init_pagedir()->virt[PDE_INDEX(big)] & ~(PTE_ACCESSED | PTE_DIRTY));
+	printk("kernel_table_shared: new kernel page table for 0x%08x is in both directories\n", big);
+	pagedir_switch(&second);
+	KEXPECT_EQ(*(uint32_t *)big, 0xfeedf00d);
+	KEXPECT_EQ(walk(NULL, big, &flags), pa);
+	pagedir_switch(init_pagedir());
+	printk("kernel_table_shared: read through it with the second directory active\n");
+	KEXPECT_EQ(map_mem(NULL, 0, big, 1, 0), 0);
+	vpfree(NULL, big, 1024);
+	pagedir_release(&second);
+	free_kernel_page(va, pa);
+	free_kernel_page(dir_va, dir_pa);
+}
+
+#define HOLD_MAX 512
+static struct { uintptr_t pa; size_t n; } held[HOLD_MAX];
+
+/* Takes every free physical page; returns how many holdings. */
+static size_t hold_all_memory(void)
+{
+	size_t n = 0;
+
+	while (n < HOLD_MAX && (held[n].n = ppalloc(1, 1 << 30, &held[n].pa)))
+		n++;
+	KEXPECT(n < HOLD_MAX);
+	return n;
+}
+
+KTEST(map_oom)
+{
+	struct ppstats st;
+	size_t kfree = vpfree_count(NULL), n;
+	uintptr_t dir_pa, dir_va;
+
+	make_second(&dir_pa, &dir_va);
+	n = hold_all_memory();
+	ppstats(&st);
+	KEXPECT_EQ(st.free, 0);
+	KEXPECT_EQ(map_mem(&second, 0x1000, USER_VA, 1, PTE_PRESENT | PTE_WRITABLE), MAP_ENOMEM);
+	/* Over two page tables: neither may stay behind. */
+	KEXPECT_EQ(map_mem(&second, 0x1000, OTHER_VA - PAGE_SIZE, 2, PTE_PRESENT), MAP_ENOMEM);
+	KEXPECT_EQ(second.vpdes[PDE_INDEX(USER_VA)].table, NULL);
+	KEXPECT_EQ(second.virt[PDE_INDEX(USER_VA)], 0);
+	KEXPECT_EQ(second.vpdes[PDE_INDEX(OTHER_VA - PAGE_SIZE)].table, NULL);
+	ppstats(&st);
+	KEXPECT_EQ(st.free, 0);
+	printk("map_oom: out of memory gives MAP_ENOMEM and changes nothing\n");
+	/* With one page free again the first map succeeds. */
+	while (n--)
+		ppfree(held[n].pa, held[n].n);
+	KEXPECT_EQ(map_mem(&second, 0x1000, USER_VA, 1, PTE_PRESENT), 0);
+	pagedir_release(&second);
+	free_kernel_page(dir_va, dir_pa);
+	KEXPECT_EQ(vpfree_count(NULL), kfree);
+	printk("map_oom: works again once memory is free\n");
+}
