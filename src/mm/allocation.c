@@ -16,6 +16,7 @@
  * KERNEL_BOOT_MAPPED bytes at KERNBASE, so it must end below that.
  */
 #include "kernel/layout.h"
+#include "kernel/monitor.h"
 #include "kernel/multiboot.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
@@ -220,6 +221,13 @@ void ppalloc_print(void)
 	for (unsigned o = 0; o < buddy_orders(phys); o++)
 		printk(" %u", buddy_free_blocks(phys, o));
 	printk("\n");
+}
+
+MONITOR_COMMAND(ppalloc, "the physical allocator: pages managed, free, free blocks per order")
+{
+	(void)argc, (void)argv;
+	ppalloc_print();
+	return 0;
 }
 
 //@ LAB 3 BEGIN
