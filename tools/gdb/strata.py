@@ -21,7 +21,9 @@
 import contextlib
 import os
 import re
+import socket
 import struct
+import time
 
 import gdb
 
@@ -163,6 +165,20 @@ def pf_decode(err):
     return s
 
 
+def reported(name):
+    """Wraps a command's invoke: problems become one-line GDB errors."""
+    def wrap(invoke):
+        def run(self, arg, from_tty):
+            try:
+                return invoke(self, arg, from_tty)
+            except gdb.GdbError:
+                raise
+            except (StrataError, gdb.error) as e:
+                raise gdb.GdbError("%s: %s" % (name, e))
+        return run
+    return wrap
+
+
 def split_args(arg):
     try:
         return gdb.string_to_argv(arg)
@@ -260,7 +276,6 @@ class PhysSource:
     def __init__(self, dir_pa, what):
         self.dir_pa = dir_pa & ~0xFFF
         self.name = "physical memory (%s, directory at pa 0x%08x)" % (what, self.dir_pa)
-        self.phys = True
 
     def pde_addr(self, pdi):
         return self.dir_pa + 4 * pdi
@@ -293,6 +308,9 @@ class PagedirSource:
         except gdb.error as e:
             raise StrataError("cannot evaluate PAGEDIR '%s': %s" % (expr, e))
         t = v.type.strip_typedefs()
+        if t.code == gdb.TYPE_CODE_FUNC:
+            raise StrataError("PAGEDIR '%s' is a function; give a variable instead, "
+                              "e.g. active or &init_pd (src/mm/paging.c)" % expr)
         if t.code == gdb.TYPE_CODE_INT:
             try:
                 v = v.cast(gdb.lookup_type("struct pagedir").pointer())
@@ -307,11 +325,15 @@ class PagedirSource:
         if v.type.strip_typedefs().code != gdb.TYPE_CODE_STRUCT:
             raise StrataError("PAGEDIR '%s' is a %s, not a struct pagedir" % (expr, v.type))
         self.pd = v
-        self.virt = to_int(field(v, ["virt", "virtual", "vaddr", "va", "dir", "pgdir"]))
         try:
-            self.phys = to_int(field(v, ["phys", "physical", "paddr", "pa"]))
-        except StrataError:
-            self.phys = None
+            self.virt = to_int(field(v, ["virt", "virtual", "vaddr", "va", "dir", "pgdir"]))
+            try:
+                self.phys = to_int(field(v, ["phys", "physical", "paddr", "pa"]))
+            except StrataError:
+                self.phys = None
+        except gdb.MemoryError:
+            raise StrataError("cannot read the struct pagedir at 0x%08x (PAGEDIR '%s')"
+                              % (to_int(v.address) if v.address is not None else 0, expr))
         self.vpdes = field(v, ["vpdes", "vpde", "tables"])
         try:
             self.kvpd = gdb.parse_and_eval("kvpd")
@@ -424,16 +446,14 @@ PAGEDIR's physical address): useful when the recursive slot itself is broken."""
     def __init__(self):
         super().__init__("strata-walk", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
 
+    @reported("strata-walk")
     def invoke(self, arg, from_tty):
-        try:
-            opts, pos = parse_options(split_args(arg), ["phys"])
-            if not 1 <= len(pos) <= 2:
-                raise StrataError("usage: strata-walk [--phys] ADDR [PAGEDIR]")
-            va = eval_addr(pos[0])
-            src = choose_source(pos[1] if len(pos) > 1 else None, opts.get("phys", False))
-            first, lines = walk(va, src)
-        except StrataError as e:
-            raise gdb.GdbError("strata-walk: %s" % e)
+        opts, pos = parse_options(split_args(arg), ["phys"])
+        if not 1 <= len(pos) <= 2:
+            raise StrataError("usage: strata-walk [--phys] ADDR [PAGEDIR]")
+        va = eval_addr(pos[0])
+        src = choose_source(pos[1] if len(pos) > 1 else None, opts.get("phys", False))
+        first, lines = walk(va, src)
         out(first)
         for line in lines:
             out(line)
@@ -496,29 +516,29 @@ strata-walk)."""
     def __init__(self):
         super().__init__("strata-maps", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
 
+    @reported("strata-maps")
     def invoke(self, arg, from_tty):
-        try:
-            opts, pos = parse_options(split_args(arg), ["phys"], ["pd"])
-            if len(pos) not in (0, 2):
-                raise StrataError("usage: strata-maps [--phys] [--pd PAGEDIR] [START END]")
-            start, end = (eval_addr(pos[0]), eval_addr(pos[1])) if pos else (0, 1 << 32)
-            if pos and end == 0:
-                end = 1 << 32
-            if start >= end:
-                raise StrataError("START 0x%x is not below END 0x%x" % (start, end))
-            src = choose_source(opts.get("pd"), opts.get("phys", False))
-            runs = list(mapped_ranges(src, start, end))
-        except StrataError as e:
-            raise gdb.GdbError("strata-maps: %s" % e)
+        opts, pos = parse_options(split_args(arg), ["phys"], ["pd"])
+        if len(pos) not in (0, 2):
+            raise StrataError("usage: strata-maps [--phys] [--pd PAGEDIR] [START END]")
+        start, end = (eval_addr(pos[0]), eval_addr(pos[1])) if pos else (0, 1 << 32)
+        if pos and end == 0:
+            end = 1 << 32
+        if start >= end:
+            raise StrataError("START 0x%x is not below END 0x%x" % (start, end))
+        src = choose_source(opts.get("pd"), opts.get("phys", False))
+        runs = list(mapped_ranges(src, start, end))
         out("strata-maps: 0x%08x-0x%08x via %s" % (start, end & 0xFFFFFFFF if end < 1 << 32
                                                   else 0xFFFFFFFF, src.name))
         total = 0
         for va, pa, n, flags in runs:
             total += n
-            out("  0x%08x-0x%08x -> 0x%08x-0x%08x %7d pages  [%s]"
+            out("  0x%08x-0x%08x -> 0x%08x-0x%08x %7d page%s [%s]"
                 % (va, (va + n * PAGE - 1) & 0xFFFFFFFF, pa, (pa + n * PAGE - 1) & 0xFFFFFFFF,
-                   n, flags_str(flags)))
-        out("strata-maps: %d ranges, %d pages (%d KiB) mapped" % (len(runs), total, total * 4))
+                   n, "s " if n > 1 else "  ", flags_str(flags)))
+        out("strata-maps: %d range%s, %d page%s (%d KiB) mapped"
+            % (len(runs), "" if len(runs) == 1 else "s", total, "" if total == 1 else "s",
+               total * 4))
 
 
 # ---- trap frames and strata-bt ----------------------------------------------
@@ -590,14 +610,9 @@ frame pointers) and any further trap frames. MAX frames (default 64)."""
     def __init__(self):
         super().__init__("strata-bt", gdb.COMMAND_STACK)
 
+    @reported("strata-bt")
     def invoke(self, arg, from_tty):
-        try:
-            limit = eval_addr(arg) if arg.strip() else 64
-            self.backtrace(limit)
-        except StrataError as e:
-            raise gdb.GdbError("strata-bt: %s" % e)
-        except gdb.error as e:
-            raise gdb.GdbError("strata-bt: %s" % e)
+        self.backtrace(eval_addr(arg) if arg.strip() else 64)
 
     def backtrace(self, limit):
         rng = trap_entry_range()
@@ -610,7 +625,7 @@ frame pointers) and any further trap frames. MAX frames (default 64)."""
             out(frame_line(n, pc, n > 0))
             n += 1
             if in_trap_entry(pc, rng):
-                if f.level() == 0 if hasattr(f, "level") else n == 1:
+                if n == 1:
                     out("    (stopped inside the trap entry code: no complete trap frame yet)")
                     return
                 esp = to_int(f.read_register("esp"))
@@ -733,25 +748,23 @@ Sets $pf_va, $pf_err, $pf_eip and $pf_tf, e.g. for `walk $pf_va`.
     def __init__(self):
         super().__init__("strata-pf", gdb.COMMAND_RUNNING)
 
+    @reported("strata-pf")
     def invoke(self, arg, from_tty):
-        try:
-            opts, pos = parse_options(split_args(arg), ["now"], ["cr2"])
-            method = opts.get("cr2", "auto")
-            if pos or method not in ("auto", "reg", "step"):
-                raise StrataError("usage: strata-pf [--now] [--cr2=auto|reg|step]")
-            if not opts.get("now"):
-                self.run_to_fault()
-            self.report(method)
-        except StrataError as e:
-            raise gdb.GdbError("strata-pf: %s" % e)
+        opts, pos = parse_options(split_args(arg), ["now"], ["cr2"])
+        method = opts.get("cr2", "auto")
+        if pos or method not in ("auto", "reg", "step"):
+            raise StrataError("usage: strata-pf [--now] [--cr2=auto|reg|step]")
+        if not opts.get("now"):
+            self.run_to_fault()
+        self.report(method)
 
     def run_to_fault(self):
         spec = page_fault_breakpoint_spec()
-        bp = gdb.Breakpoint(spec, internal=True, temporary=True)
+        bp = gdb.Breakpoint(spec, temporary=True)
         try:
             gdb.execute("continue")
         except gdb.error as e:
-            raise StrataError("no page fault: %s" % e)
+            raise StrataError("no page fault: the kernel ended without one (%s)" % e)
         finally:
             if bp.is_valid():
                 bp.delete()
@@ -838,6 +851,18 @@ build/qemu-gdb.port, which `make qemu-gdb` writes (tools/gdbport.py)."""
             if not port.isdigit():
                 raise gdb.GdbError("strata-connect: %s does not hold a port number: "
                                    "run make qemu-gdb again" % portfile)
+        # A quick look first: GDB itself retries a refused port for 15 s.
+        # (Opening and closing QEMU's gdbstub connection leaves QEMU halted.)
+        for attempt in range(4):
+            try:
+                socket.create_connection(("127.0.0.1", int(port)), timeout=2).close()
+                break
+            except OSError as e:
+                if attempt == 3:
+                    raise gdb.GdbError("strata-connect: nothing listens on port %s (%s): "
+                                       "is make qemu-gdb still running?"
+                                       % (port, e.strerror or e))
+                time.sleep(0.5)
         try:
             gdb.execute("target remote 127.0.0.1:%s" % port)
         except gdb.error as e:

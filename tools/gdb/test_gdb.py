@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""test_gdb.py: the GDB workflow, tested for real against QEMU.
+
+For test=pf_read and test=pf_write it boots the kernel halted in QEMU (as
+`make qemu-gdb` does, on a free port of its own), runs GDB in batch mode with
+tools/gdb/strata.py, and checks what strata-pf, strata-walk, strata-maps and
+strata-bt say; then it lets the kernel go on and checks that the kernel's own
+`page fault:` line agrees. One more run goes through the repository's
+.gdbinit (aliases pf and walk), and one checks strata-connect's message when
+make qemu-gdb is not running.
+
+Run by `make test` as `python3 tools/gdb/test_gdb.py`. Needs build/kernel.elf
+(runs `make kernel` if it is missing), qemu-system-i386 and gdb. Ends with
+the line `N passed, M failed`; the exit status is non-zero if any failed.
+Never hangs: every GDB has a time limit, and QEMU runs in its own process
+group, killed at the end whatever happens.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KERNEL = os.path.join(ROOT, "build", "kernel.elf")
+STRATA_PY = os.path.join(ROOT, "tools", "gdb", "strata.py")
+QEMU = os.environ.get("QEMU", "qemu-system-i386")
+GDB = os.environ.get("GDB", "gdb")
+GDB_TIMEOUT = 10	# seconds for one GDB session (a normal one takes under 1 s)
+EXIT_TIMEOUT = 5	# seconds for the kernel to finish after GDB detaches
+UNMAPPED_VA = 0xdeadb000
+KERNBASE = 0xC0000000
+PANIC_STATUS = 37	# isa-debug-exit status of a kernel panic
+
+passed = failed = 0
+gdb_hung = False	# after one GDB hangs, the others are not started
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok   %s" % name)
+    else:
+        failed += 1
+        print("FAIL %s%s" % (name, ": " + detail if detail else ""))
+    return ok
+
+
+def show(output, lines=40):
+    tail = output.strip().splitlines()[-lines:]
+    print("     | " + "\n     | ".join(tail) if tail else "     | (no output)")
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def kernel_symbols():
+    """{name: (address, end)} of the kernel's text symbols, from nm."""
+    out = subprocess.run(["nm", "-n", "--defined-only", KERNEL], capture_output=True,
+                         text=True, check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tT":
+            syms.append((int(parts[0], 16), parts[2]))
+    table = {}
+    for i, (addr, name) in enumerate(syms):
+        end = syms[i + 1][0] if i + 1 < len(syms) else addr + 1
+        table.setdefault(name, (addr, max(end, addr + 1)))
+    return table
+
+
+class Qemu:
+    """The kernel halted in QEMU, waiting for GDB, as `make qemu-gdb` runs it."""
+
+    def __init__(self, test, workdir):
+        self.serial = os.path.join(workdir, "serial-%s.txt" % test)
+        self.log = os.path.join(workdir, "qemu-%s.log" % test)
+        self.proc = None
+        for _ in range(3):	# another program may take the port first
+            self.port = free_port()
+            with open(self.log, "w") as log:
+                self.proc = subprocess.Popen(
+                    [QEMU, "-kernel", KERNEL, "-append", "test=%s" % test,
+                     "-display", "none", "-serial", "file:%s" % self.serial,
+                     "-monitor", "none", "-m", "128M", "-smp", "1", "-no-reboot",
+                     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                     "-S", "-gdb", "tcp:127.0.0.1:%d" % self.port],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+            if self.wait_listening():
+                return
+            self.kill()
+        raise RuntimeError("QEMU did not start: %s" % self.log_text())
+
+    def wait_listening(self, seconds=5):
+        # Connecting and closing again leaves QEMU halted (it is waiting, -S).
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+
+    def serial_text(self):
+        try:
+            with open(self.serial, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_exit(self, seconds):
+        try:
+            return self.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+
+
+def run_gdb(args, env=None):
+    """Runs GDB in batch mode; returns (output, None) or (output, error)."""
+    global gdb_hung
+    if gdb_hung:
+        return "", "not run: an earlier gdb session hung"
+    cmd = [GDB, "-batch", "-nx", "-iex", "set auto-load safe-path /"] + args
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=GDB_TIMEOUT)
+        return out, None
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        gdb_hung = True
+        return out, "gdb did not finish within %d s (killed)" % GDB_TIMEOUT
+    finally:
+        if proc.poll() is None:	# interrupted (^C): leave no GDB behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def strata_commands(port):
+    return ["-ex", "set pagination off", "-ex", "set confirm off",
+            "-ex", "set architecture i386", "-ex", "file %s" % KERNEL,
+            "-ex", "source %s" % STRATA_PY, "-ex", "target remote 127.0.0.1:%d" % port]
+
+
+def line_after(output, prefix):
+    """The first line starting with prefix and the line after it."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(prefix):
+            return line, (lines[i + 1] if i + 1 < len(lines) else "")
+    return None, None
+
+
+def check_pf(name, output, syms, test, words, err):
+    """strata-pf's report of the fault of ktest_<test>; returns its eip."""
+    line, insn = line_after(output, "strata-pf:")
+    if not check("%s: strata-pf stops at the page fault" % name, line is not None,
+                 "no strata-pf: line"):
+        return None
+    m = re.match(r"strata-pf: va=(0x[0-9a-f]{8}) err=(0x[0-9a-f]+) \[([^\]]*)\] "
+                 r"eip=(0x[0-9a-f]{8}) <([^>+]+)\+(\d+)>$", line)
+    if not check("%s: strata-pf line is well formed" % name, m is not None, line):
+        return None
+    va, e, decoded, eip, sym = int(m.group(1), 16), int(m.group(2), 16), m.group(3), \
+        int(m.group(4), 16), m.group(5)
+    check("%s: va is 0x%08x (CR2)" % (name, UNMAPPED_VA), va == UNMAPPED_VA, line)
+    check("%s: err=0x%x decodes to [%s]" % (name, err, words), e == err and decoded == words,
+          line)
+    func = "ktest_" + test
+    lo, hi = syms.get(func, (None, None))
+    check("%s: eip is inside %s" % (name, func),
+          sym == func and lo is not None and lo <= eip < hi,
+          "%s (%s is %s)" % (line, func,
+                             "0x%08x-0x%08x" % (lo, hi) if lo is not None else "not in nm"))
+    check("%s: strata-pf shows the faulting instruction" % name,
+          re.match(r"\s*(=>\s*)?0x%08x <%s\+\d+>:\s+\S" % (eip, func), insn) is not None,
+          repr(insn))
+    check("%s: strata-pf shows the source line" % name,
+          re.search(r"^  source: \S*ktests\.c:\d+", output, re.M) is not None)
+    return eip
+
+
+def check_walks(name, output, syms):
+    line, _ = line_after(output, "strata-walk: va=0x%08x" % UNMAPPED_VA)
+    check("%s: strata-walk 0x%08x says not mapped" % (name, UNMAPPED_VA),
+          line is not None and "not mapped (P" in line, repr(line))
+    kmain = syms.get("kernel_main", (None,))[0]
+    if not check("%s: kernel_main is in the symbols" % name, kmain is not None):
+        return
+    expect = "strata-walk: va=0x%08x -> pa=0x%08x [P" % (kmain, kmain - KERNBASE)
+    walks = [l for l in output.splitlines() if l.startswith("strata-walk: va=0x%08x" % kmain)]
+    check("%s: strata-walk &kernel_main translates to 0x%08x with P" % (name, kmain - KERNBASE),
+          len(walks) >= 1 and walks[0].startswith(expect), repr(walks[:1]))
+    check("%s: strata-walk --phys agrees" % name,
+          len(walks) >= 2 and walks[1].startswith(expect), repr(walks[1:2]))
+    ok = False
+    for m in re.finditer(r"^  (0x[0-9a-f]{8})-(0x[0-9a-f]{8}) -> (0x[0-9a-f]{8})-", output, re.M):
+        va0, va1, pa0 = (int(m.group(i), 16) for i in (1, 2, 3))
+        if va0 <= kmain <= va1:
+            ok = pa0 + (kmain - va0) == kmain - KERNBASE
+    check("%s: strata-maps lists kernel_main's page at its physical address" % name, ok)
+
+
+def check_bt(name, output, test):
+    bt = output[output.find("strata-bt:"):] if "strata-bt:" in output else ""
+    m = re.search(r"--- trap frame at 0x[0-9a-f]+: vector 14 .*---\n#\d+\s+0x[0-9a-f]+ ktest_%s\+"
+                  % test, bt)
+    check("%s: strata-bt goes through the trap frame into ktest_%s" % (name, test),
+          m is not None)
+
+
+def pf_case(test, words, err, syms, workdir):
+    name = test
+    qemu = Qemu(test, workdir)
+    try:
+        output, problem = run_gdb(strata_commands(qemu.port) + [
+            "-ex", "strata-pf",
+            "-ex", "strata-walk 0x%x" % UNMAPPED_VA,
+            "-ex", "strata-walk &kernel_main",
+            "-ex", "strata-walk --phys &kernel_main",
+            "-ex", "strata-maps",
+            "-ex", "strata-bt"])
+        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+            show(output)
+            return
+        before = failed
+        eip = check_pf(name, output, syms, test, words, err)
+        check_walks(name, output, syms)
+        check_bt(name, output, test)
+        # GDB detached: the kernel goes on, reports the fault itself, panics.
+        status = qemu.wait_exit(EXIT_TIMEOUT)
+        serial = qemu.serial_text()
+        m = re.search(r"page fault: va=(0x[0-9a-f]+) eip=(0x[0-9a-f]+) err=(0x[0-9a-f]+) "
+                      r"\[([^\]]*)\]", serial)
+        check("%s: the kernel's own trace agrees with strata-pf" % name,
+              m is not None and eip is not None and int(m.group(1), 16) == UNMAPPED_VA
+              and int(m.group(2), 16) == eip and m.group(4) == words,
+              m.group(0) if m else "no 'page fault:' line on the serial port")
+        check("%s: QEMU exits with the panic status %d after gdb detaches"
+              % (name, PANIC_STATUS), status == PANIC_STATUS, "status %s" % status)
+        if failed != before:
+            print("     gdb output:")
+            show(output, 60)
+            print("     serial output:")
+            show(serial, 10)
+    finally:
+        qemu.kill()
+
+
+def gdbinit_case(syms, workdir):
+    """The repository's .gdbinit: symbols, helpers, aliases, connection."""
+    name = "gdbinit"
+    qemu = Qemu("pf_read", workdir)
+    env = dict(os.environ, STRATA_GDB_PORT=str(qemu.port))
+    try:
+        output, problem = run_gdb(["-x", os.path.join(ROOT, ".gdbinit"),
+                                   "-ex", "pf", "-ex", "walk $pf_va"], env=env)
+        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+            show(output)
+            return
+        ok = check("%s: banner lists the helpers" % name, "strata-walk" in output
+                   and "strata-maps" in output and "strata-bt" in output)
+        ok &= check_pf(name, output, syms, "pf_read", "read kernel not-present", 0) is not None
+        line, _ = line_after(output, "strata-walk:")
+        ok &= check("%s: walk $pf_va says not mapped" % name,
+                    line is not None and line.startswith("strata-walk: va=0x%08x not mapped"
+                                                         % UNMAPPED_VA), repr(line))
+        if not ok:
+            show(output)
+    finally:
+        qemu.kill()
+
+
+def no_qemu_case():
+    output, problem = run_gdb(["-ex", "source %s" % STRATA_PY,
+                               "-ex", "strata-connect /nonexistent/qemu-gdb.port"])
+    check("strata-connect without make qemu-gdb says what to do",
+          problem is None and "run make qemu-gdb first" in output,
+          problem or output.strip() or "no output")
+
+
+def main():
+    for tool, pkg in ((QEMU, "qemu-system-x86"), (GDB, "gdb"), ("nm", "binutils")):
+        if shutil.which(tool) is None:
+            check("%s is installed" % tool, False, "sudo apt-get install %s (or: make deps)" % pkg)
+    if failed:
+        print("%d passed, %d failed" % (passed, failed))
+        return 1
+    if not os.path.exists(KERNEL):
+        print("build/kernel.elf is missing: make kernel")
+        if subprocess.run(["make", "kernel"], cwd=ROOT).returncode != 0 \
+                or not os.path.exists(KERNEL):
+            check("make kernel", False)
+            print("%d passed, %d failed" % (passed, failed))
+            return 1
+    started = time.time()
+    syms = kernel_symbols()
+    with tempfile.TemporaryDirectory(prefix="strata-gdb-") as workdir:
+        for test, words, err in (("pf_read", "read kernel not-present", 0x0),
+                                 ("pf_write", "write kernel not-present", 0x2)):
+            try:
+                pf_case(test, words, err, syms, workdir)
+            except RuntimeError as e:
+                check("%s: QEMU starts" % test, False, str(e))
+        try:
+            gdbinit_case(syms, workdir)
+        except RuntimeError as e:
+            check("gdbinit: QEMU starts", False, str(e))
+        no_qemu_case()
+    print("(%.1f s)" % (time.time() - started))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
