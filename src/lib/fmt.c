@@ -111,9 +111,9 @@ int fmt_vformat(fmt_emit_fn emit, void *arg, const char *fmt, va_list ap)
 			break;
 		}
 		case 'p': {
-			struct spec ps = { .width = 8, .zero = 1 };
+			/* "0x" and every hex digit of the pointer */
+			struct spec ps = { .width = 2 + 2 * (int)sizeof(void *), .zero = 1 };
 			unsigned long v = (unsigned long)(uintptr_t)va_arg(ap, void *);
-			ps.width = 2 * (int)sizeof(void *);
 			count += emit_number(emit, arg, &ps, v, 16, 0, "0x");
 			break;
 		}

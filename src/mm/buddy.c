@@ -1,0 +1,517 @@
+//@ LAB 2 FILE
+/*
+ * buddy.c: the buddy allocator of buddy.h, over abstract units [0, n).
+ *
+ * Data structure
+ *
+ * Free blocks are kept per order, as bitmaps rather than linked lists:
+ * bit i of freemap[k] is set iff the block of order k starting at unit
+ * i * 2^k is free as a whole and is not part of a bigger free block (it is
+ * "on the free list of order k"). Order k has n >> k bits, one per block of
+ * order k that lies inside [0, n), so all the free maps together take about
+ * 2n bits.
+ *
+ * A flat bitmap would need a scan to find a set bit. Each bitmap therefore
+ * has summary levels above it: bit j of level l + 1 is set iff word j of
+ * level l is not zero. With 32-bit words, 2^20 bits need 4 levels, so
+ * finding the first set bit at or after a position (bm_next) reads at most
+ * two words per level; setting or clearing a bit updates at most one word
+ * per level.
+ *
+ * Two more bitmaps, with one bit per unit, describe allocations:
+ *   startmap  bit u set iff an allocation starts at unit u
+ *   endmap    bit u set iff an allocation ends at unit u (its last unit)
+ * An allocation [s, s + c) has exactly these two bits (one if c == 1), so
+ * buddy_free(s, c) is valid iff startmap has s and the first endmap bit at or
+ * after s is s + c - 1: no allocation ends inside [s, s + c - 1) because the
+ * units there belong to this one. Reserved units have neither bit and are on
+ * no free list; nothing else records them.
+ *
+ * Invariants
+ *   - every unit is in exactly one free block, one allocation or one
+ *     reserved range;
+ *   - a block on the free list of order k has its buddy (start ^ 2^k) off
+ *     that list, unless k is the highest order: free blocks are merged as
+ *     soon as both halves are free;
+ *   - nfree[k] is the number of bits set in freemap[k], and free_units is
+ *     the sum of nfree[k] * 2^k.
+ *
+ * All metadata lives in the caller's buffer: struct buddy, then the words of
+ * every bitmap, located by word offsets (not pointers) from b->words.
+ *
+ * The student exercises of lab 2, marked LAB 2, are exercise 1 split(),
+ * exercise 2 free_block() (merging) and exercise 3 choose_order().
+ * buddy_init, buddy_reserve and the counters never call them, so they keep
+ * working while the exercises are stubs.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "mm/buddy.h"
+
+#define WORD_BITS	32
+#define NONE		((size_t)-1)
+/* Levels needed for a bitmap of up to SIZE_MAX bits: 32 = 2^5 bits a word. */
+#define MAX_LEVELS	((sizeof(size_t) * 8 + 4) / 5)
+
+/* A bitmap with summary levels; level 0 holds the bits themselves. */
+struct bitmap {
+	size_t nbits;
+	unsigned nlevels;
+	size_t off[MAX_LEVELS];		/* first word of each level in words[] */
+	size_t nwords[MAX_LEVELS];	/* words in each level */
+};
+
+struct buddy {
+	size_t n;			/* units [0, n) */
+	unsigned orders;		/* orders 0 .. orders-1 are in use */
+	size_t free_units;
+	size_t nfree[BUDDY_MAX_ORDER];	/* free blocks per order */
+	struct bitmap freemap[BUDDY_MAX_ORDER];
+	struct bitmap startmap;
+	struct bitmap endmap;
+	uint32_t words[];		/* every bitmap's words */
+};
+
+/* ---- small arithmetic helpers ----------------------------------------- */
+
+static size_t block_size(unsigned k)
+{
+	return (size_t)1 << k;
+}
+
+/* x >= 1. unsigned long is exactly as wide as size_t on i386 and x86-64. */
+static unsigned floor_log2(size_t x)
+{
+	return sizeof(unsigned long) * 8 - 1 - __builtin_clzl((unsigned long)x);
+}
+
+static unsigned ceil_log2(size_t x)
+{
+	return x <= 1 ? 0 : floor_log2(x - 1) + 1;
+}
+
+/* Number of trailing zero bits of x >= 1. */
+static unsigned low_zeros(size_t x)
+{
+	return __builtin_ctzl((unsigned long)x);
+}
+
+static unsigned orders_for(size_t n)
+{
+	unsigned top = floor_log2(n);
+
+	return (top < BUDDY_MAX_ORDER ? top : BUDDY_MAX_ORDER - 1) + 1;
+}
+
+/* ---- bitmaps with summary levels -------------------------------------- */
+
+/* Places a bitmap of nbits bits at word offset *next and advances *next. */
+static void bm_layout(struct bitmap *m, size_t nbits, size_t *next)
+{
+	size_t words = nbits;
+
+	m->nbits = nbits;
+	m->nlevels = 0;
+	while (nbits > 0) {
+		words = (words + WORD_BITS - 1) / WORD_BITS;
+		m->off[m->nlevels] = *next;
+		m->nwords[m->nlevels] = words;
+		m->nlevels++;
+		*next += words;
+		if (words == 1)
+			break;
+	}
+}
+
+static const uint32_t *rlevel(const struct buddy *b, const struct bitmap *m,
+			      unsigned l)
+{
+	return b->words + m->off[l];
+}
+
+static uint32_t *wlevel(struct buddy *b, const struct bitmap *m, unsigned l)
+{
+	return b->words + m->off[l];
+}
+
+static bool bm_test(const struct buddy *b, const struct bitmap *m, size_t i)
+{
+	return (rlevel(b, m, 0)[i / WORD_BITS] >> (i % WORD_BITS)) & 1;
+}
+
+/* Sets bit i; a word that becomes non-zero sets its bit one level up. */
+static void bm_set(struct buddy *b, const struct bitmap *m, size_t i)
+{
+	for (unsigned l = 0; l < m->nlevels; l++, i /= WORD_BITS) {
+		uint32_t *w = wlevel(b, m, l) + i / WORD_BITS;
+		uint32_t old = *w;
+
+		*w = old | (uint32_t)1 << (i % WORD_BITS);
+		if (old != 0)
+			break;
+	}
+}
+
+/* Clears bit i; a word that becomes zero clears its bit one level up. */
+static void bm_clear(struct buddy *b, const struct bitmap *m, size_t i)
+{
+	for (unsigned l = 0; l < m->nlevels; l++, i /= WORD_BITS) {
+		uint32_t *w = wlevel(b, m, l) + i / WORD_BITS;
+
+		*w &= ~((uint32_t)1 << (i % WORD_BITS));
+		if (*w != 0)
+			break;
+	}
+}
+
+/* The first set bit at or after i, or NONE. Climbs while the rest of the
+ * current word is empty, then descends along the first non-zero words. */
+static size_t bm_next(const struct buddy *b, const struct bitmap *m, size_t i)
+{
+	unsigned l;
+
+	for (l = 0; l < m->nlevels; l++) {
+		size_t w = i / WORD_BITS;
+		uint32_t bits;
+
+		if (w >= m->nwords[l])
+			return NONE;
+		bits = rlevel(b, m, l)[w] & (~(uint32_t)0 << (i % WORD_BITS));
+		if (bits != 0) {
+			i = w * WORD_BITS + __builtin_ctz(bits);
+			break;
+		}
+		i = w + 1;	/* the next word of level l is bit w+1 above */
+	}
+	if (l == m->nlevels)
+		return NONE;
+	while (l-- > 0)
+		i = i * WORD_BITS + __builtin_ctz(rlevel(b, m, l)[i]);
+	return i;
+}
+
+/* ---- free lists ------------------------------------------------------- */
+
+static void push_free(struct buddy *b, unsigned k, size_t start)
+{
+	bm_set(b, &b->freemap[k], start >> k);
+	b->nfree[k]++;
+	b->free_units += block_size(k);
+}
+
+static void pop_free(struct buddy *b, unsigned k, size_t start)
+{
+	bm_clear(b, &b->freemap[k], start >> k);
+	b->nfree[k]--;
+	b->free_units -= block_size(k);
+}
+
+/* Is the block of order k at start (aligned) on the free list of order k?
+ * False for blocks that reach past n. */
+static bool is_free_block(const struct buddy *b, unsigned k, size_t start)
+{
+	size_t i = start >> k;
+
+	return i < b->freemap[k].nbits && bm_test(b, &b->freemap[k], i);
+}
+
+/* The start of the free block containing unit u, its order in *k; NONE if u
+ * is not free. One bit test per order. */
+static size_t free_block_at(const struct buddy *b, size_t u, unsigned *k)
+{
+	for (*k = 0; *k < b->orders; (*k)++) {
+		size_t start = u & ~(block_size(*k) - 1);
+
+		if (is_free_block(b, *k, start))
+			return start;
+	}
+	return NONE;
+}
+
+/* The order of the largest block that starts at p, is aligned, and ends at
+ * or before end (p < end). */
+static unsigned fit_order(const struct buddy *b, size_t p, size_t end)
+{
+	unsigned k = floor_log2(end - p);
+
+	if (p != 0 && low_zeros(p) < k)
+		k = low_zeros(p);
+	return k < b->orders ? k : b->orders - 1;
+}
+
+/* Puts [from, to) on the free lists as its greedy decomposition, without
+ * merging. Only for ranges carved out of one free block whose other units
+ * are taken: no piece can then have a free buddy. */
+static void release_range(struct buddy *b, size_t from, size_t to)
+{
+	while (from < to) {
+		unsigned k = fit_order(b, from, to);
+
+		push_free(b, k, from);
+		from += block_size(k);
+	}
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+/* Lays out every bitmap for n units and returns the words they take.
+ * With b NULL only counts. */
+static size_t layout(struct buddy *b, size_t n)
+{
+	struct bitmap scratch;
+	unsigned orders = orders_for(n);
+	size_t next = 0;
+
+	for (unsigned k = 0; k < BUDDY_MAX_ORDER; k++)
+		bm_layout(b ? &b->freemap[k] : &scratch, k < orders ? n >> k : 0, &next);
+	bm_layout(b ? &b->startmap : &scratch, n, &next);
+	bm_layout(b ? &b->endmap : &scratch, n, &next);
+	return next;
+}
+
+size_t buddy_meta_size(size_t n_units)
+{
+	if (n_units == 0)
+		return sizeof(struct buddy);
+	return sizeof(struct buddy) + layout(NULL, n_units) * sizeof(uint32_t);
+}
+
+struct buddy *buddy_init(void *meta, size_t n_units)
+{
+	struct buddy *b = meta;
+	size_t words;
+
+	if (meta == NULL || n_units == 0)
+		return NULL;
+	b->n = n_units;
+	b->orders = orders_for(n_units);
+	b->free_units = 0;
+	for (unsigned k = 0; k < BUDDY_MAX_ORDER; k++)
+		b->nfree[k] = 0;
+	words = layout(b, n_units);
+	for (size_t i = 0; i < words; i++)
+		b->words[i] = 0;
+	release_range(b, 0, n_units);
+	return b;
+}
+
+const char *buddy_strerror(int err)
+{
+	switch (err) {
+	case BUDDY_OK:		return "ok";
+	case BUDDY_EDOUBLE:	return "double free";
+	case BUDDY_ENOTSTART:	return "not the start of an allocated block";
+	case BUDDY_ESIZE:	return "wrong size";
+	case BUDDY_ERANGE:	return "out of range";
+	case BUDDY_EBUSY:	return "range not free";
+	default:		return "unknown buddy error";
+	}
+}
+
+/* Checks that all of [start, end) is free, block by block, then takes each
+ * free block out and puts back the parts outside the range. */
+int buddy_reserve(struct buddy *b, size_t start, size_t count)
+{
+	size_t end, u, s;
+	unsigned k;
+
+	if (start >= b->n || count > b->n - start)
+		return BUDDY_ERANGE;
+	end = start + count;
+	for (u = start; u < end; u = s + block_size(k))
+		if ((s = free_block_at(b, u, &k)) == NONE)
+			return BUDDY_EBUSY;
+	for (u = start; u < end; u = s + block_size(k)) {
+		s = free_block_at(b, u, &k);
+		pop_free(b, k, s);
+		release_range(b, s, start);
+		release_range(b, end, s + block_size(k));
+	}
+	return BUDDY_OK;
+}
+
+/* ---- allocation ------------------------------------------------------- */
+
+/*
+ * LAB 2 exercise 1: the block of order k at start has just been taken off
+ * its free list to hold `used` units at its start (1 <= used <= 2^k). Split
+ * it: while the allocation fits in the lower half, put the upper half back on
+ * the free list of the order below; when it needs more than the lower half,
+ * the lower half is all used and splitting goes on in the upper half with
+ * the rest. At the end exactly [start, start + used) is taken and every
+ * other unit of the block is on a free list.
+ */
+static void split(struct buddy *b, size_t start, unsigned k, size_t used)
+{
+	//@ LAB 2 BEGIN
+	while (used < block_size(k)) {
+		size_t half = block_size(--k);
+
+		if (used <= half) {
+			push_free(b, k, start + half);
+		} else {
+			start += half;
+			used -= half;
+		}
+	}
+	//@ LAB 2 STUB
+	//@ /* LAB 2 exercise 1: give back the unused part of the block; see handouts/lab2-buddy.md */
+	//@ (void)b, (void)start, (void)k, (void)used;
+	//@ LAB 2 END
+}
+
+/*
+ * LAB 2 exercise 3: the order of the block buddy_alloc takes, for an
+ * allocation of min..max units where need = ceil_log2(min) and
+ * want = ceil_log2(max) (need <= want; want may exceed the orders in use).
+ * The smallest order >= want that has a free block; failing that, the
+ * largest order in [need, want) that has one; -1 if there is none.
+ * b->nfree[k] counts the free blocks of order k.
+ */
+static int choose_order(const struct buddy *b, unsigned need, unsigned want)
+{
+	//@ LAB 2 BEGIN
+	unsigned k;
+
+	for (k = want; k < b->orders; k++)
+		if (b->nfree[k] > 0)
+			return k;
+	for (k = want < b->orders ? want : b->orders; k-- > need;)
+		if (b->nfree[k] > 0)
+			return k;
+	return -1;
+	//@ LAB 2 STUB
+	//@ /* LAB 2 exercise 3: pick the order to allocate from; see handouts/lab2-buddy.md */
+	//@ (void)b, (void)need, (void)want;
+	//@ return -1;
+	//@ LAB 2 END
+}
+
+size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start)
+{
+	int k;
+	size_t s, used;
+
+	if (min == 0 || min > max || min > b->n)
+		return 0;
+	k = choose_order(b, ceil_log2(min), ceil_log2(max));
+	if (k < 0 || (unsigned)k >= b->orders || b->nfree[k] == 0)
+		return 0;
+	s = bm_next(b, &b->freemap[k], 0) << k;	/* the lowest block */
+	pop_free(b, k, s);
+	used = max < block_size(k) ? max : block_size(k);
+	split(b, s, k, used);
+	bm_set(b, &b->startmap, s);
+	bm_set(b, &b->endmap, s + used - 1);
+	*start = s;
+	return used;
+}
+
+/* ---- freeing ---------------------------------------------------------- */
+
+/*
+ * LAB 2 exercise 2: put the block of order k at start back on the free
+ * lists, merged with its buddy (start ^ 2^k) for as long as the buddy is on
+ * the free list of the same order: take the buddy off, and go on with the
+ * block of order k + 1 that holds both. Never merge past the highest order
+ * (b->orders - 1). is_free_block says whether a block is on a free list.
+ */
+static void free_block(struct buddy *b, size_t start, unsigned k)
+{
+	//@ LAB 2 BEGIN
+	while (k + 1 < b->orders && is_free_block(b, k, start ^ block_size(k))) {
+		pop_free(b, k, start ^ block_size(k));
+		start &= ~block_size(k);
+		k++;
+	}
+	push_free(b, k, start);
+	//@ LAB 2 STUB
+	//@ /* LAB 2 exercise 2: merge with free buddies first; see handouts/lab2-buddy.md */
+	//@ push_free(b, k, start);
+	//@ LAB 2 END
+}
+
+/* The error buddy_free(b, start, count) must return, without changing
+ * anything. */
+static int check_free(const struct buddy *b, size_t start, size_t count)
+{
+	unsigned k;
+
+	if (start >= b->n || count > b->n - start)
+		return BUDDY_ERANGE;
+	if (!bm_test(b, &b->startmap, start))
+		return free_block_at(b, start, &k) != NONE ? BUDDY_EDOUBLE
+							   : BUDDY_ENOTSTART;
+	if (count == 0 || bm_next(b, &b->endmap, start) != start + count - 1)
+		return BUDDY_ESIZE;
+	return BUDDY_OK;
+}
+
+/* Frees the greedy decomposition of [start, start + count). start is
+ * aligned to 2^ceil_log2(count), so the pieces follow the bits of count,
+ * largest first, and each piece is merged as far as it goes. */
+int buddy_free(struct buddy *b, size_t start, size_t count)
+{
+	size_t p, end = start + count;
+	int err = check_free(b, start, count);
+
+	if (err != BUDDY_OK)
+		return err;
+	bm_clear(b, &b->startmap, start);
+	bm_clear(b, &b->endmap, end - 1);
+	for (p = start; p < end;) {
+		unsigned k = fit_order(b, p, end);
+
+		free_block(b, p, k);
+		p += block_size(k);
+	}
+	return BUDDY_OK;
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+size_t buddy_free_units(const struct buddy *b)
+{
+	return b->free_units;
+}
+
+size_t buddy_free_blocks(const struct buddy *b, unsigned order)
+{
+	return order < b->orders ? b->nfree[order] : 0;
+}
+
+unsigned buddy_orders(const struct buddy *b)
+{
+	return b->orders;
+}
+
+size_t buddy_units(const struct buddy *b)
+{
+	return b->n;
+}
+
+/* Merges the per-order free maps by start: next[k] is the next free block of
+ * order k not yet reported (a block index), NONE when there is none. */
+void buddy_for_each_free(const struct buddy *b,
+			 void (*fn)(void *arg, unsigned order, size_t start),
+			 void *arg)
+{
+	size_t next[BUDDY_MAX_ORDER];
+	unsigned k;
+
+	for (k = 0; k < b->orders; k++)
+		next[k] = bm_next(b, &b->freemap[k], 0);
+	for (;;) {
+		unsigned best = b->orders;
+
+		for (k = 0; k < b->orders; k++)
+			if (next[k] != NONE &&
+			    (best == b->orders || next[k] << k < next[best] << best))
+				best = k;
+		if (best == b->orders)
+			return;
+		fn(arg, best, next[best] << best);
+		next[best] = bm_next(b, &b->freemap[best], next[best] + 1);
+	}
+}
