@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""A stand-in for qemu-system-i386 used by a few self-tests to produce
+behaviour the real kernel never shows: a kernel that prints its TEST line
+but never exits, and a QEMU that leaves a child process behind.  The
+behaviour is chosen by -append "test=NAME"."""
+
+import os
+import subprocess
+import sys
+import time
+
+args = sys.argv[1:]
+if args[:1] == ["--version"]:
+    print("QEMU emulator version 0.0 (fake for the grader self-tests)")
+    sys.exit(0)
+if args[:1] == ["--child"]:
+    time.sleep(300)
+    sys.exit(0)
+cmdline = args[args.index("-append") + 1] if "-append" in args else ""
+test = cmdline.split("test=", 1)[1].split()[0] if "test=" in cmdline else ""
+out = sys.stdout
+out.write("fake qemu: %s\n" % test)
+out.flush()
+if test == "noexit":
+    out.write("TEST noexit: PASS\n")
+    out.flush()
+    while True:
+        pass
+if test == "child":
+    marker = args[args.index("-D") + 1]
+    subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", marker])
+    out.write("child started\n")
+    out.flush()
+    time.sleep(300)
+if test == "echo":
+    for line in iter(lambda: os.read(0, 100), b""):
+        out.write("got %r\n" % line.decode())
+        out.flush()
+        if b"quit" in line:
+            os._exit(33)
+sys.exit(35)

@@ -1,0 +1,178 @@
+"""Lab declarations: labs/labN-name/lab.json (format in grader/README.md)."""
+
+import glob
+import json
+import os
+import re
+
+from .trace import TraceError, load_trace
+
+TEST_KEYS = {"name", "points", "cmdline", "trace", "boot", "memory", "cpus",
+             "qemu_args", "timeout", "description"}
+DEFAULTS = {"memory": "128M", "cpus": 1, "timeout": 10, "boot": "kernel", "qemu_args": [],
+            "cmdline": ""}
+
+
+class LabError(Exception):
+    pass
+
+
+class Test:
+    def __init__(self, lab, decl, path):
+        self.lab = lab                    # Lab
+        self.name = decl["name"]
+        self.points = decl["points"]
+        self.cmdline = decl.get("cmdline", DEFAULTS["cmdline"])
+        self.boot = decl.get("boot", DEFAULTS["boot"])
+        self.memory = decl.get("memory", DEFAULTS["memory"])
+        self.cpus = decl.get("cpus", DEFAULTS["cpus"])
+        self.qemu_args = list(decl.get("qemu_args", DEFAULTS["qemu_args"]))
+        self.timeout = float(decl.get("timeout", DEFAULTS["timeout"]))
+        self.trace_file = os.path.join(os.path.dirname(path), decl["trace"])
+        self.trace = None
+
+    @property
+    def id(self):
+        return "lab%d/%s" % (self.lab.number, self.name)
+
+    @property
+    def log_name(self):
+        return "lab%d-%s.log" % (self.lab.number, self.name)
+
+    def __repr__(self):
+        return "Test(%s)" % self.id
+
+
+class Lab:
+    def __init__(self, number, title, path):
+        self.number, self.title, self.path = number, title, path
+        self.tests = []
+
+    @property
+    def points(self):
+        return sum(t.points for t in self.tests)
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_test(d, where):
+    if not isinstance(d, dict):
+        raise LabError("%s: each test must be a JSON object" % where)
+    unknown = set(d) - TEST_KEYS
+    if unknown:
+        raise LabError("%s: unknown key(s) %s (known: %s)"
+                       % (where, ", ".join(sorted(unknown)), ", ".join(sorted(TEST_KEYS))))
+    for key in ("name", "points", "trace"):
+        if key not in d:
+            raise LabError("%s: missing %r" % (where, key))
+    if not isinstance(d["name"], str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", d["name"]):
+        raise LabError("%s: name must match [A-Za-z0-9_.-]+" % where)
+    if not _is_int(d["points"]) or d["points"] < 0:
+        raise LabError("%s: points must be a non-negative integer" % where)
+    if not isinstance(d["trace"], str) or not d["trace"] or os.path.isabs(d["trace"]):
+        raise LabError("%s: trace must be a file name relative to lab.json" % where)
+    if not isinstance(d.get("cmdline", ""), str) or "\n" in d.get("cmdline", ""):
+        raise LabError("%s: cmdline must be a one-line string" % where)
+    if d.get("boot", "kernel") not in ("kernel", "iso"):
+        raise LabError("%s: boot must be \"kernel\" or \"iso\"" % where)
+    if d.get("boot") == "iso" and d.get("cmdline", ""):
+        raise LabError("%s: an iso test boots GRUB's default entry; its cmdline must be empty" % where)
+    mem = d.get("memory", "128M")
+    if not isinstance(mem, str) or not re.fullmatch(r"[1-9][0-9]*[MG]?", mem):
+        raise LabError("%s: memory must be like \"128M\" or \"1G\"" % where)
+    if not _is_int(d.get("cpus", 1)) or not 1 <= d.get("cpus", 1) <= 255:
+        raise LabError("%s: cpus must be an integer 1..255" % where)
+    qa = d.get("qemu_args", [])
+    if not isinstance(qa, list) or not all(isinstance(a, str) for a in qa):
+        raise LabError("%s: qemu_args must be a list of strings" % where)
+    to = d.get("timeout", 10)
+    if not isinstance(to, (int, float)) or isinstance(to, bool) or not 0 < to <= 3600:
+        raise LabError("%s: timeout must be a number of seconds in (0, 3600]" % where)
+
+
+def load_lab(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except OSError as e:
+        raise LabError("%s: cannot read: %s" % (path, e.strerror))
+    except ValueError as e:
+        raise LabError("%s: invalid JSON: %s" % (path, e))
+    if not isinstance(d, dict):
+        raise LabError("%s: must be a JSON object" % path)
+    if not _is_int(d.get("lab")) or d["lab"] < 0:
+        raise LabError("%s: \"lab\" must be a lab number" % path)
+    dirname = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    m = re.match(r"lab(\d+)-", dirname)
+    if m and int(m.group(1)) != d["lab"]:
+        raise LabError("%s: folder says lab %s but \"lab\" is %d" % (path, m.group(1), d["lab"]))
+    if not isinstance(d.get("title", ""), str):
+        raise LabError("%s: title must be a string" % path)
+    if not isinstance(d.get("tests"), list):
+        raise LabError("%s: \"tests\" must be a list" % path)
+    lab = Lab(d["lab"], d.get("title", dirname), path)
+    seen = set()
+    for i, td in enumerate(d["tests"]):
+        where = "%s: tests[%d]" % (path, i)
+        if isinstance(td, dict) and isinstance(td.get("name"), str):
+            where += " (%s)" % td["name"]
+        _check_test(td, where)
+        if td["name"] in seen:
+            raise LabError("%s: duplicate test name" % where)
+        seen.add(td["name"])
+        lab.tests.append(Test(lab, td, path))
+    return lab
+
+
+def discover(labs_dir):
+    """All labs under labs_dir, sorted by number.  Raises LabError."""
+    if not os.path.isdir(labs_dir):
+        raise LabError("labs directory %s does not exist" % labs_dir)
+    labs = [load_lab(p) for p in glob.glob(os.path.join(labs_dir, "lab*-*", "lab.json"))]
+    labs.sort(key=lambda lab: lab.number)
+    for a, b in zip(labs, labs[1:]):
+        if a.number == b.number:
+            raise LabError("lab %d declared twice: %s and %s" % (a.number, a.path, b.path))
+    return labs
+
+
+def load_traces(tests):
+    """Parse the traces of the selected tests.  Raises LabError with every
+    problem found."""
+    errors = []
+    for t in tests:
+        try:
+            t.trace = load_trace(t.trace_file)
+        except TraceError as e:
+            errors.append("%s: %s" % (t.id, e))
+    if errors:
+        raise LabError("\n".join(errors))
+
+
+def select(labs, *, lab=None, upto=None, tests=(), branch_lab=None):
+    """Pick the tests to grade.  Returns a list of Test in declaration
+    order.  Raises LabError when a selector matches nothing."""
+    if lab is not None:
+        chosen = [l for l in labs if l.number == lab]
+        if not chosen:
+            raise LabError("no lab %d (labs: %s)" % (lab, ", ".join(str(l.number) for l in labs) or "none"))
+    elif upto is not None:
+        chosen = [l for l in labs if l.number <= upto]
+    elif branch_lab is not None and not tests:
+        chosen = [l for l in labs if l.number <= branch_lab]
+    else:
+        chosen = list(labs)
+    out = [t for l in chosen for t in l.tests]
+    if tests:
+        picked = []
+        for want in tests:
+            hits = [t for t in out if want in (t.name, t.id)]
+            if not hits:
+                raise LabError("no test %r among: %s" % (want, ", ".join(t.id for t in out) or "none"))
+            picked += [t for t in hits if t not in picked]
+        out = [t for t in out if t in picked]
+    if not out:
+        raise LabError("no tests selected")
+    return out

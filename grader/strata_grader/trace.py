@@ -1,0 +1,460 @@
+"""Trace files: parsing, pattern compilation and the streaming matcher.
+
+Pure Python, no QEMU: everything here is unit-tested by grader/selftest.
+The format is documented in grader/README.md ("Trace format").
+"""
+
+import re
+
+EXITS = ("pass", "fail", "panic", "reset")
+
+# Placeholder name -> regex (without groups).
+PLACEHOLDERS = {
+    "hex": r"0x[0-9a-fA-F]+",
+    "dec": r"-?[0-9]+",
+    "word": r"[A-Za-z0-9_.]+",
+    "sym": r"[A-Za-z_][A-Za-z0-9_]*(?:\+0x[0-9a-f]+)?",
+    "any": r".*",
+}
+BINDABLE = ("hex", "dec")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_BRACE = re.compile(r"\{(?:(%s)|(%s):(%s)|=(%s))\}" % (
+    "|".join(PLACEHOLDERS), "|".join(BINDABLE), _NAME, _NAME))
+
+# Lines the grader recognises in any output (independent of the trace).
+TEST_LINE = re.compile(r"TEST ([A-Za-z0-9_.]+): (PASS|FAIL)(?:\s+(.*))?$")
+PANIC_LINE = re.compile(r"panic:")
+UNKNOWN_TEST_LINE = re.compile(r"unknown test '([^']*)'; known tests:\s*(.*)$")
+
+# Output normalisation: ANSI escape sequences and control characters go,
+# trailing whitespace goes.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_CTRL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def normalize(raw):
+    """bytes or str of one output line (without '\\n') -> text to match."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    return _CTRL.sub("", _ANSI.sub("", raw)).rstrip()
+
+
+class TraceError(Exception):
+    """A malformed trace; str() includes file and line."""
+
+    def __init__(self, msg, path=None, lineno=None):
+        self.msg, self.path, self.lineno = msg, path, lineno
+        where = ""
+        if path is not None:
+            where = "%s:%s: " % (path, lineno) if lineno else "%s: " % path
+        super().__init__(where + msg)
+
+
+def _value_regex(kind, text):
+    """Regex matching any spelling of the same number as `text`."""
+    if kind == "hex":
+        digits = format(int(text, 16), "x")
+        body = "".join("[%s%s]" % (c, c.upper()) if c.isalpha() else c for c in digits)
+        return r"(?<![0-9A-Za-z_])0[xX]0*%s(?![0-9a-fA-F])" % body
+    value = int(text)
+    if value == 0:
+        return r"(?<![0-9])-?0+(?![0-9])"
+    return r"(?<![0-9])%s0*%d(?![0-9])" % ("-" if value < 0 else "", abs(value))
+
+
+class Pattern:
+    """One pattern of a trace: an expected line or a forbidden line.
+
+    `source` is the text as written (placeholders and all).  Literal
+    patterns are split into parts:
+      ("lit", text) | ("ph", kind) | ("bind", kind, name) | ("ref", name)
+    A `~` pattern is a raw Python regex.
+    """
+
+    def __init__(self, source, lineno=None, path=None, regex=False):
+        self.source, self.lineno, self.path = source, lineno, path
+        self.is_regex = regex
+        self.parts = []
+        self.binds, self.refs = [], []
+        self._static = None
+        if regex:
+            try:
+                self._static = re.compile(source)
+            except re.error as e:
+                raise TraceError("bad regex %r: %s" % (source, e), path, lineno)
+        else:
+            self._parse()
+            if not self.binds and not self.refs:
+                self._static = re.compile(self._build({}))
+
+    def _parse(self):
+        s, i, lit = self.source, 0, []
+        while i < len(s):
+            if s.startswith("{{", i):
+                lit.append("{"); i += 2; continue
+            if s.startswith("}}", i):
+                lit.append("}"); i += 2; continue
+            if s[i] == "{":
+                m = _BRACE.match(s, i)
+                if not m:
+                    end = s.find("}", i)
+                    bad = s[i:end + 1] if end >= 0 else s[i:]
+                    raise TraceError(
+                        "unknown placeholder %r (known: %s, {hex:NAME}, {dec:NAME}, {=NAME}; "
+                        "write {{ for a literal brace)" % (
+                            bad, ", ".join("{%s}" % k for k in PLACEHOLDERS)),
+                        self.path, self.lineno)
+                if lit:
+                    self.parts.append(("lit", "".join(lit))); lit = []
+                ph, bkind, bname, ref = m.groups()
+                if ph:
+                    self.parts.append(("ph", ph))
+                elif bkind:
+                    self.parts.append(("bind", bkind, bname)); self.binds.append((bkind, bname))
+                else:
+                    self.parts.append(("ref", ref)); self.refs.append(ref)
+                i = m.end()
+                continue
+            lit.append(s[i]); i += 1
+        if lit:
+            self.parts.append(("lit", "".join(lit)))
+
+    def _build(self, bindings):
+        out, seen = [], set()
+        for part in self.parts:
+            kind = part[0]
+            if kind == "lit":
+                out.append(re.escape(part[1]))
+            elif kind == "ph":
+                out.append(PLACEHOLDERS[part[1]])
+            else:
+                name = part[2] if kind == "bind" else part[1]
+                if name in bindings:
+                    out.append(_value_regex(*bindings[name]))
+                elif name in seen:
+                    out.append("(?P=b_%s)" % name)
+                elif kind == "bind":
+                    seen.add(name)
+                    out.append("(?P<b_%s>%s)" % (name, PLACEHOLDERS[part[1]]))
+                else:  # validated at parse time; defensive
+                    raise TraceError("{=%s} used before {hex:%s} or {dec:%s} bound it"
+                                     % (name, name, name), self.path, self.lineno)
+        return "".join(out)
+
+    def _regex(self, bindings):
+        if self._static is not None:
+            return self._static
+        return re.compile(self._build(bindings))
+
+    def fullmatch(self, line, bindings=None):
+        """Match a whole line.  Returns the dict of NEW bindings ({} if
+        none) on success, None on failure."""
+        bindings = bindings or {}
+        m = self._regex(bindings).fullmatch(line)
+        if not m:
+            return None
+        new = {}
+        for kind, name in self.binds:
+            if name not in bindings and name not in new:
+                new[name] = (kind, m.group("b_" + name))
+        return new
+
+    def prefix_match(self, line):
+        """Forbidden patterns: match at the start of the line."""
+        return self._regex({}).match(line) is not None
+
+    def literal_text(self):
+        """Approximate literal text (for 'closest line' suggestions)."""
+        if self.is_regex:
+            return self.source
+        return "".join(p[1] for p in self.parts if p[0] == "lit")
+
+    def __repr__(self):
+        return "Pattern(%r)" % self.source
+
+
+class Step:
+    """An expected line (kind 'expect', .pattern) or a send (kind 'send',
+    .text).  `ordinal` numbers expected lines from 1."""
+
+    def __init__(self, kind, lineno, pattern=None, text=None, ordinal=None):
+        self.kind, self.lineno, self.pattern, self.text, self.ordinal = kind, lineno, pattern, text, ordinal
+
+    def __repr__(self):
+        return "Step(%s, %r)" % (self.kind, self.pattern.source if self.pattern else self.text)
+
+
+class Forbidden:
+    def __init__(self, pattern, default=False, why=None):
+        self.pattern, self.default, self.why = pattern, default, why
+
+    @property
+    def source(self):
+        return self.pattern.source
+
+
+class Trace:
+    def __init__(self, path="<trace>"):
+        self.path = path
+        self.exit = "pass"
+        self.exit_lineno = None
+        self.steps = []
+        self.forbidden = []  # explicit ones, from `!` lines
+
+    @property
+    def expects(self):
+        return [s for s in self.steps if s.kind == "expect"]
+
+    def all_forbidden(self):
+        """Explicit forbidden patterns plus the defaults for this exit."""
+        out = list(self.forbidden)
+        if self.exit != "panic":
+            out.append(Forbidden(Pattern("panic:"), True, "default: no panic unless @exit panic"))
+        if self.exit != "fail":
+            out.append(Forbidden(Pattern("TEST {word}: FAIL"), True,
+                                 "default: no TEST FAIL unless @exit fail"))
+        return out
+
+
+def _substitute_send(text, path, lineno, bound):
+    """Check a send line: only {=NAME}, {{ and }} are allowed."""
+    refs = []
+    for m in re.finditer(r"\{\{|\}\}|\{[^{}]*\}", text):
+        tok = m.group()
+        if tok in ("{{", "}}"):
+            continue
+        rm = re.fullmatch(r"\{=(%s)\}" % _NAME, tok)
+        if not rm:
+            raise TraceError("only {=NAME}, {{ and }} may be used in a `>` line, not %r" % tok,
+                             path, lineno)
+        if rm.group(1) not in bound:
+            raise TraceError("{=%s} used before a {hex:%s}/{dec:%s} bound it"
+                             % ((rm.group(1),) * 3), path, lineno)
+        refs.append(rm.group(1))
+    return refs
+
+
+def render_send(text, bindings):
+    """Expand {=NAME}, {{ and }} of a send line with the captured text."""
+    def rep(m):
+        tok = m.group()
+        if tok == "{{":
+            return "{"
+        if tok == "}}":
+            return "}"
+        name = tok[2:-1]
+        return bindings[name][1] if name in bindings else tok
+    return re.sub(r"\{\{|\}\}|\{=[A-Za-z_][A-Za-z0-9_]*\}", rep, text)
+
+
+def parse_trace(text, path="<trace>"):
+    """Parse the text of a trace file; raises TraceError."""
+    tr = Trace(path)
+    bound = set()
+    ordinal = 0
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip()
+        if not line or line.startswith("#"):
+            continue
+        head = line[0]
+        if head == "@":
+            words = line[1:].split()
+            if not words or words[0] != "exit":
+                raise TraceError("unknown directive %r (only @exit exists)" % line, path, lineno)
+            if len(words) != 2 or words[1] not in EXITS:
+                raise TraceError("@exit takes one of %s" % "|".join(EXITS), path, lineno)
+            if tr.exit_lineno is not None:
+                raise TraceError("second @exit (first at line %d)" % tr.exit_lineno, path, lineno)
+            tr.exit, tr.exit_lineno = words[1], lineno
+        elif head == "!":
+            body = line[1:]
+            if not body:
+                raise TraceError("empty forbidden pattern", path, lineno)
+            if body.startswith("~"):
+                pat = Pattern(body[1:], lineno, path, regex=True)
+            else:
+                pat = Pattern(body, lineno, path)
+                if pat.binds or pat.refs:
+                    raise TraceError("bindings cannot be used in a forbidden (`!`) line", path, lineno)
+            tr.forbidden.append(Forbidden(pat))
+        elif head == ">":
+            body = line[1:]
+            if body.startswith(" "):
+                body = body[1:]
+            _substitute_send(body, path, lineno, bound)
+            tr.steps.append(Step("send", lineno, text=body))
+        else:
+            if head == "~":
+                pat = Pattern(line[1:], lineno, path, regex=True)
+            else:
+                if head == "\\":
+                    line = line[1:]
+                    if not line:
+                        raise TraceError("lone backslash", path, lineno)
+                pat = Pattern(line, lineno, path)
+                for name in pat.refs:
+                    if name not in bound and name not in {n for _, n in pat.binds}:
+                        raise TraceError("{=%s} used before {hex:%s} or {dec:%s} bound it"
+                                         % (name, name, name), path, lineno)
+                for kind, name in pat.binds:
+                    bound.add(name)
+            ordinal += 1
+            tr.steps.append(Step("expect", lineno, pattern=pat, ordinal=ordinal))
+    return tr
+
+
+def load_trace(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise TraceError("cannot read trace: %s" % e.strerror, path)
+    except UnicodeDecodeError:
+        raise TraceError("trace is not UTF-8 text", path)
+    return parse_trace(text, path)
+
+
+class Matcher:
+    """Streaming matcher for one run.
+
+    Feed complete output lines with feed_line(); feed the current
+    incomplete line with feed_partial() (used for prompts such as `K> `
+    that have no newline yet).  Texts to send to the kernel accumulate in
+    `outbox` (already terminated by "\\r")."""
+
+    PARTIAL_MAX = 4096
+
+    def __init__(self, trace):
+        self.trace = trace
+        self.forbidden = trace.all_forbidden()
+        self.pos = 0
+        self.bindings = {}
+        self.matches = []          # (step, output lineno)
+        self.forbidden_hits = []   # (lineno, line, Forbidden)
+        self.test_lines = []       # (lineno, line, name, PASS|FAIL, reason)
+        self.panic_line = None     # (lineno, line)
+        self.unknown_test = None   # (lineno, line, name, known)
+        self.outbox = []
+        self.sent = []             # (after lineno, text)
+        self._partial_done = None  # lineno consumed by a partial match
+        self._last_lineno = 0
+        self._flush_sends()
+
+    # -- state
+    @property
+    def done(self):
+        return self.pos >= len(self.trace.steps)
+
+    @property
+    def waiting_for(self):
+        return None if self.done else self.trace.steps[self.pos]
+
+    @property
+    def last_match(self):
+        return self.matches[-1] if self.matches else None
+
+    @property
+    def terminal(self):
+        """First line that means the kernel is about to exit."""
+        cands = []
+        if self.test_lines:
+            cands.append(self.test_lines[0][:2])
+        if self.panic_line:
+            cands.append(self.panic_line)
+        if self.unknown_test:
+            cands.append(self.unknown_test[:2])
+        return min(cands) if cands else None
+
+    def wants_partial(self):
+        """True if the current step is an expected line followed by a send
+        (i.e. we may be waiting for a prompt without a newline)."""
+        st = self.trace.steps
+        return (self.pos + 1 < len(st) and st[self.pos].kind == "expect"
+                and st[self.pos + 1].kind == "send")
+
+    # -- feeding
+    def _flush_sends(self):
+        st = self.trace.steps
+        while self.pos < len(st) and st[self.pos].kind == "send":
+            text = render_send(st[self.pos].text, self.bindings)
+            self.outbox.append(text + "\r")
+            self.sent.append((self._last_lineno, text))
+            self.pos += 1
+
+    def _try_expect(self, lineno, line):
+        step = self.waiting_for
+        if step is None or step.kind != "expect":
+            return False
+        new = step.pattern.fullmatch(line, self.bindings)
+        if new is None:
+            return False
+        self.bindings.update(new)
+        self.matches.append((step, lineno))
+        self.pos += 1
+        self._flush_sends()
+        return True
+
+    def feed_partial(self, lineno, line):
+        if lineno == self._partial_done or len(line) > self.PARTIAL_MAX or not self.wants_partial():
+            return
+        self._last_lineno = lineno
+        if self._try_expect(lineno, line):
+            self._partial_done = lineno
+
+    def feed_line(self, lineno, line):
+        self._last_lineno = lineno
+        if lineno != self._partial_done:
+            self._try_expect(lineno, line)
+        for fb in self.forbidden:
+            if fb.pattern.prefix_match(line):
+                self.forbidden_hits.append((lineno, line, fb))
+        m = TEST_LINE.match(line)
+        if m:
+            if m.group(2) == "PASS" and any(t[3] == "PASS" for t in self.test_lines):
+                self.forbidden_hits.append((lineno, line, Forbidden(
+                    Pattern("TEST {word}: PASS"), True, "default: only one TEST PASS line")))
+            self.test_lines.append((lineno, line, m.group(1), m.group(2), m.group(3) or ""))
+        if self.panic_line is None and PANIC_LINE.match(line):
+            self.panic_line = (lineno, line)
+        if self.unknown_test is None:
+            m = UNKNOWN_TEST_LINE.match(line)
+            if m:
+                self.unknown_test = (lineno, line, m.group(1), m.group(2))
+
+    def take_outbox(self):
+        out, self.outbox = self.outbox, []
+        return out
+
+
+class LineSplitter:
+    """Accumulates raw output bytes and yields normalised lines."""
+
+    def __init__(self):
+        self.lines = []      # normalised complete lines (index 0 = line 1)
+        self._buf = bytearray()
+
+    def feed(self, data):
+        """Returns the list of (lineno, line) completed by this data."""
+        self._buf += data
+        out = []
+        if b"\n" in data:
+            cut = self._buf.rfind(b"\n")
+            done = bytes(self._buf[:cut]).split(b"\n")
+            del self._buf[:cut + 1]
+            for raw in done:
+                self.lines.append(normalize(raw))
+                out.append((len(self.lines), self.lines[-1]))
+        return out
+
+    @property
+    def partial(self):
+        """(lineno, text) of the incomplete last line ('' if none)."""
+        return len(self.lines) + 1, normalize(bytes(self._buf[:Matcher.PARTIAL_MAX + 1]))
+
+    def finish(self):
+        """End of output: the incomplete last line becomes a line."""
+        if self._buf:
+            self.lines.append(normalize(bytes(self._buf)))
+            self._buf = bytearray()
+            return [(len(self.lines), self.lines[-1])]
+        return []

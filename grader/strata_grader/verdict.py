@@ -1,0 +1,221 @@
+"""Judging one run: from a RunResult and its trace to a verdict with a
+specific reason."""
+
+import difflib
+
+EXIT_STATUS = {"pass": 33, "fail": 35, "panic": 37, "reset": 0}
+STATUS_MEANING = {33: "test passed", 35: "test failed", 37: "kernel panic",
+                  0: "reset: reboot or triple fault"}
+CONTEXT_LINES = 10
+
+
+class Verdict:
+    def __init__(self, status, reason="", details=()):
+        self.status = status          # OK | FAIL | TIMEOUT | ERROR
+        self.reason = reason
+        self.details = list(details)
+
+    @property
+    def ok(self):
+        return self.status == "OK"
+
+    def __repr__(self):
+        return "Verdict(%s, %r)" % (self.status, self.reason)
+
+
+def q(text):
+    """Quote a line/pattern for a reason."""
+    return "`%s`" % text
+
+
+def describe_status(status):
+    if status is None:
+        return "did not exit"
+    if status < 0:
+        return "killed by signal %d" % -status
+    return STATUS_MEANING.get(status, "unknown status")
+
+
+def _numbered(lines, first, last):
+    """Lines first..last (1-based, inclusive) numbered."""
+    width = len(str(max(last, 1)))
+    return ["%*d| %s" % (width, n, lines[n - 1]) for n in range(first, last + 1)]
+
+
+def _tail(lines, n=5):
+    if not lines:
+        return ["(no output at all)"]
+    first = max(1, len(lines) - n + 1)
+    return ["last output lines:"] + ["  " + s for s in _numbered(lines, first, len(lines))]
+
+
+def _progress(matcher):
+    lm = matcher.last_match
+    if lm:
+        last = "%s (output line %d)" % (q(lm[0].pattern.source), lm[1])
+    else:
+        last = "none"
+    step = matcher.waiting_for
+    if step is None:
+        waiting = "QEMU to exit (expected exit: %s)" % matcher.trace.exit
+    elif step.kind == "expect":
+        waiting = "%s (expected line %d, %s:%d)" % (
+            q(step.pattern.source), step.ordinal, _base(matcher.trace.path), step.lineno)
+    else:
+        waiting = "sending %s" % q(step.text)
+    return last, waiting
+
+
+def _base(path):
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _mismatch_details(res):
+    """Context for 'expected line N not found'."""
+    matcher, lines = res.matcher, res.lines
+    lm = matcher.last_match
+    after = lm[1] if lm else 0
+    out = []
+    if lm:
+        out.append("last matched: expected line %d %s at output line %d"
+                   % (lm[0].ordinal, q(lm[0].pattern.source), lm[1]))
+    rest = len(lines) - after
+    if rest <= 0:
+        out.append("no output after %s" % ("that line" if lm else "the start") +
+                   (" (no output at all)" if not lines else ""))
+    else:
+        out.append("output after %s:" % ("that line" if lm else "the start"))
+        last = min(len(lines), after + CONTEXT_LINES)
+        out += ["  " + s for s in _numbered(lines, after + 1, last)]
+        if len(lines) > last:
+            out.append("  ... %d more line(s), see the log" % (len(lines) - last))
+        # closest candidate line
+        step = matcher.waiting_for
+        want = step.pattern.literal_text() if step is not None and step.kind == "expect" else ""
+        if want.strip():
+            best, best_n = 0.0, None
+            for n in range(after + 1, min(len(lines), after + 5000) + 1):
+                sm = difflib.SequenceMatcher(None, want, lines[n - 1], autojunk=False)
+                if sm.real_quick_ratio() <= best or sm.quick_ratio() <= best:
+                    continue
+                r = sm.ratio()
+                if r > best:
+                    best, best_n = r, n
+            if best_n is not None and best >= 0.6:
+                out.append("closest line %d: %s" % (best_n, q(lines[best_n - 1])))
+    return out
+
+
+def _panic_details(res, lines):
+    pl = res.matcher.panic_line
+    out = ["line %d: %s" % pl]
+    for n in range(pl[0] + 1, min(len(lines), pl[0] + 30) + 1):
+        text = lines[n - 1]
+        if text.lstrip().startswith("#") or text.lstrip().lower().startswith("backtrace"):
+            out.append("line %d: %s" % (n, text))
+        elif n > pl[0] + 2:
+            break
+    return out
+
+
+def judge(res, trace, *, timeout, flood_limit, grace=1.0):
+    m = res.matcher
+    lines = res.lines
+    exp = trace.exit
+    if res.how == "error":
+        return Verdict("ERROR", res.error or "QEMU could not be started")
+    if res.how == "interrupted":
+        return Verdict("ERROR", "interrupted")
+    if res.how == "flood":
+        lim = flood_limit
+        size = ("%d MiB" % (lim >> 20)) if lim % (1 << 20) == 0 else ("%d bytes" % lim)
+        return Verdict("FAIL", "output flood: more than %s of output" % size,
+                       ["(killed after %d lines; a print loop that never ends?)" % len(lines)]
+                       + _tail(lines, 3))
+    if res.how in ("timeout", "wall"):
+        last, waiting = _progress(m)
+        if res.how == "timeout":
+            limit = "limit %.1fs CPU" % timeout
+            if res.idle > 0.25 * timeout:
+                limit += ": %.2fs CPU + %.2fs idle — guest halted or waiting for input" % (
+                    res.cpu, res.idle)
+        else:
+            limit = ("wall-clock safety limit %.0fs reached after only %.1fs CPU "
+                     "— host overloaded or QEMU stopped?" % (res.wall, res.cpu))
+        details = []
+        if m.panic_line:
+            details += ["the kernel panicked and did not exit:"] + _panic_details(res, lines)
+        step = m.waiting_for
+        if step is not None and step.kind == "expect" and lines:
+            details += _mismatch_details(res)
+        else:
+            details += _tail(lines)
+        return Verdict("TIMEOUT", "timed out (%s) — last expected line matched: %s, waiting for: %s"
+                       % (limit, last, waiting), details)
+    if res.how == "grace":
+        t = m.terminal
+        return Verdict("FAIL", "kernel printed %s (line %d) but QEMU did not exit within %.1fs CPU "
+                       "(isa-debug-exit at port 0xf4 not written?)" % (q(t[1]), t[0], grace),
+                       _tail(lines, 3))
+    status = res.status
+    if status is None or status < 0:
+        return Verdict("FAIL", "QEMU %s" % describe_status(status), _tail(lines, 3))
+    if status not in STATUS_MEANING:
+        err = res.stderr.decode("utf-8", "replace").strip().splitlines()
+        if status == 1 and err:
+            return Verdict("FAIL", "QEMU exited with status 1: %s" % err[-1],
+                           ["qemu stderr: " + e for e in err[-6:-1]])
+        return Verdict("FAIL", "QEMU exited with status %d (%s)" % (
+            status, "isa-debug-exit value %d" % (status >> 1) if status & 1 else "unknown"),
+            ["qemu stderr: " + e for e in err[-5:]] + _tail(lines, 3))
+    want = EXIT_STATUS[exp]
+    progress = []
+    if not m.done:
+        last, waiting = _progress(m)
+        progress = ["(trace progress — last expected line matched: %s, waiting for: %s)" % (last, waiting)]
+    # unexpected panic
+    if m.panic_line and exp != "panic":
+        return Verdict("FAIL", "kernel panic: %s" % m.panic_line[1][len("panic:"):].strip(),
+                       _panic_details(res, lines) +
+                       (["QEMU exited with status %d (%s)" % (status, describe_status(status))]
+                        if status != 37 else []))
+    # unexpected reset
+    if status == 0 and exp != "reset":
+        if "Triple fault" in res.debug_log:
+            reason = "QEMU reset: triple fault (an exception with no working handler)"
+        else:
+            reason = "QEMU reset (triple fault?)"
+        return Verdict("FAIL", reason, (progress if m.matches else []) + _tail(lines))
+    # unknown test name
+    if m.unknown_test and exp != "fail":
+        ut = m.unknown_test
+        return Verdict("FAIL", "kernel has no test %s (line %d); known tests: %s"
+                       % (q(ut[2]), ut[0], ut[3] or "none"))
+    if status != want:
+        details = []
+        fails = [t for t in m.test_lines if t[3] == "FAIL"]
+        for t in (fails or m.test_lines)[:3]:
+            details.append("line %d: %s" % (t[0], t[1]))
+        if not m.test_lines and not m.panic_line:
+            details.append("(no TEST line in the output)")
+        if m.panic_line:
+            details += _panic_details(res, lines)
+        return Verdict("FAIL", "kernel exited with status %d (%s), expected %s"
+                       % (status, describe_status(status), exp),
+                       details + (progress if not m.test_lines and not m.panic_line else []))
+    if m.forbidden_hits:
+        n, line, fb = m.forbidden_hits[0]
+        why = " (%s)" % fb.why if fb.default else ""
+        details = ["forbidden by %s%s" % (q("!" + fb.source), why)]
+        if len(m.forbidden_hits) > 1:
+            details.append("%d more forbidden line(s)" % (len(m.forbidden_hits) - 1))
+        return Verdict("FAIL", "forbidden line at output line %d: %s" % (n, q(line)),
+                       details + progress)
+    if not m.done:
+        step = m.waiting_for
+        if step.kind == "expect":
+            return Verdict("FAIL", "expected line %d not found: %s (%s:%d)"
+                           % (step.ordinal, q(step.pattern.source), _base(trace.path), step.lineno),
+                           _mismatch_details(res))
+        return Verdict("FAIL", "QEMU exited before %s was sent" % q(step.text))
+    return Verdict("OK")
