@@ -1,3 +1,4 @@
+//@ LAB 2 FILE
 /*
  * allocation.c applies the buddy allocator (buddy.c) to pages.
  *

@@ -1,3 +1,4 @@
+//@ LAB 2 FILE
 /*
  * Physical and virtual page allocation (labs 2 and 3): the buddy allocator
  * of buddy.c applied to physical pages and to ranges of virtual pages.

@@ -1,3 +1,4 @@
+//@ LAB 5 FILE
 /*
  * kvmalloc = vpalloc (the virtual range) + ppalloc (one page at a time, so
  * no physically contiguous run is needed) + map_mem. Every step can fail

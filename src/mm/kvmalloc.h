@@ -1,3 +1,4 @@
+//@ LAB 5 FILE
 /*
  * kvmalloc (lab 5): pages of kernel memory, shaped like ppalloc/ppfree.
  * n physical pages (not necessarily contiguous) mapped at n contiguous

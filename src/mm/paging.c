@@ -1,3 +1,4 @@
+//@ LAB 4 FILE
 /*
  * Paging: map_mem and the page directories (see paging.h for the two views
  * and their invariants).

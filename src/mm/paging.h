@@ -1,3 +1,4 @@
+//@ LAB 4 FILE
 /*
  * Paging (lab 4): two-level i386 page tables, kept in two views.
  *
