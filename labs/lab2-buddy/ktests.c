@@ -69,6 +69,14 @@ KTEST(ppalloc_boot)
 	KEXPECT(st.free + st.reserved <= st.managed);
 	buddy_for_each_free(ppalloc_buddy(), check_free_block, 0);
 	printk("ppalloc_boot: no free block covers a reserved page\n");
+	/* And the first pages handed out are free ones. */
+	uintptr_t a;
+	KEXPECT_EQ(ppalloc(1, 1, &a), 1);
+	KEXPECT(reserved_reason(a, 1) == 0);
+	ppfree(a, 1);
+	ppstats(&st);
+	KEXPECT(st.free > 0);
+	printk("ppalloc_boot: ppalloc(1, 1) = 0x%08x, a free page\n", a);
 }
 
 KTEST(ppalloc_minmax)
@@ -172,6 +180,11 @@ KTEST(ppfree_not_start)
 
 KTEST(ppfree_kernel)
 {
+	uintptr_t a;
+
+	/* The allocator works; only the kernel's pages are not its to free. */
+	KEXPECT_EQ(ppalloc(2, 2, &a), 2);
+	ppfree(a, 2);
 	printk("ppfree_kernel: freeing the kernel's first page\n");
 	ppfree(KERNEL_PHYS, 1);
 }

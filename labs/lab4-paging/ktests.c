@@ -129,6 +129,12 @@ KTEST(map_roundtrip)
 
 KTEST(map_errors)
 {
+	uint32_t flags;
+
+	/* Good arguments first: the errors below are about the arguments only. */
+	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, USER_VA, 1, PTE_PRESENT), 0);
+	KEXPECT_EQ(walk(NULL, USER_VA, &flags), 0x1000);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
 	KEXPECT_EQ(map_mem(NULL, 0x1000, USER_VA, 1, PTE_PRESENT), MAP_EINVAL);
 	KEXPECT_EQ(map_mem(init_pagedir(), 0x1001, USER_VA, 1, PTE_PRESENT), MAP_EINVAL);
 	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, USER_VA + 8, 1, PTE_PRESENT), MAP_EINVAL);

@@ -319,7 +319,10 @@ struct pagedir *pagedir_create(void)
 	_Static_assert(sizeof(struct pagedir) <= PAGE_SIZE, "struct pagedir fits a page");
 	if (!kvmalloc(2, 2, &va))
 		return NULL;
-	vm_translate(NULL, va, &phys, &flags);
+	if (vm_translate(NULL, va, &phys, &flags) < 0) {
+		kvfree(va, 2);
+		return NULL;
+	}
 	pd = (struct pagedir *)(va + PAGE_SIZE);
 	pagedir_init(pd, phys, (uint32_t *)va);
 	return pd;

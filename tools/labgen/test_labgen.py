@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""Self-tests of labgen.py on small synthetic trees (no kernel build).
+
+    python3 tools/labgen/test_labgen.py [-v]
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import labgen  # noqa: E402
+
+LAB_JSON = '{"lab": %d, "title": "%s", "handout": "handouts/lab%d-%s.md", "tests": []}\n'
+
+MAIN_C = """\
+#include "a.h"
+//@ LAB 2 BEGIN
+#include "two.h"
+//@ LAB 2 END
+int f(int x)
+{
+	//@ LAB 1 BEGIN
+	return x * 2 + solution_one(x);
+	//@ LAB 1 STUB
+	//@ /* LAB 1 exercise: see handouts/lab1-one.md */
+	//@ return 0;
+	//@ LAB 1 END
+}
+//@ LAB 2 BEGIN
+int g(int y)
+{
+	//@ LAB 2 BEGIN
+	return y + secret_two(y) * 17;
+	//@ LAB 2 STUB
+	//@ (void)y;
+	//@
+	//@ return 0;
+	//@ LAB 2 END
+}
+//@ LAB 2 END
+int h(void)
+{
+	//@ LAB 3 BEGIN
+	return compute_three() + 12345;
+	//@ LAB 3 STUB
+	//@ return -1;
+	//@ LAB 3 END
+}
+"""
+
+TWO_C = """\
+//@ LAB 2 FILE
+/* belongs to lab 2 */
+int two(void) { return 2; }
+"""
+
+MAKEFILE = """\
+all:
+	echo always
+#@ LAB 2 BEGIN
+	echo two-solution-line-here
+#@ LAB 2 STUB
+	#@ echo two-stub
+#@	echo two-stub-tab
+#@ LAB 2 END
+"""
+
+
+def write(root, files):
+    for path, text in files.items():
+        p = os.path.join(root, path)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+
+
+def base_files():
+    files = {"src/main.c": MAIN_C, "src/two.c": TWO_C, "Makefile": MAKEFILE,
+             "README.md": "# Course\n", ".ci/run": "#!/bin/sh\nmake test\n",
+             "tools/labgen/x.py": "# not copied\n"}
+    for n, name in ((1, "one"), (2, "two"), (3, "three")):
+        files["labs/lab%d-%s/lab.json" % (n, name)] = LAB_JSON % (n, name, n, name)
+        files["labs/lab%d-%s/ktests.c" % (n, name)] = "int t%d;\n" % n
+        files["handouts/lab%d-%s.md" % (n, name)] = "# Lab %d\n" % n
+    return files
+
+
+class Tmp(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="labgen-test-")
+        self.root = os.path.join(self.tmp, "src")
+        write(self.root, base_files())
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def src(self):
+        return labgen.Source(self.root)
+
+    def text(self, tree, path):
+        return tree[path][1].decode()
+
+
+class Render(Tmp):
+    def test_check_ok(self):
+        self.assertEqual(self.src().check(), [])
+
+    def test_catchup(self):
+        s = self.src()
+        t1 = s.render("catchup", 1)
+        main = self.text(t1, "src/main.c")
+        self.assertNotIn("//@", main)
+        self.assertIn("\t/* LAB 1 exercise: see handouts/lab1-one.md */\n\treturn 0;\n", main)
+        self.assertNotIn("solution_one", main)
+        self.assertNotIn("int g(int y)", main)	# lab 2 wiring absent
+        self.assertNotIn("two.h", main)
+        self.assertNotIn("h(void)\n{\n\n", main)
+        self.assertIn("int h(void)\n{\n}\n", main)	# lab 3 region removed entirely
+        self.assertNotIn("src/two.c", t1)
+        self.assertNotIn("labs/lab2-two/lab.json", t1)
+        self.assertNotIn("handouts/lab2-two.md", t1)
+        self.assertIn("handouts/lab1-one.md", t1)
+        self.assertNotIn(".ci/run", t1)
+        self.assertNotIn("tools/labgen/x.py", t1)
+        self.assertEqual(t1["LAB"][1], b"1\n")
+        self.assertIn("echo always", self.text(t1, "Makefile"))
+        self.assertNotIn("two", self.text(t1, "Makefile"))
+
+        t2 = s.render("catchup", 2)
+        main = self.text(t2, "src/main.c")
+        self.assertIn("solution_one", main)
+        self.assertIn('#include "two.h"\n', main)
+        self.assertIn("\t(void)y;\n\n\treturn 0;\n", main)	# empty stub line
+        self.assertNotIn("secret_two", main)
+        self.assertEqual(self.text(t2, "src/two.c"), "/* belongs to lab 2 */\nint two(void) { return 2; }\n")
+        self.assertIn("\techo two-stub\n\techo two-stub-tab\n", self.text(t2, "Makefile"))
+        readme = self.text(t2, "README.md")
+        self.assertTrue(readme.endswith("# Course\n"))
+        self.assertIn("[handouts/lab2-two.md](handouts/lab2-two.md)", readme)
+        self.assertIn("lab 2", readme)
+
+        t3 = s.render("catchup", 3)
+        main = self.text(t3, "src/main.c")
+        self.assertIn("secret_two", main)
+        self.assertIn("\treturn -1;\n", main)
+        self.assertNotIn("compute_three", main)
+
+    def test_carry_and_solved(self):
+        s = self.src()
+        c3 = self.text(s.render("carry", 3), "src/main.c")
+        for hidden in ("solution_one", "secret_two", "compute_three"):
+            self.assertNotIn(hidden, c3)
+        self.assertIn("int g(int y)", c3)
+        v2 = self.text(s.render("solved", 2), "src/main.c")
+        self.assertIn("solution_one", v2)
+        self.assertIn("secret_two", v2)
+        self.assertNotIn("compute_three", v2)
+        self.assertNotIn("return -1;", v2)
+
+    def test_no_leaks(self):
+        s = self.src()
+        for kind in ("catchup", "carry"):
+            for n in (1, 2, 3):
+                self.assertEqual(s.leaks(kind, n, s.render(kind, n)), [])
+
+    def test_leak_in_handout(self):
+        write(self.root, {"handouts/lab2-two.md": "# Lab 2\n    return y + secret_two(y) * 17;\n"})
+        s = self.src()
+        leaks = s.leaks("catchup", 2, s.render("catchup", 2))
+        self.assertEqual(len(leaks), 1)
+        self.assertTrue(leaks[0].startswith("handouts/lab2-two.md:2: solution line of lab 2"), leaks)
+        self.assertIn("src/main.c:18", leaks[0])
+        self.assertEqual(s.leaks("catchup", 3, s.render("catchup", 3)), [])	# lab 2 solved there
+        self.assertEqual(len(s.leaks("carry", 3, s.render("carry", 3))), 1)
+
+    def test_leak_shared_lines_do_not_count(self):
+        # A solution line that also occurs outside solution parts is boilerplate.
+        write(self.root, {"src/other.c": "int k(int y) {\n\treturn y + secret_two(y) * 17;\n}\n"})
+        s = self.src()
+        self.assertEqual(s.leaks("catchup", 2, s.render("catchup", 2)), [])
+
+    def test_crlf_and_no_final_newline(self):
+        write(self.root, {"src/x.c": "a();\r\n//@ LAB 1 BEGIN\r\nb_solution_line_long();\r\n"
+                          "//@ LAB 1 STUB\r\n//@ c();\r\n//@ LAB 1 END\r\nd();"})
+        s = self.src()
+        self.assertEqual(s.check(), [])
+        self.assertEqual(self.text(s.render("catchup", 1), "src/x.c"), "a();\r\nc();\r\nd();")
+
+
+class Check(Tmp):
+    def errors(self, text, path="src/bad.c"):
+        write(self.root, {path: text})
+        return [e for e in self.src().check() if e.startswith(path)]
+
+    def assertError(self, text, line, fragment, path="src/bad.c"):
+        errs = self.errors(text, path)
+        self.assertTrue(any(e.startswith("%s:%d:" % (path, line)) and fragment in e for e in errs),
+                        "%r not in %r" % (fragment, errs))
+
+    def test_unbalanced(self):
+        self.assertError("x\n//@ LAB 1 BEGIN\ny\n", 2, "has no END")
+        self.assertError("x\n//@ LAB 1 END\n", 2, "without a BEGIN")
+
+    def test_mismatch(self):
+        self.assertError("//@ LAB 1 BEGIN\nx\n//@ LAB 2 STUB\n//@ LAB 1 END\n", 3, "LAB 2 STUB inside the LAB 1")
+        self.assertError("//@ LAB 1 BEGIN\nx\n//@ LAB 2 END\n", 3, "closes the LAB 1 region")
+
+    def test_stub_outside(self):
+        self.assertError("x\n//@ LAB 1 STUB\n", 2, "STUB outside a region")
+        self.assertError("x\n//@ return 0;\n", 2, "outside a STUB part")
+        self.assertError("//@ LAB 1 BEGIN\n//@ return 0;\n//@ LAB 1 END\n", 2, "outside a STUB part")
+
+    def test_uncommented_stub_line(self):
+        self.assertError("//@ LAB 1 BEGIN\nx\n//@ LAB 1 STUB\nreturn 0;\n//@ LAB 1 END\n", 4,
+                         "compiled in the reference build")
+
+    def test_unknown_lab_and_keyword(self):
+        self.assertError("//@ LAB 9 BEGIN\nx\n//@ LAB 9 END\n", 1, "no labs/lab9-* folder")
+        self.assertError("//@ LAB 1 BEGINS\n", 1, "unknown keyword")
+        self.assertError("//@ LAB one BEGIN\n", 1, "malformed marker")
+
+    def test_file_marker(self):
+        self.assertError("a\nb\nc\nd\ne\n//@ LAB 2 FILE\n", 6, "first 5 lines")
+        self.assertEqual(self.errors("a\nb\nc\nd\n//@ LAB 2 FILE\n"), [])
+        s = self.src()
+        self.assertNotIn("src/bad.c", s.render("catchup", 1))
+        self.assertEqual(self.text(s.render("catchup", 2), "src/bad.c"), "a\nb\nc\nd\n")
+
+    def test_hash_prefix(self):
+        self.assertError("all:\n#@ LAB 1 BEGINX\n", 2, "unknown keyword", path="sub/Makefile")
+        self.assertError("#!/bin/sh\n#@ LAB 1 END\n", 2, "without a BEGIN", path="tools/script")
+        # In C, '#@' is not a marker prefix; in a verbatim file a marker is an error.
+        self.assertEqual(self.errors("#@ LAB 1 BEGIN\n"), [])
+        self.assertError("//@ LAB 1 BEGIN\n", 1, "verbatim", path="data/x.trace")
+
+
+class Generate(Tmp):
+    def git(self, repo, *args):
+        return subprocess.run(["git", "-C", repo] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, check=True).stdout.decode().strip()
+
+    def refs(self, repo):
+        return self.git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+
+    def gen(self, out, **kw):
+        log = []
+        labgen.generate(self.src(), out, log=log.append, **kw)
+        return log
+
+    def test_branches_and_determinism(self):
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        self.gen(a)
+        self.gen(b)
+        self.assertEqual(self.refs(a), self.refs(b))
+        refs = self.refs(a)
+        for r in ("lab1", "lab2", "lab3", "carry/lab1", "carry/lab2", "carry/lab3", "main"):
+            self.assertIn("refs/heads/%s " % r, refs)
+        self.assertEqual(self.git(a, "symbolic-ref", "HEAD"), "refs/heads/main")
+        self.assertEqual(self.git(a, "rev-parse", "main"), self.git(a, "rev-parse", "lab1"))
+        self.assertEqual(self.git(a, "rev-parse", "carry/lab1"), self.git(a, "rev-parse", "lab1"))
+        self.assertEqual(self.git(a, "rev-parse", "carry/lab3^"), self.git(a, "rev-parse", "carry/lab2"))
+        self.assertEqual(self.git(a, "rev-parse", "lab3^"), self.git(a, "rev-parse", "carry/lab3"))
+        self.assertTrue(os.path.exists(os.path.join(a, "src/main.c")))	# work tree = main
+        # The tree ids labgen computes are git's.
+        tree = self.src().render("carry", 2)
+        self.assertEqual(labgen.git_tree_id(tree), self.git(a, "rev-parse", "carry/lab2^{tree}"))
+        # No solution of a hidden lab in any object of the repository.
+        objs = self.git(a, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
+        for line in objs.splitlines():
+            sha, kind = line.split()
+            if kind == "blob":
+                body = self.git(a, "cat-file", "blob", sha)
+                self.assertNotIn("compute_three", body)
+        again = self.gen(a)
+        self.assertTrue(all("unchanged" in l for l in again if l.startswith(("lab", "carry/"))), again)
+        self.assertEqual(self.refs(a), self.refs(b))
+
+    def test_keep_history(self):
+        a = os.path.join(self.tmp, "a")
+        self.gen(a)
+        old = {r: self.git(a, "rev-parse", r) for r in ("lab2", "carry/lab2", "carry/lab3", "lab3")}
+        write(self.root, {"src/two.c": TWO_C + "int more(void) { return 3; }\n"})
+        log = self.gen(a, keep_history=True)
+        self.assertTrue(any(l.startswith("lab1 ") and "unchanged" in l for l in log), log)
+        for r, sha in old.items():
+            self.git(a, "merge-base", "--is-ancestor", sha, r)	# fast-forward for students
+            self.assertNotEqual(self.git(a, "rev-parse", r), sha)
+        self.git(a, "merge-base", "--is-ancestor", "carry/lab2", "carry/lab3")
+        self.git(a, "merge-base", "--is-ancestor", "carry/lab3", "lab3")
+        tree = self.src().render("carry", 3)
+        self.assertEqual(labgen.git_tree_id(tree), self.git(a, "rev-parse", "carry/lab3^{tree}"))
+
+    def test_out_inside_a_work_tree(self):
+        # A new folder inside another repository's work tree gets its own repository.
+        self.git(self.root, "init", "-q")
+        out = os.path.join(self.root, "student-out")
+        self.gen(out)
+        self.assertEqual(subprocess.run(["git", "-C", self.root, "rev-parse", "-q", "--verify",
+                                         "refs/heads/lab1"], stdout=subprocess.PIPE).returncode, 1)
+        self.assertEqual(self.git(out, "rev-parse", "--show-toplevel"), os.path.realpath(out))
+
+    def test_marker_error_writes_nothing(self):
+        write(self.root, {"src/bad.c": "//@ LAB 1 BEGIN\n"})
+        out = os.path.join(self.tmp, "o")
+        with self.assertRaises(labgen.LabgenError):
+            self.gen(out)
+        self.assertFalse(os.path.exists(out))
+
+    def test_leak_writes_nothing(self):
+        write(self.root, {"handouts/lab3-three.md": "\treturn compute_three() + 12345;\n"})
+        out = os.path.join(self.tmp, "o")
+        with self.assertRaises(labgen.LabgenError):
+            self.gen(out)
+        self.assertFalse(os.path.exists(out))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""validate: the generated lab branches build, boot, pass the earlier labs'
+tests and fail their own lab's tests cleanly; the carry-forward branches
+merge cleanly. Run by `make test` on main.
+
+Generates the student repository into a temporary folder (labgen.py --out),
+then checks:
+  markers        the marker syntax check of the reference tree
+  generate       every tree rendered, no solution line leaks
+  labN catch-up  branch labN: `make -s kernel iso` without warnings; the
+                 grader (labs 1..N by the LAB file) exits 1, every test of
+                 labs < N is OK, every test of lab N is not OK
+  labN carry     branch carry/labN: `make -s kernel` without warnings; on a
+                 branch from carry/lab(N-1) with labs 1..N-1 solved (a student
+                 who finished lab N-1), `git merge carry/labN` is clean and
+                 gives exactly the tree of labN
+and prints one line per check, then `N passed, M failed`. Exit status 0 when
+every check passed, 1 otherwise.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import labgen  # noqa: E402
+
+GRADE_TIMEOUT = 600	# seconds, for one lab's whole grader run
+BUILD_TIMEOUT = 300
+
+# Variables a calling make (make test) passes on, that must not reach the
+# branches' own builds: each branch takes its lab from its LAB file.
+SCRUB = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "LAB", "BUILD", "V",
+         "GRADEFLAGS", "CMDLINE", "QEMUEXTRA", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
+
+GIT_IDENT = {"GIT_AUTHOR_NAME": "Strata validate", "GIT_AUTHOR_EMAIL": "validate@strata.invalid",
+             "GIT_COMMITTER_NAME": "Strata validate",
+             "GIT_COMMITTER_EMAIL": "validate@strata.invalid",
+             "GIT_AUTHOR_DATE": "1704067200 +0000", "GIT_COMMITTER_DATE": "1704067200 +0000"}
+
+
+def clean_env(extra=None):
+    env = dict(os.environ)
+    for k in SCRUB:
+        env.pop(k, None)
+    env.update(GIT_IDENT)
+    env.update(extra or {})
+    return env
+
+
+def run(cmd, cwd, timeout=BUILD_TIMEOUT):
+    try:
+        r = subprocess.run(cmd, cwd=cwd, env=clean_env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+    except subprocess.TimeoutExpired as e:
+        return None, (e.stdout or b"").decode(errors="replace"), \
+            (e.stderr or b"").decode(errors="replace") + "\ntimed out after %ds" % timeout
+
+
+def git(cwd, *args):
+    return run(["git", "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
+               + list(args), cwd)
+
+
+def clone(repo, branch, dest):
+    rc, out, err = git(os.path.dirname(dest), "clone", "-q", "-b", branch, repo, dest)
+    if rc != 0:
+        raise RuntimeError("git clone -b %s: %s" % (branch, err.strip()))
+
+
+def build(tree, targets, where=None):
+    """None when `make -s TARGETS` succeeded without warnings, else why not.
+    where(path, line): the reference tree's line for a compiler message."""
+    rc, out, err = run(["make", "-s"] + targets, tree)
+    if where:
+        out, err = annotate(out, where), annotate(err, where)
+    if rc != 0:
+        return "`make -s %s` failed (%s):\n%s" % (" ".join(targets), "timeout" if rc is None
+                                                 else "exit %d" % rc, tail(out + err))
+    warnings = [l for l in (out + err).splitlines() if "warning:" in l]
+    if warnings:
+        return "`make -s %s` warned:\n%s" % (" ".join(targets), "\n".join(warnings[:20]))
+    return None
+
+
+def annotate(text, where):
+    """Compiler messages about a rendered file, with the line in main."""
+    def one(m):
+        try:
+            src = where(m.group(1), int(m.group(2)))
+        except Exception:	# an annotation is only a help
+            src = None
+        if src is None:
+            return m.group(0)
+        return "%s [main: %s:%d]" % (m.group(0), m.group(1), src)
+    return re.sub(r"(?m)^([\w./-]+\.(?:c|h|S)):(\d+):(?:\d+:)?", one, text)
+
+
+def tail(text, n=25):
+    lines = [l for l in text.rstrip().splitlines()
+             if not l.startswith(("  CC ", "  AS ", "  LD ", "  ISO ", "  HOSTCC "))]
+    return "\n".join(("    " + l) for l in lines[-n:])
+
+
+def lab_range(first, last):
+    if last < first:
+        return None
+    return "lab %d" % first if first == last else "labs %d-%d" % (first, last)
+
+
+class Checker:
+    def __init__(self, src, repo, tmp, jobs):
+        self.src, self.repo, self.tmp, self.jobs = src, repo, tmp, jobs
+        self.grade_lock = threading.Lock()	# one grader at a time, with -j jobs
+        self.first = min(src.labs)
+
+    # ---- catch-up: labN
+
+    def catchup(self, n):
+        name = "lab%d catch-up" % n
+        d = os.path.join(self.tmp, "lab%d" % n)
+        clone(self.repo, "lab%d" % n, d)
+        why = build(d, ["kernel", "iso"], lambda p, l: self.src.source_line("catchup", n, p, l))
+        if why:
+            return False, "%s: %s" % (name, why)
+        jf = os.path.join(self.tmp, "lab%d-grade.json" % n)
+        with self.grade_lock:
+            rc, out, err = run([sys.executable, "grader/grade.py", "--no-build", "--json", jf,
+                                "-j", str(self.jobs)], d, timeout=GRADE_TIMEOUT)
+        try:
+            with open(jf) as f:
+                res = json.load(f)
+        except (OSError, ValueError) as e:
+            return False, "%s: build OK, grader (exit %s) wrote no results (%s):\n%s" % (
+                name, rc, e, tail(out + err))
+        if rc not in (0, 1):
+            return False, "%s: build OK, grader exit %s (expected 1)%s\n%s" % (
+                name, "timeout" if rc is None else rc,
+                ": " + res["setup_error"] if res.get("setup_error") else "", tail(out + err))
+        tests = res.get("tests", [])
+        earlier = [t for t in tests if t["lab"] < n]
+        own = [t for t in tests if t["lab"] == n]
+        later = [t for t in tests if t["lab"] > n]
+        problems = []
+        bad = [t for t in earlier if t["verdict"] != "OK"]
+        for t in bad:
+            problems.append("  lab%d/%s: %s, expected OK (the solved earlier lab): %s"
+                            % (t["lab"], t["name"], t["verdict"], t.get("reason") or ""))
+        passing = [t for t in own if t["verdict"] == "OK"]
+        for t in passing:
+            problems.append("  lab%d/%s: OK with the lab %d stubs in place; the test must fail "
+                            "until the student's code is written" % (t["lab"], t["name"], n))
+        if not own:
+            problems.append("  lab %d has no tests in the grader's results" % n)
+        for t in later:
+            problems.append("  lab%d/%s: graded in the lab %d branch" % (t["lab"], t["name"], n))
+        missing = sorted(set(range(self.first, n)) - set(t["lab"] for t in earlier))
+        for m in missing:
+            problems.append("  lab %d: no tests graded" % m)
+        if rc != 1 and not problems:
+            problems.append("  grader exit %s, expected 1" % rc)
+        parts = ["build OK"]
+        rng = lab_range(self.first, n - 1)
+        if rng:
+            parts.append("%s: %d/%d OK" % (rng, len(earlier) - len(bad), len(earlier)))
+        verdicts = {}
+        for t in own:
+            if t["verdict"] != "OK":
+                verdicts[t["verdict"]] = verdicts.get(t["verdict"], 0) + 1
+        parts.append("lab %d: %d/%d fail with stubs%s" % (
+            n, len(own) - len(passing), len(own),
+            " (%s)" % ", ".join("%d %s" % (v, k) for k, v in sorted(verdicts.items()))
+            if verdicts else ""))
+        if passing:
+            parts.append("PASS with stubs: " + ", ".join(t["name"] for t in passing))
+        line = "%s: %s" % (name, ", ".join(parts))
+        if problems:
+            return False, line + "\n" + "\n".join(problems)
+        return True, line
+
+    # ---- carry-forward: carry/labN
+
+    def carry(self, n):
+        name = "lab%d carry" % n
+        d = os.path.join(self.tmp, "carry%d" % n)
+        clone(self.repo, "carry/lab%d" % n, d)
+        why = build(d, ["kernel"], lambda p, l: self.src.source_line("carry", n, p, l))
+        ok, parts, notes = why is None, ["build OK" if why is None else "build FAILED"], []
+        if why:
+            notes.append(why)
+        if n == self.first:
+            same = self.tree("carry/lab%d" % n) == self.tree("lab%d" % n)
+            parts.append("first lab, tree %s lab%d" % ("=" if same else "!=", n))
+            ok = ok and same
+        else:
+            merged, what, note = self.merge(n)
+            parts.append(what)
+            ok = ok and merged
+            if note:
+                notes.append(note)
+        line = "%s: %s" % (name, ", ".join(parts))
+        return ok, "\n".join([line] + ["  " + x for x in notes])
+
+    def merge(self, n):
+        """A student who finished the previous lab merges carry/labN:
+        (ok, summary, details)."""
+        prev = max(k for k in self.src.labs if k < n)
+        m = os.path.join(self.tmp, "merge%d" % n)
+        clone(self.repo, "carry/lab%d" % prev, m)
+        # What that student has: carry/lab(prev) with labs 1..prev solved.
+        for s in (("checkout", "-q", "-b", "student"), ("rm", "-r", "-q", ".")):
+            rc, out, err = git(m, *s)
+            if rc != 0:
+                return False, "merge not tried", "git %s: %s" % (" ".join(s), err.strip())
+        labgen.write_tree(self.src.render("solved", prev), m)
+        for s in (("add", "-A"), ("commit", "-q", "-m", "Labs 1..%d done" % prev)):
+            rc, out, err = git(m, *s)
+            if rc != 0:
+                return False, "merge not tried", "git %s: %s" % (" ".join(s), (out + err).strip())
+        rc, out, err = git(m, "merge", "--no-edit", "-q", "origin/carry/lab%d" % n)
+        if rc != 0:
+            _, conflicts, _ = git(m, "diff", "--name-only", "--diff-filter=U")
+            git(m, "merge", "--abort")
+            return False, "merge into solved lab %d CONFLICTS" % prev, \
+                "conflicts in: %s\n%s" % (" ".join(conflicts.split()), tail(out + err))
+        _, head, _ = git(m, "rev-parse", "HEAD^{tree}")
+        _, want, _ = git(m, "rev-parse", "origin/lab%d^{tree}" % n)
+        if head.strip() != want.strip():
+            _, stat, _ = git(m, "diff", "--stat", "origin/lab%d" % n, "HEAD")
+            return False, "merge clean, tree != lab%d" % n, \
+                "lab%d -> merged:\n%s" % (n, tail(stat, 40))
+        return True, "merge clean, tree = lab%d" % n, None
+
+    def tree(self, ref):
+        _, out, _ = git(self.repo, "rev-parse", ref + "^{tree}")
+        return out.strip()
+
+
+def guarded(fn, *args):
+    try:
+        return fn(*args)
+    except Exception as e:	# a crash of one check is that check's failure
+        return False, "%s%s: error: %s: %s" % (fn.__name__, args, type(e).__name__, e)
+
+
+def selftest():
+    """labgen's own tests (test_labgen.py), on small synthetic trees."""
+    import io
+    import unittest
+    import test_labgen
+    suite = unittest.defaultTestLoader.loadTestsFromModule(test_labgen)
+    stream = io.StringIO()
+    res = unittest.TextTestRunner(stream=stream, verbosity=0).run(suite)
+    bad = len(res.failures) + len(res.errors)
+    line = "labgen self-test: %d/%d OK" % (res.testsRun - bad, res.testsRun)
+    if bad:
+        return False, line + "\n" + tail(stream.getvalue(), 60)
+    return True, line
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Validate the generated lab branches.")
+    ap.add_argument("--root", default=labgen.DEFAULT_ROOT, help="the reference tree")
+    ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                    help="labs validated at once, and the grader's -j (default: CPUs)")
+    ap.add_argument("--lab", type=int, action="append", help="validate only this lab (repeatable)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = ap.parse_args(argv)
+
+    t0 = time.time()
+    results = []
+
+    def report(ok, line):
+        results.append(ok)
+        print(("" if ok else "FAIL ") + line, flush=True)
+
+    tmp = tempfile.mkdtemp(prefix="labgen-validate-")
+    try:
+        report(*selftest())
+        src = labgen.Source(args.root)
+        errors = src.check()
+        nmarkers = sum(len(f.marker_labs()) for f in src.files)
+        if errors:
+            report(False, "markers: %d error(s)\n%s" % (len(errors), "\n".join("  " + e for e in errors)))
+        else:
+            report(True, "markers: OK (%d markers, labs %s)"
+                   % (nmarkers, ",".join(map(str, sorted(src.labs)))))
+        repo = os.path.join(tmp, "student")
+        log = []
+        try:
+            if errors:
+                raise labgen.LabgenError("marker errors")
+            labgen.generate(src, repo, log=log.append)
+            report(True, "generate: %d branches, no solution line leaks"
+                   % sum(1 for l in log if l.startswith(("lab", "carry/"))))
+        except labgen.LabgenError as e:
+            report(False, "generate: %s\n%s" % (e, "\n".join("  " + l for l in log
+                                                          if not l.startswith(("lab", "carry/")))))
+        if results[-1] and not errors:
+            labs = sorted(src.labs) if not args.lab else sorted(set(args.lab) & set(src.labs))
+            chk = Checker(src, repo, tmp, max(1, args.jobs))
+            with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                futs = []
+                for n in labs:
+                    futs.append(pool.submit(guarded, chk.catchup, n))
+                    futs.append(pool.submit(guarded, chk.carry, n))
+                for f in futs:
+                    report(*f.result())
+    finally:
+        if args.keep:
+            print("kept %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    passed = sum(1 for r in results if r)
+    failed = len(results) - passed
+    print("validated in %.0fs" % (time.time() - t0))
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
