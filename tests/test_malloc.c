@@ -746,6 +746,22 @@ START_TEST(test_footer_overrun)
 }
 END_TEST
 
+/* A chunk's tags copied elsewhere do not make a chunk there: the canary
+ * depends on the address. */
+START_TEST(test_forged_header)
+{
+	unsigned char *p = xmalloc(256), *q = xmalloc(64);
+	unsigned char *fake = p + 48;
+
+	memcpy(fake - HDR, q - HDR, 8);			/* q's header ... */
+	memcpy(fake - HDR + 80 - 8, q - HDR + 80 - 8, 8);	/* ... and footer (chunk of 80) */
+	EXPECT_PANIC(free(fake), "malloc: free(%p): not a malloc'd pointer", fake);
+	free(q);
+	free(p);
+	ck_assert_int_eq(malloc_check(), 0);
+}
+END_TEST
+
 START_TEST(test_realloc_freed)
 {
 	void *p = xmalloc(100), *keep = xmalloc(100);
@@ -1010,6 +1026,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_free_foreign_pointer);
 	tcase_add_test(tc, test_header_underrun);
 	tcase_add_test(tc, test_footer_overrun);
+	tcase_add_test(tc, test_forged_header);
 	tcase_add_test(tc, test_realloc_freed);
 	tcase_add_test(tc, test_large_double_free);
 	tcase_add_test(tc, test_check_finds_corruption);
