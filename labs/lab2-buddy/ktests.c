@@ -33,6 +33,12 @@ static const char *reserved_reason(uintptr_t start, size_t pages)
 		return "the SMP trampoline page";
 	if (s < V2P(kernel_end) && e > KERNEL_PHYS)
 		return "the kernel image";
+	for (int i = 0; i < bootinfo.n_structures; i++)
+		if (s < bootinfo.structures[i].end && e > bootinfo.structures[i].start)
+			return "a multiboot structure";
+	for (int i = 0; i < bootinfo.n_modules; i++)
+		if (s < bootinfo.modules[i].end && e > bootinfo.modules[i].start)
+			return "a multiboot module";
 	for (int i = 0; i < bootinfo.n_regions; i++) {
 		const struct memregion *r = &bootinfo.regions[i];
 		if (r->type != MEM_AVAILABLE && s < r->end && e > r->start) {

@@ -5,6 +5,12 @@
 
 struct bootinfo bootinfo;
 
+/* Remembers where a multiboot structure is, so ppalloc never hands it out. */
+static void add_structure(uint32_t start, uint32_t end)
+{
+	bootinfo.structures[bootinfo.n_structures++] = (struct memregion){ start, end, 0 };
+}
+
 static void copy_string(char *dst, int size, uint32_t phys)
 {
 	const char *s = P2V(phys);
@@ -13,14 +19,7 @@ static void copy_string(char *dst, int size, uint32_t phys)
 	for (i = 0; i + 1 < size && s[i]; i++)
 		dst[i] = s[i];
 	dst[i] = '\0';
-}
-
-static void widen(uint32_t *start, uint32_t *end, uint32_t a, uint32_t b)
-{
-	if (a < *start)
-		*start = a;
-	if (b > *end)
-		*end = b;
+	add_structure(phys, phys + i + 1);
 }
 
 static void copy_mmap(const struct multiboot_info *mb)
@@ -35,7 +34,7 @@ static void copy_mmap(const struct multiboot_info *mb)
 		r->type = e->type;
 		p += e->size + sizeof(e->size);
 	}
-	widen(&bootinfo.info_start, &bootinfo.info_end, mb->mmap_addr, end);
+	add_structure(mb->mmap_addr, end);
 }
 
 /* Without a memory map, the two basic fields still say how much RAM there is. */
@@ -55,8 +54,7 @@ static void copy_modules(const struct multiboot_info *mb)
 		bootinfo.modules[i] = (struct memregion){ m[i].start, m[i].end, 0 };
 		bootinfo.n_modules++;
 	}
-	widen(&bootinfo.info_start, &bootinfo.info_end, mb->mods_addr,
-	      mb->mods_addr + mb->mods_count * sizeof(*m));
+	add_structure(mb->mods_addr, mb->mods_addr + mb->mods_count * sizeof(*m));
 }
 
 int boot_info(uint32_t magic, uint32_t info_phys)
@@ -65,8 +63,7 @@ int boot_info(uint32_t magic, uint32_t info_phys)
 
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		return -1;
-	bootinfo.info_start = info_phys;
-	bootinfo.info_end = info_phys + sizeof(*mb);
+	add_structure(info_phys, info_phys + sizeof(*mb));
 	if (mb->flags & MB_INFO_CMDLINE)
 		copy_string(bootinfo.cmdline, sizeof(bootinfo.cmdline), mb->cmdline);
 	if (mb->flags & MB_INFO_LOADER_NAME)

@@ -56,7 +56,8 @@ struct bootinfo {
 	struct memregion regions[MEMMAP_MAX];
 	int n_modules;
 	struct memregion modules[MODULES_MAX];
-	uint32_t info_start, info_end;	/* the multiboot structures, physical */
+	int n_structures;	/* where the multiboot structures themselves are */
+	struct memregion structures[5];
 };
 
 extern struct bootinfo bootinfo;

@@ -24,7 +24,7 @@
 #include "mm/allocation.h"
 #include "mm/buddy.h"
 
-#define MAX_RESERVED	(MEMMAP_MAX + MODULES_MAX + 8)
+#define MAX_RESERVED	(MEMMAP_MAX + MODULES_MAX + 16)
 #define FOUR_GIB	0x100000000ull
 
 struct range {
@@ -150,8 +150,9 @@ void allocation_init(void)
 	for (int i = 0; i < bootinfo.n_modules; i++)	/* keep modules out of the way */
 		if (bootinfo.modules[i].end > boot_next && bootinfo.modules[i].start < KERNEL_BOOT_MAPPED)
 			boot_next = (bootinfo.modules[i].end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	if (bootinfo.info_end > boot_next && bootinfo.info_start < KERNEL_BOOT_MAPPED)
-		boot_next = (bootinfo.info_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	for (int i = 0; i < bootinfo.n_structures; i++)
+		if (bootinfo.structures[i].end > boot_next && bootinfo.structures[i].start < KERNEL_BOOT_MAPPED)
+			boot_next = (bootinfo.structures[i].end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	if (top <= boot_next)
 		panic("ppalloc: no memory above the kernel (top 0x%08x)", (uint32_t)top);
 
@@ -169,7 +170,8 @@ void allocation_init(void)
 	res[n++] = (struct range){ 0, PAGE_SIZE };
 	res[n++] = (struct range){ TRAMPOLINE_PHYS, TRAMPOLINE_PHYS + PAGE_SIZE };
 	res[n++] = (struct range){ KERNEL_PHYS, boot_next };
-	res[n++] = (struct range){ bootinfo.info_start, bootinfo.info_end };
+	for (int i = 0; i < bootinfo.n_structures; i++)
+		res[n++] = (struct range){ bootinfo.structures[i].start, bootinfo.structures[i].end };
 	for (int i = 0; i < bootinfo.n_modules; i++)
 		res[n++] = (struct range){ bootinfo.modules[i].start, bootinfo.modules[i].end };
 	n = add_holes(res, n, top);
