@@ -876,6 +876,8 @@ Strata GDB helpers (help strata-pf, ...; tools/gdb/README.md):
   walk / strata-walk ADDR     translate ADDR through the page tables
   strata-maps [START END]     list the mapped ranges of the active directory
   strata-bt                   backtrace through trap frames
+  strata-buddy [EXPR]         free blocks per order of ppalloc's (or EXPR's) buddy allocator
+  strata-heap                 walk the kernel malloc heap
   strata-connect              (re)connect to make qemu-gdb"""
 
 
@@ -904,3 +906,12 @@ ConnectCommand()
 BannerCommand()
 define_alias("pf", "strata-pf")
 define_alias("walk", "strata-walk")
+
+# The memory-layer helpers (strata-buddy, strata-heap) live next to this file.
+# GDB keeps the outer file's __file__ while one Python file sources another,
+# so the code object's file name says where this file is.
+import inspect
+_here = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
+for _name in ("strata_mm.py", "strata_heap.py"):
+    if os.path.exists(os.path.join(_here, _name)):
+        gdb.execute("source " + os.path.join(_here, _name))
