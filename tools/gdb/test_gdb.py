@@ -306,6 +306,31 @@ def gdbinit_case(syms, workdir):
         qemu.kill()
 
 
+def buddy_case(workdir):
+    """strata-buddy reads the physical allocator as the kernel itself reports it."""
+    name = "ppalloc_boot"
+    qemu = Qemu(name, workdir)
+    try:
+        output, problem = run_gdb(strata_commands(qemu.port) + [
+            "-ex", "break ktest_ppalloc_boot", "-ex", "continue", "-ex", "strata-buddy"])
+        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+            show(output)
+            return
+        ours = re.search(r"^\s*per order: ([0-9 ]+)$", output, re.M)
+        qemu.wait_exit(EXIT_TIMEOUT)
+        theirs = re.search(r"\[ppalloc\] free blocks per order: ([0-9 ]+)", qemu.serial_text())
+        ok = check("%s: strata-buddy's free blocks per order match the kernel's [ppalloc] line"
+                   % name, ours is not None and theirs is not None
+                   and ours.group(1).split() == theirs.group(1).split(),
+                   "gdb: %s, kernel: %s" % (ours and ours.group(1), theirs and theirs.group(1)))
+        ok &= check("%s: strata-buddy finds its maps consistent" % name,
+                    "free maps agree" in output)
+        if not ok:
+            show(output)
+    finally:
+        qemu.kill()
+
+
 def no_qemu_case():
     output, problem = run_gdb(["-ex", "source %s" % STRATA_PY,
                                "-ex", "strata-connect /nonexistent/qemu-gdb.port"])
@@ -337,6 +362,11 @@ def main():
                 pf_case(test, words, err, syms, workdir)
             except RuntimeError as e:
                 check("%s: QEMU starts" % test, False, str(e))
+        try:
+            if "ktest_ppalloc_boot" in syms:	# lab 2 on
+                buddy_case(workdir)
+        except RuntimeError as e:
+            check("ppalloc_boot: QEMU starts", False, str(e))
         try:
             gdbinit_case(syms, workdir)
         except RuntimeError as e:
