@@ -222,3 +222,17 @@ KTEST(malloc_corrupt_header)
 	printk("malloc_corrupt_header: freeing %p after overwriting its header\n", p);
 	free(p);
 }
+
+/* Booted with malloc_poison: a write after free is caught at reuse. */
+KTEST(malloc_use_after_free)
+{
+	char *p = malloc(64), *q;
+
+	KEXPECT(malloc_poison);
+	KEXPECT(p != NULL);
+	free(p);
+	printk("malloc_use_after_free: writing to %p after freeing it\n", p);
+	p[20] = 1;
+	q = malloc(64);
+	printk("malloc_use_after_free: not caught, malloc returned %p\n", q);
+}

@@ -20,6 +20,9 @@
 //@ LAB 4 BEGIN
 #include "mm/paging.h"
 //@ LAB 4 END
+//@ LAB 6 BEGIN
+#include "mm/malloc.h"
+//@ LAB 6 END
 
 extern char kernel_start[], kernel_end[];
 
@@ -44,6 +47,12 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	//@ LAB 4 BEGIN
 	create_init_pagedir();
 	//@ LAB 4 END
+	//@ LAB 6 BEGIN
+	if (cmdline_get("malloc_poison", test, sizeof(test))) {
+		malloc_poison = 1;	/* freed heap memory is filled and checked */
+		printk("[malloc] poisoning freed memory\n");
+	}
+	//@ LAB 6 END
 
 	if (cmdline_get("test", test, sizeof(test)))
 		ktest_run(test);
