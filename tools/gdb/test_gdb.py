@@ -7,7 +7,9 @@ tools/gdb/strata.py, and checks what strata-pf, strata-walk, strata-maps and
 strata-bt say; then it lets the kernel go on and checks that the kernel's own
 `page fault:` line agrees. One more run goes through the repository's
 .gdbinit (aliases pf and walk), and one checks strata-connect's message when
-make qemu-gdb is not running.
+make qemu-gdb is not running. From lab 2 on, strata-buddy is checked against
+the kernel's [ppalloc] line; from lab 6 on, strata-heap against malloc_stress's
+live blocks and against the header malloc_corrupt_header overwrites.
 
 Run by `make test` as `python3 tools/gdb/test_gdb.py`. Needs build/kernel.elf
 (runs `make kernel` if it is missing), qemu-system-i386 and gdb. Ends with
@@ -331,6 +333,60 @@ def buddy_case(workdir):
         qemu.kill()
 
 
+def heap_case(workdir):
+    """strata-heap agrees with the stress test's own bookkeeping mid-run, and
+    names the chunk whose header malloc_corrupt_header overwrote."""
+    name = "malloc_stress"
+    qemu = Qemu(name, workdir)
+    try:
+        # At malloc's entry the heap is consistent, and every allocated chunk
+        # is one the test holds in live[] (realloc calls malloc before it
+        # frees the old block).
+        output, problem = run_gdb(strata_commands(qemu.port) + [
+            "-ex", "break malloc", "-ex", "ignore 1 4000", "-ex", "continue",
+            "-ex", "strata-heap --summary",
+            "-ex", "python v = gdb.parse_and_eval('live'); print('live blocks: %d' % "
+                   "sum(1 for i in range(v.type.range()[1] + 1) if int(v[i]['p']) != 0))"])
+        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+            show(output)
+            return
+        used = re.search(r"^\s*used:.* in (\d+) chunks?", output, re.M)
+        live = re.search(r"^live blocks: (\d+)$", output, re.M)
+        ok = check("%s: strata-heap counts as many used chunks as the test holds blocks" % name,
+                   used is not None and live is not None and int(live.group(1)) > 0
+                   and used.group(1) == live.group(1),
+                   "strata-heap: %s, live[]: %s" % (used and used.group(1),
+                                                   live and live.group(1)))
+        ok &= check("%s: strata-heap finds no anomalies in a healthy heap" % name,
+                    "strata-heap: no anomalies" in output)
+        if not ok:
+            show(output)
+    finally:
+        qemu.kill()
+
+    name = "malloc_corrupt_header"
+    qemu = Qemu(name, workdir)
+    try:
+        output, problem = run_gdb(strata_commands(qemu.port) + [
+            "-ex", "break free", "-ex", "continue", "-ex", "strata-heap"])
+        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+            show(output)
+            return
+        status = qemu.wait_exit(EXIT_TIMEOUT)
+        freed = re.search(r"freeing (0x[0-9a-f]+) after overwriting", qemu.serial_text())
+        chunk = int(freed.group(1), 16) - 8 if freed else None
+        ok = check("%s: strata-heap names the overwritten chunk (pointer - 8)" % name,
+                   chunk is not None and None is not re.search(
+                       r"^  !! chunk 0x%08x: bad size .*bad canary" % chunk, output, re.M),
+                   "kernel freed %s" % (freed and freed.group(1)))
+        ok &= check("%s: and the kernel panics on that free" % name, status == PANIC_STATUS,
+                    "QEMU exit status %s" % status)
+        if not ok:
+            show(output)
+    finally:
+        qemu.kill()
+
+
 def no_qemu_case():
     output, problem = run_gdb(["-ex", "source %s" % STRATA_PY,
                                "-ex", "strata-connect /nonexistent/qemu-gdb.port"])
@@ -367,6 +423,11 @@ def main():
                 buddy_case(workdir)
         except RuntimeError as e:
             check("ppalloc_boot: QEMU starts", False, str(e))
+        try:
+            if "ktest_malloc_stress" in syms:	# lab 6 on
+                heap_case(workdir)
+        except RuntimeError as e:
+            check("malloc: QEMU starts", False, str(e))
         try:
             gdbinit_case(syms, workdir)
         except RuntimeError as e:

@@ -1,0 +1,686 @@
+# GDB helper for Strata's kernel heap (lab 6, src/mm/malloc.c).
+#
+#   strata-heap [--summary] [--all] [--lists] [ADDR]
+#
+# Walks every arena of the kernel malloc heap, chunk by chunk, straight from
+# the target's memory, and prints each chunk (address, size, used or free),
+# the anomalies it meets (two neighbouring free chunks, a footer that differs
+# from its header, a bad canary or arena magic, broken fences, free lists
+# that disagree with the chunks) and a summary (arenas, used and free bytes,
+# free chunks per size class). It only reads the target.
+#
+# The layout it reads is the one described at the top of src/mm/malloc.c:
+#
+#   arena:  struct arena | front fence | chunk | chunk | ... | end fence
+#   chunk:  header {size|flags, canary} ... footer (a copy of the header)
+#
+# Field offsets and sizeof(struct arena) come from the kernel's debug
+# information (with an i386 fallback); the constants below (flags, magics,
+# canary, size classes) mirror the #defines of malloc.c, which the debug
+# information does not carry: keep them in step with it.
+#
+# Loaded by tools/gdb/strata.py; can also be loaded on its own with
+# `source tools/gdb/strata_heap.py`. GDB runs every sourced Python file in
+# one namespace, shared with strata.py and strata_mm.py: every global name
+# here starts with _heap or StrataHeap.
+
+import struct as _heap_struct
+
+import gdb
+
+_HEAP_PAGE = 4096
+_HEAP_ALIGN = 16            # MALLOC_ALIGN
+_HEAP_TAG = 8               # sizeof(struct tag)
+_HEAP_MIN_CHUNK = 32
+_HEAP_F_FREE, _HEAP_F_FENCE, _HEAP_F_LARGE, _HEAP_F_MASK = 1, 2, 4, 15
+_HEAP_CANARY_SEED = 0x5a17c0de
+_HEAP_ARENA_MAGIC = 0xa4e4a600
+_HEAP_LARGE_MAGIC = 0xa4e4a61a
+_HEAP_EXACT_MAX = 1024
+_HEAP_EXACT_CLASSES = _HEAP_EXACT_MAX // _HEAP_ALIGN - 1      # 63 (NCLASS: from `freelist`)
+_HEAP_MAX_ARENAS = 1 << 16          # more than the kernel virtual space holds
+_HEAP_MAX_PAGES = 1 << 18           # an arena of more pages is a broken header
+_HEAP_DEFAULT_LINES = 200           # chunk lines printed without --all
+
+# struct arena on i386, for a kernel without debug information.
+_HEAP_ARENA_FALLBACK = {"magic": 0, "large": 4, "pages": 8, "next": 12, "prev": 16,
+                        "sizeof": 52}
+
+
+class _HeapError(Exception):
+    """A problem to report as one line, without a Python traceback."""
+
+
+def _heap_out(text=""):
+    gdb.write(text + "\n")
+
+
+def _heap_read(addr, n):
+    try:
+        return bytes(gdb.selected_inferior().read_memory(addr, n))
+    except gdb.MemoryError:
+        raise _HeapError("cannot read %d bytes at 0x%08x" % (n, addr))
+    except gdb.error as e:
+        raise _HeapError("cannot read memory at 0x%08x: %s" % (addr, e))
+
+
+def _heap_try_read(addr, n):
+    try:
+        return _heap_read(addr, n)
+    except _HeapError:
+        return None
+
+
+def _heap_u32(data, off):
+    return _heap_struct.unpack_from("<I", data, off)[0]
+
+
+def _heap_canary(addr, size_flags):
+    """canary() of malloc.c: a hash of a tag's chunk address and size|flags."""
+    return ((((addr & 0xFFFFFFFF) >> 3) * 0x9e3779b1) & 0xFFFFFFFF) ^ size_flags ^ \
+        _HEAP_CANARY_SEED
+
+
+def _heap_size_class(size):
+    """size_class() of malloc.c."""
+    if size <= _HEAP_EXACT_MAX:
+        return size // _HEAP_ALIGN - 2
+    b = size.bit_length() - 1
+    return _HEAP_EXACT_CLASSES + (b - 10) * 4 + ((size >> (b - 2)) & 3)
+
+
+def _heap_class_label(cls):
+    """The chunk sizes of a class: '208' or '1040..1264'."""
+    if cls < _HEAP_EXACT_CLASSES:
+        return "%d" % ((cls + 2) * _HEAP_ALIGN)
+    k = cls - _HEAP_EXACT_CLASSES
+    b, q = 10 + k // 4, k % 4
+    lo, hi = (4 + q) << (b - 2), (5 + q) << (b - 2)
+    lo = max(lo, _HEAP_EXACT_MAX + _HEAP_ALIGN)
+    return "%d..%d" % (lo, hi - _HEAP_ALIGN)
+
+
+def _heap_bytes(n):
+    if n >= 1 << 20:
+        return "%d bytes (%.1f MiB)" % (n, n / float(1 << 20))
+    if n >= 1 << 10:
+        return "%d bytes (%.1f KiB)" % (n, n / float(1 << 10))
+    return "%d byte%s" % (n, "" if n == 1 else "s")
+
+
+def _heap_plural(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
+
+
+# ---- what the kernel has ------------------------------------------------------
+
+def _heap_is_malloc_c(filename):
+    return filename.replace("\\", "/").rsplit("/", 1)[-1] == "malloc.c"
+
+
+def _heap_symbol(name, required=True):
+    """(address, gdb.Type) of malloc.c's static variable `name`, or None."""
+    candidates = []
+    try:
+        candidates = list(gdb.lookup_static_symbols(name))
+    except (AttributeError, gdb.error):        # GDB < 10
+        pass
+    if not candidates:
+        try:
+            s = gdb.lookup_static_symbol(name)
+            if s is not None:
+                candidates = [s]
+        except (AttributeError, gdb.error):
+            pass
+    for s in candidates:
+        if s.is_variable and s.symtab is not None and \
+                _heap_is_malloc_c(s.symtab.filename):
+            v = s.value()
+            return int(v.address) & 0xFFFFFFFF, v.type
+    if required:
+        if gdb.current_progspace().filename is None:
+            raise _HeapError("no kernel symbols loaded: `file build/kernel.elf` first "
+                             "(make gdb does it)")
+        raise _HeapError("no kernel heap in this kernel: malloc.c's `%s` is not in "
+                         "the symbols (the heap arrives with lab 6, src/mm/malloc.c)"
+                         % name)
+    return None
+
+
+def _heap_check_target():
+    if gdb.current_progspace().filename is None:
+        raise _HeapError("no kernel symbols loaded: `file build/kernel.elf` first "
+                         "(make gdb does it)")
+    inf = gdb.selected_inferior()
+    if inf is None or inf.pid == 0 or gdb.selected_thread() is None:
+        raise _HeapError("the kernel is not running: start `make qemu-gdb` and "
+                         "connect (`make gdb`, or strata-connect), then stop it "
+                         "where you want to look")
+    try:
+        if gdb.selected_thread().is_running():
+            raise _HeapError("the kernel is running: interrupt it (Ctrl-C) or stop "
+                             "it at a breakpoint first")
+    except gdb.error:
+        pass
+
+
+def _heap_arena_layout():
+    """Field offsets and size of struct arena, from the debug information."""
+    try:
+        t = gdb.lookup_type("struct arena")
+    except gdb.error:
+        return dict(_HEAP_ARENA_FALLBACK, source="built-in i386 layout")
+    offs = {f.name: f.bitpos // 8 for f in t.fields() if not f.is_base_class}
+    lay = {"sizeof": t.sizeof, "source": "debug information"}
+    for name in ("magic", "large", "pages", "next", "prev"):
+        if name not in offs:
+            return dict(_HEAP_ARENA_FALLBACK,
+                        source="built-in i386 layout (struct arena has no `%s`)" % name)
+        lay[name] = offs[name]
+    return lay
+
+
+def _heap_stopped_in_malloc():
+    """The malloc.c function on the stack, if the kernel is stopped in one."""
+    try:
+        f = gdb.newest_frame()
+    except gdb.error:
+        return None
+    while f is not None:
+        try:
+            sal = f.find_sal()
+            if sal.symtab is not None and _heap_is_malloc_c(sal.symtab.filename):
+                return f.name() or "??"
+            f = f.older()
+        except gdb.error:
+            return None
+    return None
+
+
+# ---- the walk -----------------------------------------------------------------
+
+class _HeapChunk:
+    __slots__ = ("addr", "size", "flags", "free", "notes", "arena", "listed", "broken")
+
+    def __init__(self, addr, size, flags, arena):
+        self.addr, self.size, self.flags, self.arena = addr, size, flags, arena
+        self.free = bool(flags & _HEAP_F_FREE)
+        self.notes = []
+        self.listed = 0
+        self.broken = False     # a header whose size cannot be followed
+
+
+class _HeapArena:
+    def __init__(self, addr):
+        self.addr = addr
+        self.magic = self.large = self.pages = self.next = self.prev = 0
+        self.chunks = []
+        self.notes = []
+        self.complete = False
+
+    @property
+    def end(self):
+        return self.addr + self.pages * _HEAP_PAGE
+
+    def kind(self):
+        return "large block" if self.large else "arena"
+
+
+class _HeapWalk:
+    """Everything strata-heap reports, read from the target."""
+
+    def __init__(self):
+        _heap_check_target()
+        self.anomalies = []
+        self.lay = _heap_arena_layout()
+        self.first = (self.lay["sizeof"] + _HEAP_TAG + _HEAP_ALIGN - 1) \
+            // _HEAP_ALIGN * _HEAP_ALIGN + _HEAP_TAG           # ARENA_FIRST
+        arenas_sym = _heap_symbol("arenas")
+        self.freelist_sym = _heap_symbol("freelist", required=False)
+        self.nonempty_sym = _heap_symbol("nonempty", required=False)
+        cached_sym = _heap_symbol("cached_empty", required=False)
+        pages_sym = _heap_symbol("heap_pages", required=False)
+        try:
+            data = _heap_read(arenas_sym[0], 4)
+        except _HeapError:
+            raise _HeapError("cannot read `arenas` at 0x%08x: the kernel is not in "
+                             "the higher half yet (break at kernel_main or later)"
+                             % arenas_sym[0])
+        self.head = _heap_u32(data, 0)
+        self.cached = _heap_u32(_heap_read(cached_sym[0], 4), 0) if cached_sym else None
+        self.heap_pages = _heap_u32(_heap_read(pages_sym[0], 4), 0) if pages_sym else None
+        self.arenas = []
+        self.by_addr = {}
+        self.walk_arenas()
+        self.walk_lists()
+
+    def anomaly(self, text, where=None):
+        self.anomalies.append(text)
+        if where is not None:
+            where.notes.append(text)
+
+    # -- arenas and chunks
+
+    def walk_arenas(self):
+        seen = set()
+        addr, prev = self.head, None
+        while addr != 0:
+            if addr in seen:
+                self.anomaly("arena list loops back to 0x%08x" % addr)
+                return
+            if len(seen) >= _HEAP_MAX_ARENAS:
+                self.anomaly("more than %d arenas: arena list broken?" % _HEAP_MAX_ARENAS)
+                return
+            seen.add(addr)
+            if addr % _HEAP_PAGE:
+                self.anomaly("arena pointer 0x%08x (from %s) is not page aligned: "
+                             "stopping the walk" % (addr, self.came_from(prev)))
+                return
+            a = _HeapArena(addr)
+            hdr = _heap_try_read(addr, self.lay["sizeof"])
+            if hdr is None:
+                self.anomaly("arena at 0x%08x (from %s) is not readable: stopping the walk"
+                             % (addr, self.came_from(prev)))
+                return
+            for name in ("magic", "large", "pages", "next", "prev"):
+                setattr(a, name, _heap_u32(hdr, self.lay[name]))
+            self.arenas.append(a)
+            want = _HEAP_LARGE_MAGIC if a.large else _HEAP_ARENA_MAGIC
+            if a.magic != want or a.pages == 0 or a.pages > _HEAP_MAX_PAGES:
+                self.anomaly("arena 0x%08x: bad header (magic 0x%08x, expected 0x%08x; "
+                             "pages %d): stopping the walk (its next pointer cannot be "
+                             "trusted)" % (addr, a.magic, want, a.pages), a)
+                return
+            if a.prev != (prev.addr if prev else 0):
+                self.anomaly("arena 0x%08x: prev is 0x%08x, expected 0x%08x"
+                             % (addr, a.prev, prev.addr if prev else 0), a)
+            if prev is not None and addr <= prev.addr:
+                self.anomaly("arena 0x%08x comes after 0x%08x: list out of address order"
+                             % (addr, prev.addr), a)
+            if prev is not None and addr < prev.end:
+                self.anomaly("arena 0x%08x overlaps arena 0x%08x-0x%08x"
+                             % (addr, prev.addr, prev.end - 1), a)
+            self.walk_chunks(a)
+            prev = a
+            addr = a.next
+
+    def came_from(self, prev):
+        return "arenas" if prev is None else "the next field of arena 0x%08x" % prev.addr
+
+    def fence(self, a, at, what):
+        t = _heap_try_read(at, _HEAP_TAG)
+        if t is None:
+            self.anomaly("%s 0x%08x: %s fence at 0x%08x is not readable"
+                         % (a.kind(), a.addr, what, at), a)
+            return
+        size, can = _heap_u32(t, 0), _heap_u32(t, 4)
+        if size != _HEAP_F_FENCE or can != _heap_canary(at, _HEAP_F_FENCE):
+            self.anomaly("%s 0x%08x: %s fence at 0x%08x overwritten (0x%08x 0x%08x)"
+                         % (a.kind(), a.addr, what, at, size, can), a)
+
+    def walk_chunks(self, a):
+        first, fence = a.addr + self.first, a.end - _HEAP_TAG
+        self.fence(a, first - _HEAP_TAG, "front")
+        self.fence(a, fence, "end")
+        if a.large:
+            # One chunk: read its header and footer only (it may be large).
+            hdr = _heap_try_read(first, _HEAP_TAG)
+            size = _heap_u32(hdr, 0) & ~_HEAP_F_MASK if hdr else 0
+            blocks = {first: hdr}
+            if hdr and _HEAP_MIN_CHUNK <= size <= fence - first:
+                blocks[first + size - _HEAP_TAG] = _heap_try_read(first + size - _HEAP_TAG,
+                                                                  _HEAP_TAG)
+
+            def tag_at(x):
+                return blocks.get(x)
+        else:
+            data = _heap_try_read(a.addr, a.pages * _HEAP_PAGE)
+            if data is None:
+                self.anomaly("arena 0x%08x: its %d pages are not all readable (unmapped?)"
+                             % (a.addr, a.pages), a)
+                return
+
+            def tag_at(x):
+                off = x - a.addr
+                return data[off:off + _HEAP_TAG] if 0 <= off <= len(data) - _HEAP_TAG \
+                    else None
+
+        c, prev = first, None
+        while c < fence:
+            t = tag_at(c)
+            if t is None:
+                self.anomaly("%s 0x%08x: header at 0x%08x not readable" % (a.kind(), a.addr, c),
+                             a)
+                return
+            size_flags, can = _heap_u32(t, 0), _heap_u32(t, 4)
+            size, flags = size_flags & ~_HEAP_F_MASK, size_flags & _HEAP_F_MASK
+            ch = _HeapChunk(c, size, flags, a)
+            if size < _HEAP_MIN_CHUNK or size % _HEAP_ALIGN or c + size > fence:
+                ch.free, ch.broken = False, True
+                a.chunks.append(ch)
+                self.anomaly("chunk 0x%08x: bad size %d (header 0x%08x 0x%08x%s): cannot "
+                             "walk the rest of %s 0x%08x"
+                             % (c, size, size_flags, can,
+                                "" if can == _heap_canary(c, size_flags) else ", bad canary",
+                                a.kind(), a.addr), ch)
+                return
+            a.chunks.append(ch)
+            if can != _heap_canary(c, size_flags):
+                self.anomaly("chunk 0x%08x: bad canary in the header (0x%08x, expected "
+                             "0x%08x): header overwritten?"
+                             % (c, can, _heap_canary(c, size_flags)), ch)
+            f = tag_at(c + size - _HEAP_TAG)
+            if f is None:
+                self.anomaly("chunk 0x%08x: footer at 0x%08x not readable"
+                             % (c, c + size - _HEAP_TAG), ch)
+            elif f != t:
+                self.anomaly("chunk 0x%08x: header/footer mismatch: header 0x%08x 0x%08x, "
+                             "footer at 0x%08x 0x%08x 0x%08x (overrun?)"
+                             % (c, size_flags, can, c + size - _HEAP_TAG, _heap_u32(f, 0),
+                                _heap_u32(f, 4)), ch)
+            want = (_HEAP_F_LARGE,) if a.large else (0, _HEAP_F_FREE)
+            if flags not in want:
+                self.anomaly("chunk 0x%08x: bad flags 0x%x in a%s %s"
+                             % (c, flags, "" if a.large else "n", a.kind()), ch)
+            if ch.free and prev is not None and prev.free:
+                self.anomaly("chunks 0x%08x and 0x%08x: two adjacent free chunks "
+                             "(not coalesced)" % (prev.addr, c), ch)
+            self.by_addr[c] = ch
+            prev, c = ch, c + size
+        a.complete = True
+        if a.large and len(a.chunks) != 1:
+            self.anomaly("large block 0x%08x holds %d chunks, not 1"
+                         % (a.addr, len(a.chunks)), a)
+
+    # -- free lists
+
+    def walk_lists(self):
+        """Follows every free list. Two shapes are understood: an array of
+        head pointers (NULL-terminated lists) or an array of sentinel
+        struct chunks (circular lists, freelist[c].next == &freelist[c]
+        when empty; all zero before the lists are first set up)."""
+        self.lists = None
+        if self.freelist_sym is None:
+            return
+        addr, typ = self.freelist_sym
+        next_off, prev_off = _HEAP_TAG, _HEAP_TAG + 4
+        try:
+            ct = gdb.lookup_type("struct chunk")
+            offs = {f.name: f.bitpos // 8 for f in ct.fields()}
+            next_off, prev_off = offs.get("next", next_off), offs.get("prev", prev_off)
+        except gdb.error:
+            pass
+        elem = typ.strip_typedefs().target().strip_typedefs()
+        sentinel = elem.code == gdb.TYPE_CODE_STRUCT
+        esize = elem.sizeof if sentinel else 4
+        nclass = typ.sizeof // esize
+        table = _heap_read(addr, typ.sizeof)
+        words = []
+        if self.nonempty_sym is not None:
+            nw = max(1, self.nonempty_sym[1].sizeof // 4)
+            words = list(_heap_struct.unpack("<%dI" % nw, _heap_read(self.nonempty_sym[0],
+                                                                     4 * nw)))
+        self.lists = []
+        complete = all(a.complete for a in self.arenas)
+        if not complete:
+            self.anomaly("free lists not fully checked: an arena could not be walked to "
+                         "its end")
+        limit = sum(1 for ch in self.by_addr.values() if ch.free) + 16
+        for cls in range(nclass):
+            if sentinel:
+                end = addr + cls * esize
+                first = _heap_u32(table, cls * esize + next_off)
+                if first == 0:          # lists not set up yet (all zero)
+                    first = end
+            else:
+                end = 0
+                first = _heap_u32(table, cls * 4)
+            members = []
+            c, back, seen = first, end, set()
+            while c != end:
+                if c in seen:
+                    self.anomaly("free list %d loops back to 0x%08x" % (cls, c))
+                    break
+                if len(seen) >= limit:
+                    self.anomaly("free list %d is longer than the number of free chunks"
+                                 % cls)
+                    break
+                seen.add(c)
+                members.append(c)
+                ch = self.by_addr.get(c)
+                links = _heap_try_read(c + next_off, 4), _heap_try_read(c + prev_off, 4)
+                if ch is None and not complete:
+                    pass        # maybe in the part of an arena that could not be walked
+                elif ch is None or not ch.free:
+                    self.anomaly("free list %d: 0x%08x is not a free chunk of any arena%s"
+                                 % (cls, c, " (it is allocated)" if ch else ""), ch)
+                else:
+                    ch.listed += 1
+                    if _heap_size_class(ch.size) != cls:
+                        self.anomaly("chunk 0x%08x (%d bytes) is on free list %d, "
+                                     "should be on %d"
+                                     % (c, ch.size, cls, _heap_size_class(ch.size)), ch)
+                if links[0] is None or links[1] is None:
+                    self.anomaly("free list %d: links of 0x%08x not readable" % (cls, c))
+                    break
+                nxt, prv = _heap_u32(links[0], 0), _heap_u32(links[1], 0)
+                if prv != back:
+                    self.anomaly("free list %d: 0x%08x has prev 0x%08x, expected 0x%08x"
+                                 % (cls, c, prv, back), ch)
+                back, c = c, nxt
+                if sentinel and c == 0:
+                    self.anomaly("free list %d: 0x%08x has a NULL next link" % (cls, back), ch)
+                    break
+            if sentinel and members and c == end:
+                last = _heap_u32(table, cls * esize + prev_off)
+                if last != back:
+                    self.anomaly("free list %d: the sentinel's prev is 0x%08x, expected the "
+                                 "last chunk 0x%08x" % (cls, last, back))
+            self.lists.append(members)
+            if words and cls // 32 < len(words):
+                bit = (words[cls // 32] >> (cls % 32)) & 1
+                if bit != (1 if members else 0):
+                    self.anomaly("class bitmap bit %d is %d but free list %d is %s"
+                                 % (cls, bit, cls, "not empty" if members else "empty"))
+        for ch in self.by_addr.values():
+            if ch.free and ch.listed == 0 and complete:
+                self.anomaly("free chunk 0x%08x (%d bytes) is on no free list"
+                             % (ch.addr, ch.size), ch)
+            elif ch.listed > 1:
+                self.anomaly("free chunk 0x%08x is on the free lists %d times"
+                             % (ch.addr, ch.listed), ch)
+
+
+# ---- the command ---------------------------------------------------------------
+
+class StrataHeapCommand(gdb.Command):
+    """Walk the kernel malloc heap: arenas, chunks, anomalies, summary.
+
+Usage: strata-heap [--summary] [--all] [--lists] [ADDR]
+
+Reads the heap of src/mm/malloc.c (lab 6) from the target's memory: the
+arena list (`arenas`), every chunk of every arena by its boundary tags, and
+the segregated free lists (`freelist`, `nonempty`). For each arena, in
+address order, one line per chunk:
+
+  CHUNK  +OFFSET  SIZE  used  ptr=P (N usable bytes)
+  CHUNK  +OFFSET  SIZE  free  class C
+
+CHUNK is the chunk's header, OFFSET its place in the arena, SIZE the whole
+chunk with header and footer; P is the pointer malloc returned for it.
+
+Anomalies are flagged under the chunk (`!!`) and listed again at the end:
+two adjacent free chunks (a missed coalesce), a footer that differs from its
+header, a bad canary (header overwritten), a bad arena magic or fence, a
+chunk size that leaves the arena, and free lists that disagree with the
+chunks (a free chunk on no list or on the wrong one, an allocated chunk on a
+list, a broken back link, a wrong class bitmap bit).
+
+The summary gives the arenas, pages, used and free bytes, and the free
+chunks per size class.
+
+--summary   only the summary and the anomalies, no chunk lines.
+--all       every chunk line (by default at most 200 are printed).
+--lists     also print each non-empty free list, in list order.
+ADDR        an expression: show only the arena that contains it, and mark
+            the chunk that contains it with `<==`.
+
+Stopped in the middle of malloc, free or realloc, the heap may be between
+two consistent states: the command says so."""
+
+    def __init__(self):
+        super().__init__("strata-heap", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, arg, from_tty):
+        try:
+            self.run(arg)
+        except gdb.GdbError:
+            raise
+        except _HeapError as e:
+            raise gdb.GdbError("strata-heap: %s" % e)
+        except gdb.error as e:
+            raise gdb.GdbError("strata-heap: %s" % e)
+        except Exception as e:          # a bug here: still no traceback
+            raise gdb.GdbError("strata-heap: internal error (%s: %s)"
+                               % (type(e).__name__, e))
+
+    @staticmethod
+    def parse(arg):
+        try:
+            argv = gdb.string_to_argv(arg)
+        except gdb.error as e:
+            raise _HeapError(str(e))
+        opts, pos = set(), []
+        for a in argv:
+            if a in ("--summary", "-s", "--all", "-a", "--lists", "-l"):
+                opts.add({"-s": "--summary", "-a": "--all", "-l": "--lists"}.get(a, a))
+            elif a.startswith("--"):
+                raise _HeapError("unknown option %s (usage: strata-heap [--summary] "
+                                 "[--all] [--lists] [ADDR])" % a)
+            else:
+                pos.append(a)
+        target = None
+        if pos:
+            expr = " ".join(pos)
+            try:
+                v = gdb.parse_and_eval(expr)
+                if v.type.strip_typedefs().code in (gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_FUNC):
+                    v = v.address
+                target = int(v.cast(gdb.lookup_type("unsigned long"))) & 0xFFFFFFFF
+            except gdb.error as e:
+                raise _HeapError("cannot evaluate '%s': %s" % (expr, e))
+        return opts, target
+
+    def run(self, arg):
+        opts, target = self.parse(arg)
+        w = _HeapWalk()
+        arenas = w.arenas
+        if target is not None:
+            arenas = [a for a in w.arenas if a.addr <= target < a.end]
+        npages = sum(a.pages for a in w.arenas)
+        nlarge = sum(1 for a in w.arenas if a.large)
+        header = "strata-heap: %s (%s), %s (%d KiB) from kvmalloc" % (
+            _heap_plural(len(w.arenas) - nlarge, "arena"), _heap_plural(nlarge, "large block"),
+            _heap_plural(npages, "page"), npages * 4)
+        _heap_out(header)
+        where = _heap_stopped_in_malloc()
+        if where:
+            _heap_out("  note: stopped in %s (src/mm/malloc.c): the heap may be between two "
+                      "consistent states" % where)
+        if not w.arenas and not w.anomalies:
+            _heap_out("  the heap is empty: no arena yet (nothing malloc'd), or all given "
+                      "back to kvfree")
+        if target is not None and not arenas:
+            _heap_out("  0x%08x is in no arena or large block of the heap" % target)
+
+        if "--summary" not in opts:
+            self.print_chunks(w, arenas, target, "--all" in opts)
+        if "--lists" in opts:
+            self.print_lists(w)
+        self.print_summary(w, npages)
+
+    def print_chunks(self, w, arenas, target, everything):
+        budget = None if everything else _HEAP_DEFAULT_LINES
+        hidden = 0
+        for a in arenas:
+            tags = []
+            if w.cached == a.addr:
+                tags.append("kept empty")
+            tags += ["!! " + n for n in a.notes]
+            _heap_out("%s 0x%08x-0x%08x  %s%s" % (
+                a.kind(), a.addr, (a.end - 1) & 0xFFFFFFFF, _heap_plural(a.pages, "page"),
+                "".join("  [%s]" % t for t in tags)))
+            for ch in a.chunks:
+                mark = target is not None and ch.addr <= target < ch.addr + max(ch.size, 1)
+                if budget is not None and budget <= 0 and not mark and not ch.notes:
+                    hidden += 1
+                    continue
+                if budget is not None:
+                    budget -= 1
+                if ch.broken:
+                    what = "????  (broken header: size|flags 0x%x)" % (ch.size | ch.flags)
+                elif ch.free:
+                    what = "free  class %d" % _heap_size_class(ch.size)
+                else:
+                    what = "used  ptr=0x%08x (%d usable bytes)" % (
+                        ch.addr + _HEAP_TAG, max(ch.size - 2 * _HEAP_TAG, 0))
+                _heap_out("  0x%08x  +0x%05x %6d  %s%s" % (
+                    ch.addr, ch.addr - a.addr, ch.size, what, "  <==" if mark else ""))
+                for n in ch.notes:
+                    _heap_out("      !! %s" % n)
+        if hidden:
+            _heap_out("  ... %s not shown (strata-heap --all shows every chunk)"
+                      % _heap_plural(hidden, "more chunk"))
+
+    def print_lists(self, w):
+        if w.lists is None:
+            _heap_out("free lists: no `freelist` symbol in malloc.c")
+            return
+        shown = 0
+        _heap_out("free lists (class: chunks, in list order):")
+        for cls, members in enumerate(w.lists):
+            if members:
+                shown += 1
+                _heap_out("  %2d [%s]: %s" % (cls, _heap_class_label(cls),
+                                             " ".join("0x%08x" % c for c in members)))
+        if not shown:
+            _heap_out("  (all empty)")
+
+    def print_summary(self, w, npages):
+        chunks = [ch for a in w.arenas for ch in a.chunks if not ch.broken]
+        used = [ch for ch in chunks if not ch.free]
+        free = [ch for ch in chunks if ch.free]
+        nlarge = sum(1 for a in w.arenas if a.large)
+        _heap_out("summary:")
+        _heap_out("  arenas: %d, large blocks: %d, %s (%d KiB)" % (
+            len(w.arenas) - nlarge, nlarge, _heap_plural(npages, "page"), npages * 4))
+        if w.heap_pages is not None and w.heap_pages != npages and \
+                all(a.complete for a in w.arenas):
+            w.anomaly("heap_pages is %d but the arenas hold %d pages" % (w.heap_pages, npages))
+        _heap_out("  used:   %s in %s (headers and footers included)"
+                  % (_heap_bytes(sum(c.size for c in used)), _heap_plural(len(used), "chunk")))
+        _heap_out("  free:   %s in %s" % (_heap_bytes(sum(c.size for c in free)),
+                                          _heap_plural(len(free), "chunk")))
+        if free:
+            per = {}
+            for ch in free:
+                n, b = per.get(_heap_size_class(ch.size), (0, 0))
+                per[_heap_size_class(ch.size)] = (n + 1, b + ch.size)
+            _heap_out("  free chunks per size class:")
+            for cls in sorted(per):
+                n, b = per[cls]
+                _heap_out("    class %2d  %-16s %s, %s" % (
+                    cls, "[" + _heap_class_label(cls) + "]", _heap_plural(n, "chunk"),
+                    _heap_plural(b, "byte")))
+        if w.cached:
+            _heap_out("  kept empty arena (cached_empty): 0x%08x" % w.cached)
+        if w.anomalies:
+            _heap_out("strata-heap: %s:" % _heap_plural(len(w.anomalies), "anomaly").replace(
+                "anomalys", "anomalies"))
+            for n in w.anomalies:
+                _heap_out("  !! %s" % n)
+        else:
+            _heap_out("strata-heap: no anomalies")
+
+
+StrataHeapCommand()
