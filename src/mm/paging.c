@@ -94,8 +94,10 @@ int vm_translate(struct pagedir *pd, uintptr_t virtual, uintptr_t *physical,
 
 	if (!pd)
 		pd = active;
+	if (PDE_INDEX(virtual) == RECURSIVE_SLOT)
+		return -1;
 	table = table_of(pd, virtual);
-	if (!table || PDE_INDEX(virtual) == RECURSIVE_SLOT)
+	if (!table)
 		return -1;
 	pte = table[PTE_INDEX(virtual)];
 	if (!(pte & PTE_PRESENT))
