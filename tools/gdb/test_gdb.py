@@ -179,6 +179,19 @@ def strata_commands(port):
             "-ex", "source %s" % STRATA_PY, "-ex", "target remote 127.0.0.1:%d" % port]
 
 
+def strata_session(name, qemu, *commands):
+    """GDB with the helpers, attached to qemu, runs commands; returns its
+    output, or None (after a failed check) if the session did not finish."""
+    args = strata_commands(qemu.port)
+    for c in commands:
+        args += ["-ex", c]
+    output, problem = run_gdb(args)
+    if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+        show(output)
+        return None
+    return output
+
+
 def line_after(output, prefix):
     """The first line starting with prefix and the line after it."""
     lines = output.splitlines()
@@ -250,15 +263,10 @@ def pf_case(test, words, err, syms, workdir):
     name = test
     qemu = Qemu(test, workdir)
     try:
-        output, problem = run_gdb(strata_commands(qemu.port) + [
-            "-ex", "strata-pf",
-            "-ex", "strata-walk 0x%x" % UNMAPPED_VA,
-            "-ex", "strata-walk &kernel_main",
-            "-ex", "strata-walk --phys &kernel_main",
-            "-ex", "strata-maps",
-            "-ex", "strata-bt"])
-        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
-            show(output)
+        output = strata_session(name, qemu, "strata-pf", "strata-walk 0x%x" % UNMAPPED_VA,
+                                "strata-walk &kernel_main", "strata-walk --phys &kernel_main",
+                                "strata-maps", "strata-bt")
+        if output is None:
             return
         before = failed
         eip = check_pf(name, output, syms, test, words, err)
@@ -313,10 +321,9 @@ def buddy_case(workdir):
     name = "ppalloc_boot"
     qemu = Qemu(name, workdir)
     try:
-        output, problem = run_gdb(strata_commands(qemu.port) + [
-            "-ex", "break ktest_ppalloc_boot", "-ex", "continue", "-ex", "strata-buddy"])
-        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
-            show(output)
+        output = strata_session(name, qemu, "break ktest_ppalloc_boot", "continue",
+                                "strata-buddy")
+        if output is None:
             return
         ours = re.search(r"^\s*per order: ([0-9 ]+)$", output, re.M)
         qemu.wait_exit(EXIT_TIMEOUT)
@@ -342,13 +349,11 @@ def heap_case(workdir):
         # At malloc's entry the heap is consistent, and every allocated chunk
         # is one the test holds in live[] (realloc calls malloc before it
         # frees the old block).
-        output, problem = run_gdb(strata_commands(qemu.port) + [
-            "-ex", "break malloc", "-ex", "ignore 1 4000", "-ex", "continue",
-            "-ex", "strata-heap --summary",
-            "-ex", "python v = gdb.parse_and_eval('live'); print('live blocks: %d' % "
-                   "sum(1 for i in range(v.type.range()[1] + 1) if int(v[i]['p']) != 0))"])
-        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
-            show(output)
+        output = strata_session(
+            name, qemu, "break malloc", "ignore 1 4000", "continue", "strata-heap --summary",
+            "python v = gdb.parse_and_eval('live'); print('live blocks: %d' % "
+            "sum(1 for i in range(v.type.range()[1] + 1) if int(v[i]['p']) != 0))")
+        if output is None:
             return
         used = re.search(r"^\s*used:.* in (\d+) chunks?", output, re.M)
         live = re.search(r"^live blocks: (\d+)$", output, re.M)
@@ -367,10 +372,8 @@ def heap_case(workdir):
     name = "malloc_corrupt_header"
     qemu = Qemu(name, workdir)
     try:
-        output, problem = run_gdb(strata_commands(qemu.port) + [
-            "-ex", "break free", "-ex", "continue", "-ex", "strata-heap"])
-        if not check("%s: gdb session finished" % name, problem is None, problem or ""):
-            show(output)
+        output = strata_session(name, qemu, "break free", "continue", "strata-heap")
+        if output is None:
             return
         status = qemu.wait_exit(EXIT_TIMEOUT)
         freed = re.search(r"freeing (0x[0-9a-f]+) after overwriting", qemu.serial_text())
