@@ -39,8 +39,8 @@
  * All metadata lives in the caller's buffer: struct buddy, then the words of
  * every bitmap, located by word offsets (not pointers) from b->words.
  *
- * The student exercises of lab 2, marked LAB 2, are exercise 1 split(),
- * exercise 2 free_block() (merging) and exercise 3 choose_order().
+ * The student exercises of lab 2, marked LAB 2, are exercise 1
+ * choose_order(), exercise 2 split() and exercise 3 free_block() (merging).
  * buddy_init, buddy_reserve and the counters never call them, so they keep
  * working while the exercises are stubs.
  */
@@ -334,7 +334,34 @@ int buddy_reserve(struct buddy *b, size_t start, size_t count)
 /* ---- allocation ------------------------------------------------------- */
 
 /*
- * LAB 2 exercise 1: the block of order k at start has just been taken off
+ * LAB 2 exercise 1: the order of the block buddy_alloc takes, for an
+ * allocation of min..max units where need = ceil_log2(min) and
+ * want = ceil_log2(max) (need <= want; want may exceed the orders in use).
+ * The smallest order >= want that has a free block; failing that, the
+ * largest order in [need, want) that has one; -1 if there is none.
+ * b->nfree[k] counts the free blocks of order k.
+ */
+static int choose_order(const struct buddy *b, unsigned need, unsigned want)
+{
+	//@ LAB 2 BEGIN
+	unsigned k;
+
+	for (k = want; k < b->orders; k++)
+		if (b->nfree[k] > 0)
+			return k;
+	for (k = want < b->orders ? want : b->orders; k-- > need;)
+		if (b->nfree[k] > 0)
+			return k;
+	return -1;
+	//@ LAB 2 STUB
+	//@ /* LAB 2 exercise 1: pick the order to allocate from; see handouts/lab2-buddy.md */
+	//@ (void)b, (void)need, (void)want;
+	//@ return -1;
+	//@ LAB 2 END
+}
+
+/*
+ * LAB 2 exercise 2: the block of order k at start has just been taken off
  * its free list to hold `used` units at its start (1 <= used <= 2^k). Split
  * it: while the allocation fits in the lower half, put the upper half back on
  * the free list of the order below; when it needs more than the lower half,
@@ -356,35 +383,8 @@ static void split(struct buddy *b, size_t start, unsigned k, size_t used)
 		}
 	}
 	//@ LAB 2 STUB
-	//@ /* LAB 2 exercise 1: give back the unused part of the block; see handouts/lab2-buddy.md */
+	//@ /* LAB 2 exercise 2: give back the unused part of the block; see handouts/lab2-buddy.md */
 	//@ (void)b, (void)start, (void)k, (void)used;
-	//@ LAB 2 END
-}
-
-/*
- * LAB 2 exercise 3: the order of the block buddy_alloc takes, for an
- * allocation of min..max units where need = ceil_log2(min) and
- * want = ceil_log2(max) (need <= want; want may exceed the orders in use).
- * The smallest order >= want that has a free block; failing that, the
- * largest order in [need, want) that has one; -1 if there is none.
- * b->nfree[k] counts the free blocks of order k.
- */
-static int choose_order(const struct buddy *b, unsigned need, unsigned want)
-{
-	//@ LAB 2 BEGIN
-	unsigned k;
-
-	for (k = want; k < b->orders; k++)
-		if (b->nfree[k] > 0)
-			return k;
-	for (k = want < b->orders ? want : b->orders; k-- > need;)
-		if (b->nfree[k] > 0)
-			return k;
-	return -1;
-	//@ LAB 2 STUB
-	//@ /* LAB 2 exercise 3: pick the order to allocate from; see handouts/lab2-buddy.md */
-	//@ (void)b, (void)need, (void)want;
-	//@ return -1;
 	//@ LAB 2 END
 }
 
@@ -411,7 +411,7 @@ size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start)
 /* ---- freeing ---------------------------------------------------------- */
 
 /*
- * LAB 2 exercise 2: put the block of order k at start back on the free
+ * LAB 2 exercise 3: put the block of order k at start back on the free
  * lists, merged with its buddy (start ^ 2^k) for as long as the buddy is on
  * the free list of the same order: take the buddy off, and go on with the
  * block of order k + 1 that holds both. Never merge past the highest order
@@ -427,7 +427,7 @@ static void free_block(struct buddy *b, size_t start, unsigned k)
 	}
 	push_free(b, k, start);
 	//@ LAB 2 STUB
-	//@ /* LAB 2 exercise 2: merge with free buddies first; see handouts/lab2-buddy.md */
+	//@ /* LAB 2 exercise 3: merge with free buddies first; see handouts/lab2-buddy.md */
 	//@ push_free(b, k, start);
 	//@ LAB 2 END
 }

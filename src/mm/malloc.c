@@ -644,29 +644,6 @@ static struct chunk *coalesce(struct chunk *c)
 	//@ LAB 6 END
 }
 
-/*
- * LAB 6 exercise 4. Arena a has just become wholly free: its one chunk
- * spans it and is on no list. Keep it if no other empty arena is kept
- * (cached_empty), so that malloc/free at the edge of an arena does not
- * call kvmalloc/kvfree every time; otherwise give it back (arena_destroy).
- * Return true if it was given back.
- */
-static bool arena_release(struct arena *a)
-{
-	//@ LAB 6 BEGIN
-	if (cached_empty == NULL || cached_empty == a) {
-		cached_empty = a;
-		return false;
-	}
-	arena_destroy(a);
-	return true;
-	//@ LAB 6 STUB
-	//@ /* LAB 6 exercise 4: give empty arenas back, keep one (handouts/lab6-malloc.md). */
-	//@ (void)a;
-	//@ return false;
-	//@ LAB 6 END
-}
-
 /* Chunk m is the only chunk of its arena: fences on both sides. */
 static inline bool spans_arena(struct chunk *m)
 {
@@ -680,6 +657,8 @@ static void poison(void *from, void *to)
 	if ((char *)to > (char *)from)
 		fill(from, MALLOC_POISON_BYTE, (size_t)((char *)to - (char *)from));
 }
+
+static bool arena_release(struct arena *a);
 
 /*
  * Frees allocated chunk c of an arena: tag it free, merge it with its free
@@ -736,6 +715,29 @@ static bool resize_in_place(struct chunk *c, size_t need)
 	//@ /* LAB 6 exercise 3: realloc in place, shrink and grow (handouts/lab6-malloc.md). */
 	//@ (void)c;
 	//@ (void)need;
+	//@ return false;
+	//@ LAB 6 END
+}
+
+/*
+ * LAB 6 exercise 4. Arena a has just become wholly free: its one chunk
+ * spans it and is on no list. Keep it if no other empty arena is kept
+ * (cached_empty), so that malloc/free at the edge of an arena does not
+ * call kvmalloc/kvfree every time; otherwise give it back (arena_destroy).
+ * Return true if it was given back.
+ */
+static bool arena_release(struct arena *a)
+{
+	//@ LAB 6 BEGIN
+	if (cached_empty == NULL || cached_empty == a) {
+		cached_empty = a;
+		return false;
+	}
+	arena_destroy(a);
+	return true;
+	//@ LAB 6 STUB
+	//@ /* LAB 6 exercise 4: give empty arenas back, keep one (handouts/lab6-malloc.md). */
+	//@ (void)a;
 	//@ return false;
 	//@ LAB 6 END
 }

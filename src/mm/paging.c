@@ -54,28 +54,6 @@ struct pagedir *current_pagedir(void)
 	return active;
 }
 
-void create_init_pagedir(void)
-{
-	init_pd.phys = V2P(boot_pgdir);
-	init_pd.virt = boot_pgdir;
-	init_pd.next = init_pd.prev = &init_pd;
-	for (unsigned i = 0; i < KERNEL_PDES; i++)
-		if (boot_pgdir[USER_PDES + i] & PTE_PRESENT)
-			kvpd[i].table = window(USER_PDES + i);
-	active = &init_pd;
-
-	//@ LAB 4 BEGIN
-	/* The 1:1 map was only needed for the jump to the higher half. */
-	for (unsigned i = 0; i < USER_PDES; i++)
-		boot_pgdir[i] = 0;
-	write_cr3(init_pd.phys);
-	//@ LAB 4 STUB
-	//@ /* LAB 4 exercise 4: remove the boot 1:1 mapping (handouts/lab4-paging.md). */
-	//@ LAB 4 END
-	printk("[paging] init directory at 0x%08x, %u kernel page tables, low memory unmapped\n",
-	       init_pd.phys, kernel_page_tables());
-}
-
 /* The page table that covers va, or NULL. */
 static uint32_t *table_of(struct pagedir *pd, uintptr_t va)
 {
@@ -276,6 +254,28 @@ int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
 	//@ /* LAB 4 exercise 3: write (or clear) the PTEs and flush the TLB. */
 	//@ return MAP_EINVAL;
 	//@ LAB 4 END
+}
+
+void create_init_pagedir(void)
+{
+	init_pd.phys = V2P(boot_pgdir);
+	init_pd.virt = boot_pgdir;
+	init_pd.next = init_pd.prev = &init_pd;
+	for (unsigned i = 0; i < KERNEL_PDES; i++)
+		if (boot_pgdir[USER_PDES + i] & PTE_PRESENT)
+			kvpd[i].table = window(USER_PDES + i);
+	active = &init_pd;
+
+	//@ LAB 4 BEGIN
+	/* The 1:1 map was only needed for the jump to the higher half. */
+	for (unsigned i = 0; i < USER_PDES; i++)
+		boot_pgdir[i] = 0;
+	write_cr3(init_pd.phys);
+	//@ LAB 4 STUB
+	//@ /* LAB 4 exercise 4: remove the boot 1:1 mapping (handouts/lab4-paging.md). */
+	//@ LAB 4 END
+	printk("[paging] init directory at 0x%08x, %u kernel page tables, low memory unmapped\n",
+	       init_pd.phys, kernel_page_tables());
 }
 
 void pagedir_init(struct pagedir *pd, uintptr_t phys, uint32_t *virt)
