@@ -236,6 +236,23 @@ class Check(Tmp):
         self.assertEqual(self.errors("#@ LAB 1 BEGIN\n"), [])
         self.assertError("//@ LAB 1 BEGIN\n", 1, "verbatim", path="data/x.trace")
 
+    def test_exercise_order(self):
+        two = "/* LAB 3 exercise 1: a */\n/* LAB 3 exercise 2: b */\n"
+        write(self.root, {"handouts/lab3-three.md": "### Exercise 1: a\n### Exercise 2: b\n"})
+        self.assertEqual(self.errors(two), [])
+        self.assertError("/* LAB 3 exercise 2: b */\n/* LAB 3 exercise 1: a */\n", 2,
+                         "comes after exercise 2")
+        self.assertError("/* LAB 3 exercise 1: a */\n/* LAB 3 exercise 3: c */\n", 2,
+                         "expected 1..3 without gaps")
+        write(self.root, {"src/other.c": "/* LAB 3 exercise 1: again */\n"})
+        self.errors(two)
+        self.assertIn("src/other.c:1: LAB 3 exercise 1 is also in src/bad.c:1", self.src().check())
+        os.remove(os.path.join(self.root, "src/other.c"))
+        write(self.root, {"handouts/lab3-three.md": "### Exercise 2: b\n### Exercise 1: a\n"})
+        self.errors(two)
+        self.assertTrue(any(e.startswith("handouts/lab3-three.md: exercise headings [2, 1]")
+                            for e in self.src().check()), self.src().check())
+
 
 class Generate(Tmp):
     def git(self, repo, *args):
