@@ -333,6 +333,20 @@ def path_lab(path):
 # the source tree
 
 
+def unlink_absent(text, tree):
+    """The README's links to files the branch does not have (the handouts of
+    later labs) become plain text saying when they come."""
+    def one(m):
+        label, target = m.group(1), m.group(2)
+        path = target.split("#")[0].rstrip("/")
+        if not path or "://" in target or path in tree or \
+                any(p.startswith(path + "/") for p in tree):
+            return m.group(0)
+        lab = path_lab(path)
+        return "%s (comes with lab %d)" % (label, lab) if lab else label
+    return re.sub(r"\[([^\]]*)\]\(([^)\s]+)\)", one, text)
+
+
 class Source:
     def __init__(self, root=DEFAULT_ROOT):
         self.root = os.path.abspath(root)
@@ -460,7 +474,8 @@ class Source:
             tree[f.path] = (f.mode, f.render(mode_of))
         tree["LAB"] = ("100644", b"%d\n" % lab)
         readme = tree.get("README.md", ("100644", b""))
-        tree["README.md"] = (readme[0], self.readme_block(lab).encode("utf-8") + readme[1])
+        text = unlink_absent(readme[1].decode("utf-8"), tree)
+        tree["README.md"] = (readme[0], (self.readme_block(lab) + text).encode("utf-8"))
         return tree
 
     # ---- leaks

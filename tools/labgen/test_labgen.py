@@ -190,6 +190,19 @@ class Render(Tmp):
         self.assertEqual(self.text(s.render("catchup", 1), "src/x.c"), "a();\r\nc();\r\nd();")
 
 
+class Readme(Tmp):
+    def test_links_to_absent_files(self):
+        write(self.root, {"README.md": "| 1 | [one](handouts/lab1-one.md) |\n"
+                                       "| 3 | [handouts/lab3-three.md](handouts/lab3-three.md#x) |\n"
+                                       "see [labgen](tools/labgen/) and [web](https://x.org/a)\n"})
+        text = self.text(self.src().render("catchup", 2), "README.md")
+        self.assertIn("| 1 | [one](handouts/lab1-one.md) |", text)
+        self.assertIn("| 3 | handouts/lab3-three.md (comes with lab 3) |", text)
+        self.assertIn("see labgen and [web](https://x.org/a)", text)
+        text = self.text(self.src().render("catchup", 3), "README.md")
+        self.assertIn("[handouts/lab3-three.md](handouts/lab3-three.md#x)", text)
+
+
 class Check(Tmp):
     def errors(self, text, path="src/bad.c"):
         write(self.root, {path: text})
