@@ -198,6 +198,7 @@ def judge(res, trace, *, timeout, flood_limit, grace=1.0):
             details.append("line %d: %s" % (t[0], t[1]))
         if not m.test_lines and not m.panic_line:
             details.append("(no TEST line in the output)")
+            details += _tail(lines, 3)
         if m.panic_line:
             details += _panic_details(res, lines)
         return Verdict("FAIL", "kernel exited with status %d (%s), expected %s"

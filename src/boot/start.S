@@ -60,6 +60,17 @@ _start:
 	movl $(V2P(boot_pgdir) + (PTE_PRESENT | PTE_WRITABLE)), %eax
 	movl %eax, V2P(boot_pgdir) + RECURSIVE_SLOT * 4
 
+	/* Before paging goes on, check the three mappings it needs at once:
+	 * this code's 1:1 alias, higher_half and the boot stack. A missing one
+	 * would triple-fault with no output; say which it is instead. */
+	movl $V2P(boot_stack_top), %esp
+	movl $higher_half, %eax
+	call boot_check_mapping
+	movl $(boot_stack_top - 4), %eax
+	call boot_check_mapping
+	movl $1f, %eax
+	call boot_check_mapping
+1:
 	movl $V2P(boot_pgdir), %eax
 	movl %eax, %cr3
 	movl %cr0, %eax
@@ -69,6 +80,86 @@ _start:
 	/* Paging is on; jump from the 1:1 alias to the linked address. */
 	movl $higher_half, %eax
 	jmp *%eax
+
+/*
+ * Paging is still off. Walks boot_pgdir for virtual address %eax the way
+ * the MMU will: returns if it maps to the physical address it must (V2P
+ * for the kernel half, itself below KERNBASE); otherwise prints
+ *   boot: the boot page tables do not map 0x........ (LAB 1 exercise 1, ...)
+ * on COM1 and leaves QEMU with the "fail" status (or halts).
+ * Clobbers %eax, %ebx, %ecx, %edx.
+ */
+boot_check_mapping:
+	movl %eax, %ebx			/* the virtual address */
+	movl %eax, %ecx
+	cmpl $KERNBASE, %ecx
+	jb 1f
+	subl $KERNBASE, %ecx		/* the physical address it needs */
+1:	shrl $22, %eax
+	movl V2P(boot_pgdir)(, %eax, 4), %edx
+	testl $PTE_PRESENT, %edx
+	jz 2f
+	andl $~0xfff, %edx		/* the page table */
+	movl %ebx, %eax
+	shrl $12, %eax
+	andl $0x3ff, %eax
+	movl (%edx, %eax, 4), %edx
+	testl $PTE_PRESENT, %edx
+	jz 2f
+	xorl %ecx, %edx
+	testl $~0xfff, %edx
+	jnz 2f
+	ret
+2:	movl $V2P(boot_msg1), %edx
+	call boot_puts
+	movl $28, %ecx			/* eight hex digits, high first */
+3:	movl %ebx, %eax
+	shrl %cl, %eax
+	andl $0xf, %eax
+	movb V2P(boot_hex)(%eax), %al
+	call boot_putc
+	subl $4, %ecx
+	jns 3b
+	movl $V2P(boot_msg2), %edx
+	call boot_puts
+	movw $0xf4, %dx			/* isa-debug-exit: EXIT_FAIL */
+	movl $0x11, %eax
+	outl %eax, %dx
+4:	hlt
+	jmp 4b
+
+/* Prints the NUL-terminated string at %edx on COM1. */
+boot_puts:
+	pushl %esi
+	movl %edx, %esi
+1:	movb (%esi), %al
+	testb %al, %al
+	jz 2f
+	call boot_putc
+	incl %esi
+	jmp 1b
+2:	popl %esi
+	ret
+
+/* Prints %al on COM1 once the transmitter is empty. Keeps %ecx. */
+boot_putc:
+	pushl %eax
+	movw $0x3fd, %dx		/* line status register */
+1:	inb %dx, %al
+	testb $0x20, %al
+	jz 1b
+	popl %eax
+	movw $0x3f8, %dx
+	outb %al, %dx
+	ret
+
+	.section .rodata
+boot_msg1:
+	.asciz "boot: the boot page tables do not map 0x"
+boot_msg2:
+	.asciz " (LAB 1 exercise 1, handouts/lab1-boot.md); stopping before paging is on\n"
+boot_hex:
+	.ascii "0123456789abcdef"
 
 	.text
 higher_half:
