@@ -122,7 +122,8 @@ CASES = {
                        "  #0 {hex} ktest_selftest_panic+{hex}\n  #1 {hex} {sym}\n", {}),
     "hang": ("test=selftest_hang", "TEST selftest_hang: start\nTEST selftest_hang: PASS\n", {"timeout": 2}),
     "triple": ("test=selftest_triple", "TEST selftest_triple: PASS\n", {}),
-    "triple_expected": ("test=selftest_triple", "@exit reset\nTEST selftest_triple: start\n", {}),
+    "triple_expected": ("test=selftest_triple", "@exit triple\nTEST selftest_triple: start\n", {}),
+    "triple_not_reboot": ("test=selftest_triple", "@exit reset\nTEST selftest_triple: start\n", {}),
     "flood": ("test=selftest_flood", "TEST selftest_flood: PASS\n", {}),
     "mismatch": ("test=selftest_pass",
                  "TEST selftest_pass: start\nselftest: passed ok\nTEST selftest_pass: PASS\n", {}),
@@ -163,7 +164,8 @@ CASES = {
 }
 EXPECT = {  # name -> verdict
     "pass": "OK", "fail": "FAIL", "fail_expected": "OK", "panic": "FAIL", "panic_expected": "OK",
-    "hang": "TIMEOUT", "triple": "FAIL", "triple_expected": "OK", "flood": "FAIL",
+    "hang": "TIMEOUT", "triple": "FAIL", "triple_expected": "OK", "triple_not_reboot": "FAIL",
+    "flood": "FAIL",
     "mismatch": "FAIL", "forbidden": "FAIL", "forbidden_absent": "OK", "exit_mismatch": "FAIL",
     "placeholders": "OK", "monitor": "OK", "prompt": "OK", "bindings": "OK",
     "bindings_mismatch": "TIMEOUT", "unknown": "FAIL", "unknown_expected": "OK", "paused": "TIMEOUT",
@@ -318,6 +320,8 @@ def verdict_triple_fault():
     contains(t["reason"], "triple fault")
     eq(t["exit_status"], 0)
     case("triple_expected")
+    t, text = case("triple_not_reboot")
+    contains(t["reason"], "not by a reboot")
 
 
 @test

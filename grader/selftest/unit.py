@@ -387,6 +387,13 @@ def verdict_reset():
     eq(v.reason, "QEMU reset (triple fault?)")
     v, _ = result("@exit reset\nboot\n", "boot\n", status=0)
     eq(v.status, "OK")
+    v, _ = result("@exit reset\nboot\n", "boot\n", status=0, debug_log="Triple fault\n")
+    eq(v.reason, "QEMU reset by a triple fault (an exception with no working handler), "
+       "not by a reboot")
+    v, _ = result("@exit triple\nboot\n", "boot\n", status=0, debug_log="Triple fault\n")
+    eq(v.status, "OK")
+    v, _ = result("@exit triple\nboot\n", "boot\n", status=0)
+    eq(v.reason, "QEMU reset, but not by a triple fault")
 
 
 @test

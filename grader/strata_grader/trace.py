@@ -6,7 +6,7 @@ The format is documented in grader/README.md ("Trace format").
 
 import re
 
-EXITS = ("pass", "fail", "panic", "reset")
+EXITS = ("pass", "fail", "panic", "reset", "triple")
 
 # Placeholder name -> regex (without groups).
 PLACEHOLDERS = {

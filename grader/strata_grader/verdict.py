@@ -3,7 +3,7 @@ specific reason."""
 
 import difflib
 
-EXIT_STATUS = {"pass": 33, "fail": 35, "panic": 37, "reset": 0}
+EXIT_STATUS = {"pass": 33, "fail": 35, "panic": 37, "reset": 0, "triple": 0}
 STATUS_MEANING = {33: "test passed", 35: "test failed", 37: "kernel panic",
                   0: "reset: reboot or triple fault"}
 CONTEXT_LINES = 10
@@ -179,13 +179,19 @@ def judge(res, trace, *, timeout, flood_limit, grace=1.0):
                        _panic_details(res, lines) +
                        (["QEMU exited with status %d (%s)" % (status, describe_status(status))]
                         if status != 37 else []))
-    # unexpected reset
-    if status == 0 and exp != "reset":
-        if "Triple fault" in res.debug_log:
+    # unexpected reset; "reset" is a reboot, "triple" a triple fault
+    triple = "Triple fault" in res.debug_log
+    if status == 0 and exp not in ("reset", "triple"):
+        if triple:
             reason = "QEMU reset: triple fault (an exception with no working handler)"
         else:
             reason = "QEMU reset (triple fault?)"
         return Verdict("FAIL", reason, (progress if m.matches else []) + _tail(lines))
+    if status == 0 and exp == "reset" and triple:
+        return Verdict("FAIL", "QEMU reset by a triple fault (an exception with no working "
+                       "handler), not by a reboot", (progress if m.matches else []) + _tail(lines))
+    if status == 0 and exp == "triple" and not triple:
+        return Verdict("FAIL", "QEMU reset, but not by a triple fault", _tail(lines))
     # unknown test name
     if m.unknown_test and exp != "fail":
         ut = m.unknown_test
