@@ -247,7 +247,11 @@ struct vpallocator *kernel_vpallocator(void)
 int vpcreate(struct vpallocator *vpa, uintptr_t start, size_t n_pages, void *meta)
 {
 	//@ LAB 3 BEGIN
-	if ((start & (PAGE_SIZE - 1)) || n_pages == 0)
+	uintptr_t last = start + (n_pages - 1) * PAGE_SIZE;
+
+	if ((start & (PAGE_SIZE - 1)) || n_pages == 0 ||
+	    n_pages - 1 > (UINTPTR_MAX - start) / PAGE_SIZE ||
+	    (start < KERNBASE) != (last < KERNBASE))
 		return -1;
 	vpa->start = start;
 	vpa->n_pages = n_pages;
@@ -302,6 +306,19 @@ void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
 	//@ /* LAB 3 exercise 3: give the range back; misuse panics. */
 	//@ (void)vpa, (void)start_addr, (void)n_pages;
 	//@ LAB 3 END
+}
+
+const char *vpcheck(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
+{
+	int err = BUDDY_ERANGE;
+
+	vpa = (vpa == NULL || start_addr >= KERNBASE) ? &kvpa : vpa;
+	if (start_addr & (PAGE_SIZE - 1))
+		err = BUDDY_ENOTSTART;
+	else if (vpa->buddy && start_addr >= vpa->start &&
+		 (start_addr - vpa->start) >> PAGE_SHIFT < vpa->n_pages)
+		err = buddy_check(vpa->buddy, (start_addr - vpa->start) >> PAGE_SHIFT, n_pages);
+	return err ? buddy_strerror(err) : NULL;
 }
 
 size_t vpfree_count(const struct vpallocator *vpa)

@@ -56,11 +56,16 @@ struct vpallocator {
 size_t vpmeta_size(size_t n_pages);
 /* Makes vpa manage [start, start + n_pages pages), all free, with the
  * caller's metadata memory (vpmeta_size bytes). Returns 0, or -1 if the
- * region is not page aligned or empty. */
+ * region is not page aligned, empty, wraps past 4 GiB, or has pages on both
+ * sides of KERNBASE (a region is all user or all kernel). */
 int vpcreate(struct vpallocator *vpa, uintptr_t start, size_t n_pages, void *meta);
 size_t vpalloc(struct vpallocator *vpa, size_t min_pages, size_t max_pages,
 	       uintptr_t *start_addr);
 void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages);
+/* NULL if vpfree(vpa, start_addr, n_pages) would succeed (the range is
+ * exactly one live vpalloc range), else the reason it would panic with.
+ * Changes nothing. */
+const char *vpcheck(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages);
 size_t vpfree_count(const struct vpallocator *vpa);	/* free pages; NULL: kernel */
 struct vpallocator *kernel_vpallocator(void);
 //@ LAB 3 END

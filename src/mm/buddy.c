@@ -471,6 +471,11 @@ int buddy_free(struct buddy *b, size_t start, size_t count)
 
 /* ---- queries ---------------------------------------------------------- */
 
+int buddy_check(const struct buddy *b, size_t start, size_t count)
+{
+	return check_free(b, start, count);
+}
+
 size_t buddy_free_units(const struct buddy *b)
 {
 	return b->free_units;

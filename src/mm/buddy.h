@@ -99,6 +99,9 @@ size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start);
  *   BUDDY_ESIZE      count is not the allocated count
  * The units freed are merged with free buddies as far as possible. */
 int buddy_free(struct buddy *b, size_t start, size_t count);
+/* What buddy_free(b, start, count) would return, without freeing anything:
+ * BUDDY_OK if [start, start + count) is exactly one live allocation. */
+int buddy_check(const struct buddy *b, size_t start, size_t count);
 
 size_t buddy_free_units(const struct buddy *b);
 /* Number of free blocks of exactly this order (0 for orders not in use). */

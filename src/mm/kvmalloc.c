@@ -31,7 +31,12 @@ size_t kvmalloc(size_t min_pages, size_t max_pages, uintptr_t *start)
 	//@ LAB 5 BEGIN
 	uintptr_t va, pa;
 	size_t n, i;
+	struct ppstats st;
 
+	/* The pages need not be contiguous: any free page will do. */
+	ppstats(&st);
+	if (max_pages > st.free)
+		max_pages = st.free;
 	n = vpalloc(NULL, min_pages, max_pages, &va);
 	if (!n)
 		return 0;
@@ -63,9 +68,13 @@ void kvfree(uintptr_t start, size_t n_pages)
 	//@ LAB 5 BEGIN
 	uintptr_t pa;
 	uint32_t flags;
+	const char *why;
 
+	/* Every check before anything is freed: misuse changes nothing. */
 	if (start < KVIRT_START || start >= KVIRT_END || (start & (PAGE_SIZE - 1)))
 		panic("kvfree(0x%08x, %u): not a kvmalloc'd address", start, n_pages);
+	if ((why = vpcheck(NULL, start, n_pages)) != NULL)
+		panic("kvfree(0x%08x, %u): %s", start, n_pages, why);
 	for (size_t i = 0; i < n_pages; i++)
 		if (vm_translate(NULL, start + i * PAGE_SIZE, &pa, &flags) < 0)
 			panic("kvfree(0x%08x, %u): page 0x%08x is not mapped", start,
