@@ -283,7 +283,7 @@ size_t vpalloc(struct vpallocator *vpa, size_t min_pages, size_t max_pages,
 		*start_addr = vpa->start + ((uintptr_t)unit << PAGE_SHIFT);
 	return n;
 	//@ LAB 3 STUB
-	//@ /* LAB 3 exercise 2: allocate from vpa's buddy, scaled to addresses. */
+	//@ /* LAB 3 exercise 2: vpa's buddy, scaled to addresses (handouts/lab3-vpalloc.md). */
 	//@ (void)choose, (void)vpa, (void)min_pages, (void)max_pages, (void)start_addr;
 	//@ return 0;
 	//@ LAB 3 END
@@ -303,7 +303,7 @@ void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
 	if (err)
 		panic("vpfree(0x%08x, %u): %s", start_addr, n_pages, buddy_strerror(err));
 	//@ LAB 3 STUB
-	//@ /* LAB 3 exercise 3: give the range back; misuse panics. */
+	//@ /* LAB 3 exercise 3: give the range back; misuse panics (handouts/lab3-vpalloc.md). */
 	//@ (void)vpa, (void)start_addr, (void)n_pages;
 	//@ LAB 3 END
 }

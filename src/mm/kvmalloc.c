@@ -82,7 +82,7 @@ void kvfree(uintptr_t start, size_t n_pages)
 	release_pages(start, n_pages);
 	vpfree(NULL, start, n_pages);
 	//@ LAB 5 STUB
-	//@ /* LAB 5 exercise 2: unmap, free the physical pages and the range. */
+	//@ /* LAB 5 exercise 2: unmap, free the pages and the range (handouts/lab5-kvmalloc.md). */
 	//@ (void)release_pages, (void)start, (void)n_pages;
 	//@ LAB 5 END
 }

@@ -108,7 +108,7 @@ static int new_kernel_table(unsigned pdi)
 	kvpd[pdi - USER_PDES].table = window(pdi);
 	return 0;
 	//@ LAB 4 STUB
-	//@ /* LAB 4 exercise 2: a kernel page table, in every directory. */
+	//@ /* LAB 4 exercise 2: a kernel page table in every directory (handouts/lab4-paging.md). */
 	//@ (void)pdi;
 	//@ return MAP_ENOMEM;
 	//@ LAB 4 END
@@ -251,7 +251,7 @@ int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
 	}
 	return 0;
 	//@ LAB 4 STUB
-	//@ /* LAB 4 exercise 3: write (or clear) the PTEs and flush the TLB. */
+	//@ /* LAB 4 exercise 3: write (or clear) the PTEs, flush the TLB (handouts/lab4-paging.md). */
 	//@ return MAP_EINVAL;
 	//@ LAB 4 END
 }
