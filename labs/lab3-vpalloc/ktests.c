@@ -35,6 +35,12 @@ KTEST(vpalloc_region)
 
 	make_region();
 	KEXPECT_EQ(vpcreate(&region, REGION_START + 1, 4, region_meta), -1);
+	KEXPECT_EQ(vpcreate(&region, REGION_START, 0, region_meta), -1);
+	/* A region is all user or all kernel, and does not wrap past 4 GiB. */
+	KEXPECT_EQ(vpcreate(&region, KERNBASE - 2 * PAGE_SIZE, 4, region_meta), -1);
+	KEXPECT_EQ(vpcreate(&region, 0xFFFFE000, 4, region_meta), -1);
+	KEXPECT_EQ(vpcreate(&region, KERNBASE - 2 * PAGE_SIZE, 2, region_meta), 0);
+	printk("vpalloc_region: vpcreate refuses unaligned, empty, straddling, wrapping regions\n");
 	make_region();
 	KEXPECT_EQ(vpalloc(&region, 3, 3, &live[0].start), 3);
 	KEXPECT_EQ(vpalloc(&region, 5, 8, &live[1].start), 8);

@@ -8,6 +8,7 @@
 #include "kernel/layout.h"
 #include "kernel/x86.h"
 #include "mm/allocation.h"
+#include "mm/buddy.h"
 #include "mm/kvmalloc.h"
 #include "mm/paging.h"
 
@@ -145,6 +146,12 @@ KTEST(kvmalloc_oom)
 	KEXPECT_EQ(counts().phys, 10);
 	KEXPECT_EQ(counts().virt, before.virt);
 	printk("kvmalloc_oom: 16 pages with 10 free: 0, nothing leaked\n");
+	/* min..max as in ppalloc: between 1 and 16 pages is possible. */
+	size_t got = kvmalloc(1, 16, &va);
+	KEXPECT(got >= 1 && got <= 10);
+	kvfree(va, got);
+	KEXPECT_EQ(counts().phys, 10);
+	printk("kvmalloc_oom: 1..16 pages with 10 free: %u\n", got);
 	KEXPECT_EQ(kvmalloc(10, 10, &va), 10);
 	kvfree(va, 10);
 	while (n--)
@@ -196,4 +203,79 @@ KTEST(kvfree_unmapped)
 	KEXPECT_EQ(vpalloc(NULL, 2, 2, &va), 2);
 	printk("kvfree_unmapped: freeing 0x%08x, never mapped\n", va);
 	kvfree(va, 2);
+}
+
+KTEST(kvfree_wrong_size)
+{
+	uintptr_t va;
+
+	KEXPECT_EQ(kvmalloc(4, 4, &va), 4);
+	/* The check comes before anything is freed: the panic names kvfree. */
+	printk("kvfree_wrong_size: freeing 3 of the 4 pages at 0x%08x\n", va);
+	kvfree(va, 3);
+}
+
+/*
+ * The map_mem step of kvmalloc fails when the kernel page table it needs
+ * cannot be allocated. To get there: hold kernel virtual pages until every
+ * free one lies under a page-directory entry without a page table, and
+ * leave exactly one physical page free. kvmalloc(1, 1) then takes that page
+ * and fails to map it: it must give the page back.
+ */
+#define KV_HOLD 16384
+static uintptr_t kvheld[KV_HOLD];
+
+static void count_tabled(void *arg, unsigned order, size_t start)
+{
+	uintptr_t va = KVIRT_START + start * PAGE_SIZE;
+	uintptr_t end = va + ((uintptr_t)PAGE_SIZE << order);
+
+	for (; va < end; va = (va & ~(uintptr_t)0x3FFFFF) + 0x400000)
+		if (kvpd[PDE_INDEX(va) - USER_PDES].table != NULL)
+			(*(size_t *)arg)++;
+}
+
+static size_t free_under_tables(void)
+{
+	size_t n = 0;
+
+	buddy_for_each_free(kernel_vpallocator()->buddy, count_tabled, &n);
+	return n;
+}
+
+KTEST(kvmalloc_map_fails)
+{
+	size_t nk = 0, n = 0, tables;
+	uintptr_t va = 0x1234, one;
+	struct counts before;
+
+	while (free_under_tables() > 0) {
+		KEXPECT(nk < KV_HOLD);
+		KEXPECT_EQ(vpalloc(NULL, 1, 1, &kvheld[nk]), 1);
+		nk++;
+	}
+	KEXPECT_EQ(ppalloc(1, 1, &one), 1);
+	while (n < HOLD_MAX && (held[n].n = ppalloc(1, 1 << 30, &held[n].pa)))
+		n++;
+	KEXPECT(n < HOLD_MAX);
+	ppfree(one, 1);
+	before = counts();
+	tables = kernel_page_tables();
+	KEXPECT_EQ(before.phys, 1);
+	KEXPECT_EQ(kvmalloc(1, 1, &va), 0);
+	KEXPECT_EQ(va, 0x1234);
+	KEXPECT_EQ(counts().phys, 1);
+	KEXPECT_EQ(counts().virt, before.virt);
+	printk("kvmalloc_map_fails: no page table for the range: 0, the page given back\n");
+	/* With a second page for the table, the same call works. */
+	n--;
+	ppfree(held[n].pa, held[n].n);
+	KEXPECT_EQ(kvmalloc(1, 1, &va), 1);
+	KEXPECT_EQ(kernel_page_tables(), tables + 1);
+	kvfree(va, 1);
+	while (n--)
+		ppfree(held[n].pa, held[n].n);
+	while (nk--)
+		vpfree(NULL, kvheld[nk], 1);
+	printk("kvmalloc_map_fails: works once a page table can be made\n");
 }
