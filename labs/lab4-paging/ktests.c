@@ -229,10 +229,11 @@ static size_t hold_all_memory(void)
 KTEST(map_oom)
 {
 	struct ppstats st;
-	size_t kfree = vpfree_count(NULL), n;
-	uintptr_t dir_pa, dir_va;
+	size_t kfree = vpfree_count(NULL), kfree2, n;
+	uintptr_t dir_pa, dir_va, one;
 
 	make_second(&dir_pa, &dir_va);
+	KEXPECT_EQ(ppalloc(1, 1, &one), 1);
 	n = hold_all_memory();
 	ppstats(&st);
 	KEXPECT_EQ(st.free, 0);
@@ -245,6 +246,20 @@ KTEST(map_oom)
 	ppstats(&st);
 	KEXPECT_EQ(st.free, 0);
 	printk("map_oom: out of memory gives MAP_ENOMEM and changes nothing\n");
+	/* One free page: the first of two page tables is made, the second is
+	 * not; the first must be undone. */
+	ppfree(one, 1);
+	kfree2 = vpfree_count(NULL);
+	KEXPECT_EQ(map_mem(&second, 0x1000, OTHER_VA - PAGE_SIZE, 2, PTE_PRESENT), MAP_ENOMEM);
+	KEXPECT_EQ(second.vpdes[PDE_INDEX(OTHER_VA - PAGE_SIZE)].table, NULL);
+	KEXPECT_EQ(second.virt[PDE_INDEX(OTHER_VA - PAGE_SIZE)], 0);
+	KEXPECT_EQ(second.vpdes[PDE_INDEX(OTHER_VA)].table, NULL);
+	ppstats(&st);
+	KEXPECT_EQ(st.free, 1);
+	KEXPECT_EQ(vpfree_count(NULL), kfree2);
+	/* ... and that one page is enough for one table: the first was made. */
+	KEXPECT_EQ(map_mem(&second, 0x1000, OTHER_VA - PAGE_SIZE, 1, PTE_PRESENT), 0);
+	printk("map_oom: one page for two tables: MAP_ENOMEM, the first table undone\n");
 	/* With one page free again the first map succeeds. */
 	while (n--)
 		ppfree(held[n].pa, held[n].n);
@@ -253,4 +268,84 @@ KTEST(map_oom)
 	free_kernel_page(dir_va, dir_pa);
 	KEXPECT_EQ(vpfree_count(NULL), kfree);
 	printk("map_oom: works again once memory is free\n");
+}
+
+/* Every free page dirty: page tables made from them must come out empty. */
+static void dirty_free_memory(void)
+{
+	uintptr_t win, pa;
+	size_t n;
+
+	/* The window's own page table first, while there is memory for it. */
+	win = kernel_page(&pa);
+	ppfree(pa, 1);
+	n = hold_all_memory();
+	for (size_t i = 0; i < n; i++)
+		for (size_t p = 0; p < held[i].n; p++) {
+			KEXPECT_EQ(map_mem(NULL, held[i].pa + p * PAGE_SIZE, win, 1,
+					   PTE_PRESENT | PTE_WRITABLE), 0);
+			memset((void *)win, 0xff, PAGE_SIZE);
+		}
+	KEXPECT_EQ(map_mem(NULL, 0, win, 1, 0), 0);
+	vpfree(NULL, win, 1);
+	while (n--)
+		ppfree(held[n].pa, held[n].n);
+}
+
+static void expect_alone(struct pagedir *pd, uintptr_t base, uintptr_t pa)
+{
+	uint32_t flags;
+
+	KEXPECT_EQ(walk(pd, base, &flags), pa);
+	for (int i = 1; i < 1024; i++)
+		if (walk(pd, base + i * PAGE_SIZE, &flags) != 0xFFFFFFFF)
+			ktest_fail("new page table of 0x%08x: entry %d is not empty", base, i);
+}
+
+KTEST(table_zeroed)
+{
+	uintptr_t pa, big;
+
+	KEXPECT_EQ(vpalloc(NULL, 1024, 1024, &big), 1024);
+	KEXPECT_EQ(kvpd[PDE_INDEX(big) - USER_PDES].table, NULL);
+	dirty_free_memory();
+	KEXPECT_EQ(ppalloc(1, 1, &pa), 1);
+	KEXPECT_EQ(map_mem(NULL, pa, big, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	expect_alone(NULL, big, pa);
+	printk("table_zeroed: a new kernel page table made from a dirty page is empty\n");
+	KEXPECT_EQ(init_pagedir()->vpdes[PDE_INDEX(USER_VA)].table, NULL);
+	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_USER), 0);
+	expect_alone(init_pagedir(), USER_VA, pa);
+	printk("table_zeroed: so is a new user page table\n");
+	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
+	KEXPECT_EQ(map_mem(NULL, 0, big, 1, 0), 0);
+	vpfree(NULL, big, 1024);
+	ppfree(pa, 1);
+}
+
+/* A mapping changed under a TLB entry the CPU already has. */
+KTEST(tlb_remap)
+{
+	uintptr_t pa1, pa2, va1, va2, va;
+
+	va1 = kernel_page(&pa1);
+	va2 = kernel_page(&pa2);
+	*(volatile uint32_t *)va1 = 0x11111111;
+	*(volatile uint32_t *)va2 = 0x22222222;
+	KEXPECT_EQ(vpalloc(NULL, 1, 1, &va), 1);
+	KEXPECT_EQ(map_mem(NULL, pa1, va, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	KEXPECT_EQ(*(volatile uint32_t *)va, 0x11111111);
+	KEXPECT_EQ(map_mem(NULL, pa2, va, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	KEXPECT_EQ(*(volatile uint32_t *)va, 0x22222222);
+	KEXPECT_EQ(map_mem(NULL, 0, va, 1, 0), 0);
+	vpfree(NULL, va, 1);
+	printk("tlb_remap: a kernel page remapped is read from its new page\n");
+	KEXPECT_EQ(map_mem(init_pagedir(), pa1, USER_VA, 1, PTE_PRESENT), 0);
+	KEXPECT_EQ(*(volatile uint32_t *)USER_VA, 0x11111111);
+	KEXPECT_EQ(map_mem(init_pagedir(), pa2, USER_VA, 1, PTE_PRESENT), 0);
+	KEXPECT_EQ(*(volatile uint32_t *)USER_VA, 0x22222222);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
+	printk("tlb_remap: so is a user page of the active directory\n");
+	free_kernel_page(va2, pa2);
+	free_kernel_page(va1, pa1);
 }
