@@ -216,7 +216,7 @@ KTEST(malloc_corrupt_header)
 {
 	char *p = malloc(32), *q = malloc(32);
 
-	(void)q;
+	KEXPECT(p != NULL && q != NULL);	/* never write through NULL - 8 */
 	/* An underrun of q's neighbour: the bytes just before p. */
 	memset(p - 8, 0x41, 8);
 	printk("malloc_corrupt_header: freeing %p after overwriting its header\n", p);
@@ -235,4 +235,15 @@ KTEST(malloc_use_after_free)
 	p[20] = 1;
 	q = malloc(64);
 	printk("malloc_use_after_free: not caught, malloc returned %p\n", q);
+}
+
+/* A write past the end of a block reaches its footer. */
+KTEST(malloc_overrun)
+{
+	char *p = malloc(40), *guard = malloc(40);
+
+	KEXPECT(p != NULL && guard != NULL);
+	memset(p, 0x41, 56);	/* 40 asked, 48 in the chunk: 8 more are the footer */
+	printk("malloc_overrun: freeing %p after writing 16 bytes past its end\n", p);
+	free(p);
 }

@@ -786,8 +786,11 @@ static struct chunk *checked_chunk(void *p, const char *op)
 
 	op_name = op;
 	op_ptr = p;
-	if ((uintptr_t)p % ALIGN != 0 || (a = arena_of(p)) == NULL)
+	if ((uintptr_t)p % ALIGN != 0)
 		bad_pointer("not a malloc'd pointer");
+	if ((a = arena_of(p)) == NULL)
+		bad_pointer("not a malloc'd pointer (or one freed already, whose memory "
+			    "went back to kvfree)");
 	/* The canary covers the address, size and flags: if it is right,
 	 * c is a chunk and its size can be trusted. */
 	if (!tag_ok(c))
