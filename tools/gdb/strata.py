@@ -876,9 +876,18 @@ Strata GDB helpers (help strata-pf, ...; tools/gdb/README.md):
   walk / strata-walk ADDR     translate ADDR through the page tables
   strata-maps [START END]     list the mapped ranges of the active directory
   strata-bt                   backtrace through trap frames
-  strata-buddy [EXPR]         free blocks per order of ppalloc's (or EXPR's) buddy allocator
-  strata-heap                 walk the kernel malloc heap
-  strata-connect              (re)connect to make qemu-gdb"""
+%s  strata-connect              (re)connect to make qemu-gdb"""
+
+# The helpers of later labs: listed only when their file was loaded (a lab
+# branch has them from the lab that needs them on).
+OPTIONAL = (("strata_mm.py", "  strata-buddy [EXPR]         free blocks per order of ppalloc's "
+             "(or EXPR's) buddy allocator\n"),
+            ("strata_heap.py", "  strata-heap                 walk the kernel malloc heap\n"))
+_loaded = set()
+
+
+def banner():
+    return BANNER % "".join(line for name, line in OPTIONAL if name in _loaded)
 
 
 class BannerCommand(gdb.Command):
@@ -888,7 +897,7 @@ class BannerCommand(gdb.Command):
         super().__init__("strata-help", gdb.COMMAND_SUPPORT)
 
     def invoke(self, arg, from_tty):
-        out(BANNER)
+        out(banner())
 
 
 def define_alias(alias, command):
@@ -912,6 +921,7 @@ define_alias("walk", "strata-walk")
 # so the code object's file name says where this file is.
 import inspect
 _here = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
-for _name in ("strata_mm.py", "strata_heap.py"):
+for _name, _ in OPTIONAL:
     if os.path.exists(os.path.join(_here, _name)):
         gdb.execute("source " + os.path.join(_here, _name))
+        _loaded.add(_name)

@@ -1,3 +1,4 @@
+#@ LAB 6 FILE
 # GDB helper for Strata's kernel heap (lab 6, src/mm/malloc.c).
 #
 #   strata-heap [--summary] [--all] [--lists] [ADDR]

@@ -1,3 +1,4 @@
+#@ LAB 2 FILE
 # GDB helpers for Strata's memory layers (labs 2 and 3).
 #
 #   strata-buddy [OPTIONS] [EXPR]   the free blocks of a buddy allocator, per order

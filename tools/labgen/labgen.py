@@ -17,8 +17,11 @@ Branches written to DIR:
     main        = lab1 (HEAD)
 
 Only rendered trees are ever written to DIR, and each is leak-checked first.
-Commits have a fixed author, committer and date, so the same sources give
-the same commit hashes. Python 3 standard library only.
+DIR must be new, empty, or a repository labgen created (config key
+labgen.generated) with a clean work tree; anything else is refused. Only
+the files git tracks are published. Commits have a fixed author, committer
+and date, so the same sources give the same commit hashes. Python 3
+standard library only.
 """
 import argparse
 import hashlib
@@ -44,6 +47,18 @@ HASH_NAMES = ("Makefile", "GNUmakefile", "makefile", ".gdbinit")
 # (and scripts without an extension that start with "#!")
 
 SIGNIFICANT = 12	# a solution line this long (stripped) is significant for leaks
+
+# Instructor-only text in Markdown files (README.md): removed from every
+# student tree. A line holding only INSTR_BEGIN opens a section that ends at
+# a line holding only INSTR_END; a line with text that ends with INSTR_BEGIN
+# (before a table row's last '|') is removed alone.
+INSTR_BEGIN = "<!-- labgen: instructors only -->"
+INSTR_END = "<!-- labgen: end -->"
+LABGEN_COMMENT = re.compile(r"<!--\s*labgen:\s*(.*?)\s*-->")
+
+# The key in the config of a repository labgen created (labgen never writes
+# into a repository without it).
+OWNER_KEY = "labgen.generated"
 
 IDENT_NAME = "Strata labgen"
 IDENT_EMAIL = "labgen@strata.invalid"
@@ -81,12 +96,12 @@ def git_lines(root, *args):
 
 
 def list_files(root):
-    """The files of the tree: git's tracked files plus the untracked ones git
-    does not ignore (the lead commits periodically), or every file when root
-    is not a git work tree. Excluded paths are left out."""
+    """The files of the tree: the files git tracks (`git ls-files`, with
+    their work-tree contents), or every file when root is not a git work
+    tree. Untracked files (an instructor's notes, a scratch copy) are never
+    published. Excluded paths are left out."""
     try:
         files = set(git_lines(root, "ls-files", "-z"))
-        files |= set(git_lines(root, "ls-files", "-z", "--others", "--exclude-standard"))
     except (subprocess.CalledProcessError, OSError):
         files = set()
         for d, dirs, names in os.walk(root):
@@ -101,6 +116,16 @@ def list_files(root):
         if os.path.islink(p) or os.path.isfile(p):	# tracked but deleted: gone
             keep.append(f)
     return sorted(keep)
+
+
+def untracked_files(root):
+    """The files of root's work tree that git neither tracks nor ignores
+    (not published: a note for the instructor), [] outside git."""
+    try:
+        files = git_lines(root, "ls-files", "-z", "--others", "--exclude-standard")
+    except (subprocess.CalledProcessError, OSError):
+        return []
+    return sorted(f for f in files if not f.startswith(EXCLUDED))
 
 
 class SourceFile:
@@ -127,9 +152,12 @@ class SourceFile:
         self.path_lab = path_lab(path)
         self.file_lab = None
         self.items = None	# parsed tree, for files with markers
+        self.instructor = None	# Markdown: line numbers of instructor-only text
         self.errors = []
         if self.prefixes:
             self.parse()
+        elif self.text is not None and path.endswith(".md"):
+            self.parse_md()
 
     @property
     def lab(self):
@@ -216,6 +244,71 @@ class SourceFile:
             self.err(r.line, "LAB %d BEGIN has no END" % r.lab)
         self.items = root
 
+    def parse_md(self):
+        """The instructor-only lines of a Markdown file (see INSTR_BEGIN)."""
+        drop = set()
+        opened = None	# line of the open section's INSTR_BEGIN
+        for no, raw in enumerate(self.text.split("\n"), 1):
+            comments = list(LABGEN_COMMENT.finditer(raw))
+            if not comments:
+                if opened:
+                    drop.add(no)
+                continue
+            whole = len(comments) == 1 and not raw.replace(comments[0].group(0), "").strip()
+            kind = comments[0].group(1) if len(comments) == 1 else None
+            if kind == "instructors only" and whole:
+                if opened:
+                    self.err(no, "%s inside the instructors-only section opened at line %d"
+                             % (INSTR_BEGIN, opened))
+                opened = opened or no
+                drop.add(no)
+            elif kind == "end" and whole:
+                if not opened:
+                    self.err(no, "%s without a %s" % (INSTR_END, INSTR_BEGIN))
+                else:
+                    drop.add(no)
+                opened = None
+            elif kind == "instructors only" and \
+                    re.search(re.escape(comments[0].group(0)) + r"\s*\|?\s*$", raw):
+                drop.add(no)	# one line (a table row): removed alone
+            else:
+                self.err(no, "unknown labgen comment %r: write %s alone on a line (a section up "
+                         "to %s) or at the end of a line (that line)"
+                         % (raw.strip(), INSTR_BEGIN, INSTR_END))
+                if opened:
+                    drop.add(no)
+        if opened:
+            self.err(opened, "%s has no %s" % (INSTR_BEGIN, INSTR_END))
+        self.instructor = drop
+
+    def stub_errors(self, handout_of):
+        """A stub that names its exercise (`LAB N exercise K`) points to the
+        lab's handout: handout_of(N), or at least `handouts/` when unknown."""
+        errors = []
+
+        def walk(items):
+            for it in items:
+                if not isinstance(it, Region):
+                    continue
+                walk(it.solution)
+                if it.stub is None:
+                    continue
+                lines = [l for l in it.stub if isinstance(l, Line)]
+                text = "\n".join(l.text for l in lines)
+                m = re.search(r"\bLAB (\d+) exercise (\d+)\b", text)
+                if m:
+                    n = int(m.group(1))
+                    want = handout_of(n) or "handouts/"
+                    if want not in text:
+                        no = next(l.line for l in lines if m.group(0) in l.text) \
+                            if any(m.group(0) in l.text for l in lines) else it.line
+                        errors.append("%s:%d: the stub of LAB %d exercise %s does not point to "
+                                      "the handout: mention %s in its comment"
+                                      % (self.path, no, n, m.group(2), want))
+                walk(it.stub)
+        walk(self.items or [])
+        return errors
+
     def err(self, line, msg):
         self.errors.append("%s:%d: %s" % (self.path, line, msg))
 
@@ -239,6 +332,9 @@ class SourceFile:
     def render(self, mode_of):
         """The file's bytes in a tree where lab n has mode mode_of(n)."""
         if self.items is None:
+            if self.instructor:
+                return "\n".join(l for no, l in enumerate(self.text.split("\n"), 1)
+                                 if no not in self.instructor).encode("utf-8")
             return self.data
         out = []
         emit(self.items, mode_of, out)
@@ -247,6 +343,9 @@ class SourceFile:
     def line_map(self, mode_of):
         """For each line of the rendered file, its line number in the source."""
         if self.items is None:
+            if self.instructor:
+                return [no for no in range(1, self.text.count("\n") + 2)
+                        if no not in self.instructor]
             return None
         out = []
         emit(self.items, mode_of, out)
@@ -381,6 +480,7 @@ class Source:
             errors.append("labs/lab%d-*: no lab.json" % n)
         for f in self.files:
             errors.extend(f.errors)
+            errors.extend(f.stub_errors(lambda n: (self.labs.get(n) or {}).get("handout")))
             for n, line in f.marker_labs():
                 if n not in folders:
                     errors.append("%s:%d: lab %d has no labs/lab%d-* folder" % (f.path, line, n, n))
@@ -486,7 +586,9 @@ class Source:
         if self._sol is None:
             sol, outside = {}, set()
             for f in self.files:
-                if not f.path.endswith(".md"):	# docs may not excuse a solution line
+                # Only files that can carry markers excuse a line: a verbatim
+                # file (docs, notes, data) that repeats a solution line leaks it.
+                if f.prefixes:
                     outside |= f.outside_lines()
                 for n, lines in f.solution_lines().items():
                     d = sol.setdefault(n, {})
@@ -564,9 +666,25 @@ class Repo:
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             self.git_dir, self.work_tree = os.path.join(self.path, ".git"), self.path
             self.created = True
+            self.git("config", OWNER_KEY, "true")	# ours: later runs may update it
         else:
             raise LabgenError("%s exists and is not a git repository" % self.path)
         self.created = getattr(self, "created", False)
+
+    def owned(self):
+        """Whether labgen created this repository (OWNER_KEY in its config)."""
+        r = self.git("config", "--local", "--bool", "--get", OWNER_KEY, check=False)
+        return r.returncode == 0 and r.stdout.decode().strip() == "true"
+
+    def changes(self):
+        """The work tree's uncommitted changes (untracked files too), as
+        `git status --porcelain` lines; [] for a bare repository."""
+        if not self.work_tree:
+            return []
+        r = self.git("status", "--porcelain", "--untracked-files=normal", check=False)
+        if r.returncode != 0:
+            return ["(git status failed: %s)" % r.stderr.decode(errors="replace").strip()]
+        return r.stdout.decode(errors="replace").splitlines()
 
     def git(self, *args, input=None, check=True):
         cmd = ["git", "--git-dir=" + self.git_dir]
@@ -728,8 +846,17 @@ def generate(src, out, keep_history=False, log=print):
     if src_git.returncode == 0 and \
             os.path.realpath(src_git.stdout.decode().strip()) == os.path.realpath(repo.git_dir):
         raise LabgenError("--out must not be the reference repository")
-    clean = repo.created or not repo.work_tree or not repo.git(
-        "status", "--porcelain", "--untracked-files=no", check=False).stdout.strip()
+    if not repo.created and not repo.owned():
+        raise LabgenError(
+            "%s is a git repository labgen did not create; nothing written (give a new or "
+            "empty folder; if it is a student repository made by an older labgen, mark it "
+            "with: git -C %s config %s true)" % (out, out, OWNER_KEY))
+    changes = repo.changes()
+    if changes:
+        raise LabgenError("%s has uncommitted changes; nothing written (commit or remove "
+                          "them first):\n%s" % (out, "\n".join(
+                              "  " + c for c in changes[:10]) + (
+                              "\n  ... %d more" % (len(changes) - 10) if len(changes) > 10 else "")))
 
     # Every branch's commit, in dependency order: carry/labN on carry/lab(N-1),
     # labN on carry/labN (so that a student who starts from labN can merge
@@ -771,11 +898,8 @@ def generate(src, out, keep_history=False, log=print):
     first = repo.rev("refs/heads/lab%d" % min(src.labs))
     repo.git("update-ref", "refs/heads/main", first)
     repo.git("symbolic-ref", "HEAD", "refs/heads/main")
-    if repo.work_tree:
-        if clean:
-            repo.git("reset", "-q", "--hard", "refs/heads/main")
-        else:
-            log("note: %s has local changes; its work tree was left as it is" % out)
+    if repo.work_tree:	# clean (checked above): show main
+        repo.git("reset", "-q", "--hard", "refs/heads/main")
     log("%s: %d lab(s), branches lab1..lab%d and carry/lab1..carry/lab%d; main = lab%d"
         % (out, len(src.labs), max(src.labs), max(src.labs), min(src.labs)))
     return 0
@@ -812,6 +936,11 @@ def main(argv=None):
             errors = src.check()
             for e in errors:
                 print(e)
+            untracked = untracked_files(src.root)
+            if untracked:
+                print("note: %d untracked file(s) are not published (git add them to publish): %s"
+                      % (len(untracked), " ".join(untracked[:10]) +
+                         (" ..." if len(untracked) > 10 else "")))
             nregions = sum(len(f.marker_labs()) for f in src.files)
             print("labgen: %d file(s), %d marker(s), labs %s: %s"
                   % (len(src.files), nregions, ",".join(map(str, sorted(src.labs))) or "none",

@@ -12,6 +12,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import labgen  # noqa: E402
+import validate  # noqa: E402
+
+GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false"]
 
 LAB_JSON = '{"lab": %d, "title": "%s", "handout": "handouts/lab%d-%s.md", "tests": []}\n'
 
@@ -182,6 +185,39 @@ class Render(Tmp):
         s = self.src()
         self.assertEqual(s.leaks("catchup", 2, s.render("catchup", 2)), [])
 
+    def test_leak_in_verbatim_copy(self):
+        # A notes file that copies a marked file without its marker lines
+        # (grep -v '//@' src/main.c > notes.txt) does not excuse the solution.
+        notes = "".join(l + "\n" for l in MAIN_C.split("\n") if "//@" not in l)
+        write(self.root, {"notes-main.txt": notes})
+        s = self.src()
+        leaks = s.leaks("catchup", 2, s.render("catchup", 2))
+        self.assertTrue(any(l.startswith("notes-main.txt:") and "secret_two" in l for l in leaks),
+                        leaks)
+        self.assertTrue(any("compute_three" in l for l in leaks), leaks)
+        self.assertEqual(len(s.leaks("carry", 1, s.render("carry", 1))), 3)
+
+    def test_only_tracked_files(self):
+        subprocess.run(["git", "init", "-q", self.root], check=True)
+        subprocess.run(["git", "-C", self.root, "add", "-A"], check=True)
+        write(self.root, {"notes.txt": "instructor's notes\n", "src/scratch.c": "int s;\n",
+                          "build/kernel.map": "x\n", ".gitignore": "/build/\n"})
+        os.remove(os.path.join(self.root, "labs/lab1-one/ktests.c"))	# tracked, deleted
+        files = [f.path for f in self.src().files]
+        self.assertIn("src/main.c", files)
+        for p in ("notes.txt", "src/scratch.c", "build/kernel.map", ".gitignore",
+                  "labs/lab1-one/ktests.c"):
+            self.assertNotIn(p, files)
+        self.assertNotIn("notes.txt", self.src().render("catchup", 3))
+
+    def test_gdb_helper_file_marker(self):
+        # A Python file (a GDB helper) of a later lab: '#@ LAB N FILE'.
+        write(self.root, {"tools/gdb/helper.py": "#@ LAB 2 FILE\n# helper\nimport gdb\n"})
+        s = self.src()
+        self.assertEqual(s.check(), [])
+        self.assertNotIn("tools/gdb/helper.py", s.render("catchup", 1))
+        self.assertEqual(self.text(s.render("carry", 2), "tools/gdb/helper.py"), "# helper\nimport gdb\n")
+
     def test_crlf_and_no_final_newline(self):
         write(self.root, {"src/x.c": "a();\r\n//@ LAB 1 BEGIN\r\nb_solution_line_long();\r\n"
                           "//@ LAB 1 STUB\r\n//@ c();\r\n//@ LAB 1 END\r\nd();"})
@@ -201,6 +237,48 @@ class Readme(Tmp):
         self.assertIn("see labgen and [web](https://x.org/a)", text)
         text = self.text(self.src().render("catchup", 3), "README.md")
         self.assertIn("[handouts/lab3-three.md](handouts/lab3-three.md#x)", text)
+
+    README = ("# Course\n\n## Students\n\nmake grade\n\n"
+              "<!-- labgen: instructors only -->\n## For instructors\n\n"
+              "run labgen: make student-repo\n\n<!-- labgen: end -->\n## Targets\n\n"
+              "| target | what |\n|---|---|\n| `make grade` | grade |\n"
+              "| `make student-repo OUT=DIR` | branches <!-- labgen: instructors only --> |\n"
+              "| `make clean` | clean |\n")
+
+    def test_instructor_only(self):
+        write(self.root, {"README.md": self.README})
+        s = self.src()
+        self.assertEqual(s.check(), [])
+        for kind in ("catchup", "carry", "solved"):
+            text = self.text(s.render(kind, 2), "README.md")
+            self.assertNotIn("instructor", text)
+            self.assertNotIn("student-repo", text)
+            self.assertNotIn("labgen:", text.split("\n", 1)[1])	# (the generated block's comment)
+            self.assertTrue(text.endswith("# Course\n\n## Students\n\nmake grade\n\n## Targets\n\n"
+                                          "| target | what |\n|---|---|\n| `make grade` | grade |\n"
+                                          "| `make clean` | clean |\n"), text)
+            self.assertEqual(s.leaks(kind, 2, s.render(kind, 2)), []) if kind != "solved" else None
+        # the file's line map skips the removed lines ("## Targets" is line 13)
+        readme = next(f for f in s.files if f.path == "README.md")
+        self.assertEqual(readme.line_map(s.mode_fn("catchup", 2))[6], 13)
+
+    def test_instructor_only_errors(self):
+        def errs(text):
+            write(self.root, {"README.md": text})
+            return self.src().check()
+        b, e = labgen.INSTR_BEGIN, labgen.INSTR_END
+        self.assertEqual(errs("a\n%s\nb\n" % b), ["README.md:2: %s has no %s" % (b, e)])
+        self.assertEqual(errs("a\n%s\n" % e), ["README.md:2: %s without a %s" % (e, b)])
+        self.assertTrue(errs("%s\n%s\n%s\n" % (b, b, e))[0].startswith("README.md:2: "))
+        self.assertTrue(errs("<!-- labgen: instructor only -->\n")[0].startswith(
+            "README.md:1: unknown labgen comment"))
+        self.assertTrue(errs("x %s y\n" % e)[0].startswith("README.md:1: unknown labgen comment"))
+        # Handouts too: a whole file may hold instructor notes.
+        write(self.root, {"README.md": "# Course\n",
+                          "handouts/lab2-two.md": "# Lab 2\n%s\nanswer: 42\n%s\n" % (b, e)})
+        s = self.src()
+        self.assertEqual(s.check(), [])
+        self.assertEqual(self.text(s.render("catchup", 2), "handouts/lab2-two.md"), "# Lab 2\n")
 
 
 class Check(Tmp):
@@ -267,6 +345,23 @@ class Check(Tmp):
                             for e in self.src().check()), self.src().check())
 
 
+class StubHandout(Check):
+    def test_stub_points_to_handout(self):
+        def region(comment):
+            return ("int f(void)\n{\n\t//@ LAB 3 BEGIN\n\treturn compute_it_all();\n"
+                    "\t//@ LAB 3 STUB\n%s\t//@ return 0;\n\t//@ LAB 3 END\n}\n" % comment)
+        self.assertError(region("\t//@ /* LAB 3 exercise 1: do it. */\n"), 6,
+                         "does not point to the handout: mention handouts/lab3-three.md")
+        self.assertEqual(self.errors(region("\t//@ /* LAB 3 exercise 1: do it "
+                                            "(handouts/lab3-three.md). */\n")), [])
+        self.assertEqual(self.errors(region("\t//@ /* LAB 3 exercise 1: do it,\n"
+                                            "\t//@    see handouts/lab3-three.md. */\n")), [])
+        self.assertError(region("\t//@ /* LAB 3 exercise 1: see handouts/lab2-two.md */\n"), 6,
+                         "mention handouts/lab3-three.md")
+        # A stub without an exercise comment, and a wiring region, need none.
+        self.assertEqual(self.errors(region("")), [])
+
+
 class Generate(Tmp):
     def git(self, repo, *args):
         return subprocess.run(["git", "-C", repo] + list(args), stdout=subprocess.PIPE,
@@ -326,11 +421,62 @@ class Generate(Tmp):
     def test_out_inside_a_work_tree(self):
         # A new folder inside another repository's work tree gets its own repository.
         self.git(self.root, "init", "-q")
+        self.git(self.root, "add", "-A")
         out = os.path.join(self.root, "student-out")
         self.gen(out)
         self.assertEqual(subprocess.run(["git", "-C", self.root, "rev-parse", "-q", "--verify",
                                          "refs/heads/lab1"], stdout=subprocess.PIPE).returncode, 1)
         self.assertEqual(self.git(out, "rev-parse", "--show-toplevel"), os.path.realpath(out))
+
+    def foreign_repo(self, path):
+        os.makedirs(path)
+        self.git(path, "init", "-q")
+        write(path, {"mine.txt": "my work\n"})
+        self.git(path, "add", "mine.txt")
+        self.git(path, *GIT_ID, "commit", "-q", "-m", "mine")
+        self.git(path, "branch", "lab1")
+
+    def test_refuses_foreign_repository(self):
+        out = os.path.join(self.tmp, "other")
+        self.foreign_repo(out)
+        before = self.refs(out)
+        with self.assertRaisesRegex(labgen.LabgenError, "labgen did not create"):
+            self.gen(out)
+        write(out, {"mine.txt": "edited\n"})	# a dirty work tree: still refused
+        with self.assertRaisesRegex(labgen.LabgenError, "labgen did not create"):
+            self.gen(out)
+        self.assertEqual(self.refs(out), before)
+        self.assertEqual(self.git(out, "status", "--porcelain"), "M mine.txt")
+        self.assertEqual(sorted(os.listdir(out)), [".git", "mine.txt"])
+        # An empty bare repository is not labgen's either.
+        bare = os.path.join(self.tmp, "bare.git")
+        subprocess.run(["git", "init", "-q", "--bare", bare], check=True)
+        with self.assertRaisesRegex(labgen.LabgenError, "labgen did not create"):
+            self.gen(bare)
+        self.assertEqual(self.refs(bare), "")
+        # The reference repository itself.
+        with self.assertRaisesRegex(labgen.LabgenError, "reference repository"):
+            self.gen(self.root)
+
+    def test_refuses_uncommitted_changes(self):
+        a = os.path.join(self.tmp, "a")
+        self.gen(a)
+        self.assertEqual(self.git(a, "config", labgen.OWNER_KEY), "true")
+        before = self.refs(a)
+        write(self.root, {"src/two.c": TWO_C + "int more(void) { return 3; }\n"})	# new trees
+        for change in ({"src/main.c": "edited\n"}, {"scratch.txt": "untracked\n"}):
+            write(a, change)
+            with self.assertRaisesRegex(labgen.LabgenError, "uncommitted changes"):
+                self.gen(a)
+            self.assertEqual(self.refs(a), before)
+            path, text = list(change.items())[0]
+            with open(os.path.join(a, path)) as f:
+                self.assertEqual(f.read(), text)
+            self.git(a, "checkout", "-q", "--", ".")
+            if os.path.exists(os.path.join(a, "scratch.txt")):
+                os.remove(os.path.join(a, "scratch.txt"))
+        log = self.gen(a)	# clean again: updated
+        self.assertTrue(any(l.startswith("lab2 ") and "updated" in l for l in log), log)
 
     def test_marker_error_writes_nothing(self):
         write(self.root, {"src/bad.c": "//@ LAB 1 BEGIN\n"})
@@ -345,6 +491,101 @@ class Generate(Tmp):
         with self.assertRaises(labgen.LabgenError):
             self.gen(out)
         self.assertFalse(os.path.exists(out))
+
+
+def result(name, verdict="FAIL", status=35, reason="kernel exited with status 35 (test "
+           "failed), expected pass", lab=2):
+    return {"lab": lab, "name": name, "verdict": verdict, "reason": reason, "exit_status": status}
+
+
+class ValidateJudge(unittest.TestCase):
+    """validate.py's reading of the grader's --json results for branch lab2."""
+
+    def judge(self, own, rc=1, setup_error=None):
+        res = {"setup_error": setup_error, "tests": [result("boot", "OK", 33, "", lab=1)] + own}
+        return validate.judge_grade(2, 1, res, rc)
+
+    def test_clean_failures(self):
+        parts, problems = self.judge([
+            result("a"), result("b", status=37, reason="kernel panic: out of memory"),
+            result("c", status=33, reason="expected line 2 not found: `x` (c.trace:3)"),
+            result("d", status=0, reason="expected line 1 not found: `K> ` (d.trace:2)")])
+        self.assertEqual(problems, [])
+        self.assertEqual(parts, ["lab 1: 1/1 OK", "lab 2: 4/4 fail with stubs (4 FAIL)"])
+
+    def test_unclean_failures(self):
+        parts, problems = self.judge([
+            result("ok"),
+            result("hang", "TIMEOUT", None, "timed out (limit 5.0s CPU) — last expected line ..."),
+            result("triple", status=0, reason="QEMU reset: triple fault (an exception with no "
+                   "working handler)"),
+            result("reset", status=0, reason="QEMU reset (triple fault?)"),
+            result("signal", status=-11, reason="QEMU killed by signal 11"),
+            result("noexit", status=None, reason="kernel printed `TEST x: FAIL` (line 3) but QEMU "
+                   "did not exit within 1.0s CPU"),
+            result("flood", status=None, reason="output flood: more than 1 MiB of output"),
+            result("qemu1", status=1, reason="QEMU exited with status 1: qemu: fatal"),
+            result("odd", status=9, reason="QEMU exited with status 9 (isa-debug-exit value 4)"),
+            result("error", "ERROR", None, "cannot start qemu"),
+            result("notest", status=35, reason="kernel has no test `x` (line 1); known tests: y")])
+        names = [p.split(":")[0].strip() for p in problems]
+        self.assertEqual(names, ["lab2/" + n for n in ("hang", "triple", "reset", "signal",
+                                                       "noexit", "flood", "qemu1", "odd",
+                                                       "error", "notest")])
+        self.assertIn("timed out", problems[0])
+        self.assertIn("triple fault", problems[1])
+        self.assertEqual(parts[1], "lab 2: 1/11 fail with stubs (1 FAIL, 1 ERROR, 3 QEMU crash, "
+                         "2 QEMU reset, 1 TIMEOUT, 1 flood, 1 no exit, 1 not run)")
+
+    def test_setup_error_and_pass(self):
+        parts, problems = self.judge([], rc=2, setup_error="build failed")
+        self.assertTrue(any("SETUP ERROR: build failed" in p for p in problems), problems)
+        self.assertTrue(any("no tests" in p for p in problems), problems)
+        parts, problems = self.judge([result("a"), result("b", "OK", 33, "")])
+        self.assertIn("PASS with stubs: b", parts)
+        self.assertEqual(len(problems), 1)
+
+
+class RealTree(unittest.TestCase):
+    """What this repository's own markers give (fast: no build)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.src = labgen.Source(labgen.DEFAULT_ROOT)
+
+    def test_gdb_helpers_come_with_their_lab(self):
+        labs = {f.path: f.lab for f in self.src.files}
+        self.assertEqual(labs.get("tools/gdb/strata_mm.py"), 2)
+        self.assertEqual(labs.get("tools/gdb/strata_heap.py"), 6)
+        self.assertIsNone(labs.get("tools/gdb/strata.py"))
+
+    def test_readme_has_no_instructor_text(self):
+        for n in sorted(self.src.labs):
+            text = self.src.render("catchup", n)["README.md"][1].decode()
+            self.assertNotIn("## For instructors", text)
+            self.assertNotIn("student-repo", text)
+            self.assertNotIn("tools/labgen", text)
+
+    @unittest.skipUnless(shutil.which("gdb"), "no gdb")
+    def test_gdb_banner_in_lab1(self):
+        tmp = tempfile.mkdtemp(prefix="labgen-test-gdb-")
+        try:
+            for n, want, absent in ((1, (), ("strata-buddy", "strata-heap")),
+                                    (6, ("strata-buddy", "strata-heap"), ())):
+                d = os.path.join(tmp, str(n))
+                labgen.write_tree(self.src.render("catchup", n), d)
+                r = subprocess.run(["gdb", "-batch", "-nx", "-ex", "source tools/gdb/strata.py",
+                                    "-ex", "strata-help"], cwd=d, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=60)
+                out = r.stdout.decode(errors="replace")
+                self.assertIn("strata-walk", out)
+                self.assertNotIn("Error", out)
+                for w in want:
+                    self.assertIn(w, out)
+                for w in absent:
+                    self.assertNotIn(w, out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

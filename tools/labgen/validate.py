@@ -9,7 +9,10 @@ then checks:
   generate       every tree rendered, no solution line leaks
   labN catch-up  branch labN: `make -s kernel iso` without warnings; the
                  grader (labs 1..N by the LAB file) exits 1, every test of
-                 labs < N is OK, every test of lab N is not OK
+                 labs < N is OK, every test of lab N fails cleanly: a FAIL
+                 verdict, not a TIMEOUT, a QEMU reset or triple fault, a QEMU
+                 crash or unknown exit status, an ERROR or a SETUP ERROR
+                 (see unclean())
   labN carry     branch carry/labN: `make -s kernel` without warnings; on a
                  branch from carry/lab(N-1) with labs 1..N-1 solved (a student
                  who finished lab N-1), `git merge carry/labN` is clean and
@@ -111,6 +114,91 @@ def tail(text, n=25):
     return "\n".join(("    " + l) for l in lines[-n:])
 
 
+# Exit statuses of a kernel that ran its test to the end: passed, failed, panicked
+# (QEMU's isa-debug-exit), or a reset that the test's trace expects.
+CLEAN_STATUS = (33, 35, 37, 0)
+
+
+def unclean(t):
+    """(category, why) when the grader's result t (a test of the lab the stubs
+    are for) is not a clean failure, else None. Clean: a FAIL verdict of a
+    kernel that ran the test and exited (wrong output, the test's own FAIL,
+    a panic); not a TIMEOUT, not a QEMU reset or triple fault, not a QEMU
+    that crashed, hung or exited with an unknown status, not an ERROR."""
+    verdict, reason, status = t.get("verdict"), t.get("reason") or "", t.get("exit_status")
+    if verdict == "TIMEOUT":
+        return "TIMEOUT", "timed out (the stubs hang): " + reason
+    if verdict != "FAIL":
+        return verdict, "%s, expected a clean FAIL%s" % (verdict, ": " + reason if reason else "")
+    if reason.startswith("QEMU reset"):
+        return "QEMU reset", "QEMU reset or triple fault: " + reason
+    if reason.startswith("output flood"):
+        return "flood", "output flood (a print loop that never ends): " + reason
+    if status is None:
+        return "no exit", "QEMU did not exit (killed after a hang or flood): " + reason
+    if status < 0 or status not in CLEAN_STATUS:
+        return "QEMU crash", "QEMU crashed or exited with an unknown status: " + reason
+    if reason.startswith("kernel has no test"):
+        return "not run", "the test did not run: " + reason
+    return None
+
+
+def judge_grade(n, first, res, rc):
+    """The catch-up branch labN's grader results (the --json data res, the
+    grader's exit status rc): (summary parts, problems)."""
+    problems = []
+    if rc not in (0, 1) or res.get("setup_error"):
+        problems.append("  grader exit %s (expected 1)%s" % (
+            "timeout" if rc is None else rc,
+            ": SETUP ERROR: " + res["setup_error"].replace("\n", "\n    ")
+            if res.get("setup_error") else ""))
+    tests = res.get("tests", [])
+    earlier = [t for t in tests if t["lab"] < n]
+    own = [t for t in tests if t["lab"] == n]
+    later = [t for t in tests if t["lab"] > n]
+    bad = [t for t in earlier if t["verdict"] != "OK"]
+    for t in bad:
+        problems.append("  lab%d/%s: %s, expected OK (the solved earlier lab): %s"
+                        % (t["lab"], t["name"], t["verdict"], t.get("reason") or ""))
+    passing = [t for t in own if t["verdict"] == "OK"]
+    for t in passing:
+        problems.append("  lab%d/%s: OK with the lab %d stubs in place; the test must fail "
+                        "until the student's code is written" % (t["lab"], t["name"], n))
+    verdicts = {}
+    clean = 0
+    for t in own:
+        if t["verdict"] == "OK":
+            continue
+        why = unclean(t)
+        if why:
+            verdicts[why[0]] = verdicts.get(why[0], 0) + 1
+            problems.append("  lab%d/%s: does not fail cleanly with the lab %d stubs: %s"
+                            % (t["lab"], t["name"], n, why[1]))
+        else:
+            clean += 1
+    if clean:
+        verdicts["FAIL"] = clean
+    if not own:
+        problems.append("  lab %d has no tests in the grader's results" % n)
+    for t in later:
+        problems.append("  lab%d/%s: graded in the lab %d branch" % (t["lab"], t["name"], n))
+    for m in sorted(set(range(first, n)) - set(t["lab"] for t in earlier)):
+        problems.append("  lab %d: no tests graded" % m)
+    if rc != 1 and not problems:
+        problems.append("  grader exit %s, expected 1" % rc)
+    parts = []
+    rng = lab_range(first, n - 1)
+    if rng:
+        parts.append("%s: %d/%d OK" % (rng, len(earlier) - len(bad), len(earlier)))
+    parts.append("lab %d: %d/%d fail with stubs%s" % (
+        n, clean, len(own), " (%s)" % ", ".join(
+            "%d %s" % (verdicts[k], k) for k in sorted(verdicts, key=lambda k: (k != "FAIL", k)))
+        if verdicts else ""))
+    if passing:
+        parts.append("PASS with stubs: " + ", ".join(t["name"] for t in passing))
+    return parts, problems
+
+
 def lab_range(first, last):
     if last < first:
         return None
@@ -142,47 +230,10 @@ class Checker:
         except (OSError, ValueError) as e:
             return False, "%s: build OK, grader (exit %s) wrote no results (%s):\n%s" % (
                 name, rc, e, tail(out + err))
-        if rc not in (0, 1):
-            return False, "%s: build OK, grader exit %s (expected 1)%s\n%s" % (
-                name, "timeout" if rc is None else rc,
-                ": " + res["setup_error"] if res.get("setup_error") else "", tail(out + err))
-        tests = res.get("tests", [])
-        earlier = [t for t in tests if t["lab"] < n]
-        own = [t for t in tests if t["lab"] == n]
-        later = [t for t in tests if t["lab"] > n]
-        problems = []
-        bad = [t for t in earlier if t["verdict"] != "OK"]
-        for t in bad:
-            problems.append("  lab%d/%s: %s, expected OK (the solved earlier lab): %s"
-                            % (t["lab"], t["name"], t["verdict"], t.get("reason") or ""))
-        passing = [t for t in own if t["verdict"] == "OK"]
-        for t in passing:
-            problems.append("  lab%d/%s: OK with the lab %d stubs in place; the test must fail "
-                            "until the student's code is written" % (t["lab"], t["name"], n))
-        if not own:
-            problems.append("  lab %d has no tests in the grader's results" % n)
-        for t in later:
-            problems.append("  lab%d/%s: graded in the lab %d branch" % (t["lab"], t["name"], n))
-        missing = sorted(set(range(self.first, n)) - set(t["lab"] for t in earlier))
-        for m in missing:
-            problems.append("  lab %d: no tests graded" % m)
-        if rc != 1 and not problems:
-            problems.append("  grader exit %s, expected 1" % rc)
-        parts = ["build OK"]
-        rng = lab_range(self.first, n - 1)
-        if rng:
-            parts.append("%s: %d/%d OK" % (rng, len(earlier) - len(bad), len(earlier)))
-        verdicts = {}
-        for t in own:
-            if t["verdict"] != "OK":
-                verdicts[t["verdict"]] = verdicts.get(t["verdict"], 0) + 1
-        parts.append("lab %d: %d/%d fail with stubs%s" % (
-            n, len(own) - len(passing), len(own),
-            " (%s)" % ", ".join("%d %s" % (v, k) for k, v in sorted(verdicts.items()))
-            if verdicts else ""))
-        if passing:
-            parts.append("PASS with stubs: " + ", ".join(t["name"] for t in passing))
-        line = "%s: %s" % (name, ", ".join(parts))
+        parts, problems = judge_grade(n, self.first, res, rc)
+        if problems and rc not in (0, 1):
+            problems.append("  grader output:\n" + tail(out + err))
+        line = "%s: %s" % (name, ", ".join(["build OK"] + parts))
         if problems:
             return False, line + "\n" + "\n".join(problems)
         return True, line
