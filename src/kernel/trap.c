@@ -29,7 +29,7 @@ static const struct {
 	{ "DE", "divide error" }, { "DB", "debug" }, { "NMI", "non-maskable interrupt" },
 	{ "BP", "breakpoint" }, { "OF", "overflow" }, { "BR", "bound range exceeded" },
 	{ "UD", "invalid opcode" }, { "NM", "device not available" },
-	{ "DF", "double fault" }, { "MF", "coprocessor segment overrun" },
+	{ "DF", "double fault" }, { "CSO", "coprocessor segment overrun" },
 	{ "TS", "invalid TSS" }, { "NP", "segment not present" },
 	{ "SS", "stack-segment fault" }, { "GP", "general protection" },
 	{ "PF", "page fault" }, { "15", "reserved" }, { "MF", "x87 floating-point error" },

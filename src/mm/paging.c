@@ -362,8 +362,10 @@ static void dump_mappings(uintptr_t start, uintptr_t end)
 
 	for (uintptr_t va = start; va < end && va >= start; va += PAGE_SIZE) {
 		int mapped = vm_translate(NULL, va, &pa, &flags) == 0;
-		int extends = in_run && mapped && flags == run_flags &&
-			      pa == run_pa + (va - run);
+		int extends;
+
+		flags &= PTE_PRESENT | PTE_WRITABLE | PTE_USER;	/* not A, D */
+		extends = in_run && mapped && flags == run_flags && pa == run_pa + (va - run);
 		if (in_run && !extends) {
 			print_mapping(run, va, run_pa, run_flags);
 			in_run = 0;
