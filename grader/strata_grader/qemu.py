@@ -16,6 +16,7 @@ POLL = 0.025          # seconds between CPU-time polls / abort checks
 GRACE = 1.0           # charged seconds QEMU gets to exit after TEST/panic lines
 GRACE_WALL = 10.0     # ... and at most this much wall time
 IDLE_CAP = 4 * POLL   # most idle time charged per poll
+INPUT_WAIT = 1.0      # idle seconds at a prompt, all input sent: nothing more will come
 
 try:
     CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -200,10 +201,11 @@ class RunResult:
     """What happened in one QEMU run (before judging it)."""
 
     def __init__(self):
-        self.how = None          # exit|timeout|wall|flood|grace|error|interrupted
+        self.how = None          # exit|timeout|wall|flood|grace|input|error|interrupted
         self.status = None       # QEMU exit status (negative: signal)
         self.cpu = 0.0
         self.idle = 0.0
+        self.prompt = ""
         self.wall = 0.0
         self.output = bytearray()
         self.stderr = bytearray()
@@ -250,6 +252,11 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
         open_fds = 2
         grace_from = None           # (charged, wall) when a terminal line appeared
         next_poll = start + POLL
+        # A monitor-driven trace whose kernel sits at its prompt, halted,
+        # with everything sent and an expected line still missing, will
+        # not go on: end it at once rather than at the timeout.
+        interactive = any(s.kind == "send" for s in trace.steps)
+        idle_at_output = 0.0
         while True:
             # outgoing serial input
             for text in matcher.take_outbox():
@@ -296,6 +303,7 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
                     data = data[:room]
                     res.how = "flood"
                 res.output += data
+                idle_at_output = meter.idle
                 for lineno, line in splitter.feed(data):
                     matcher.feed_line(lineno, line)
                 if matcher.wants_partial():
@@ -328,6 +336,12 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
                 if meter.charged >= timeout:
                     res.how = "timeout"
                     break
+                if interactive and not pending and meter.idle - idle_at_output >= INPUT_WAIT:
+                    step = matcher.waiting_for
+                    prompt = splitter.partial[1]
+                    if step is not None and step.kind == "expect" and prompt:
+                        res.how, res.prompt = "input", prompt
+                        break
                 if now - start >= wall_limit:
                     res.how = "wall"
                     break

@@ -3,6 +3,8 @@ specific reason."""
 
 import difflib
 
+from .qemu import INPUT_WAIT
+
 EXIT_STATUS = {"pass": 33, "fail": 35, "panic": 37, "reset": 0, "triple": 0}
 STATUS_MEANING = {33: "test passed", 35: "test failed", 37: "kernel panic",
                   0: "reset: reboot or triple fault"}
@@ -152,6 +154,12 @@ def judge(res, trace, *, timeout, flood_limit, grace=1.0):
             details += _tail(lines)
         return Verdict("TIMEOUT", "timed out (%s) — last expected line matched: %s, waiting for: %s"
                        % (limit, last, waiting), details)
+    if res.how == "input":
+        last, waiting = _progress(m)
+        return Verdict("FAIL", "the kernel sits at its prompt %s waiting for input (idle "
+                       "%.1fs), but the trace sends nothing more before: %s"
+                       % (q(res.prompt), INPUT_WAIT, waiting),
+                       ["last expected line matched: %s" % last] + _mismatch_details(res))
     if res.how == "grace":
         t = m.terminal
         return Verdict("FAIL", "kernel printed %s (line %d) but QEMU did not exit within %.1fs CPU "

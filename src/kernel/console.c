@@ -2,6 +2,7 @@
 
 #include "kernel/console.h"
 #include "kernel/layout.h"
+#include "kernel/trap.h"
 #include "kernel/x86.h"
 
 #define COM1		0x3F8
@@ -11,6 +12,9 @@
 #define COM_LCR		3
 #define COM_MCR		4
 #define COM_LSR		5
+#define IER_RX		0x01	/* interrupt when a byte has arrived */
+#define MCR_OUT2	0x08	/* on a PC, gates the UART's interrupt line */
+#define COM1_IRQ	4
 #define LSR_RX_READY	0x01
 #define LSR_TX_EMPTY	0x20
 
@@ -28,7 +32,7 @@ static void serial_init(void)
 	outb(COM1 + COM_DATA, 1);	/* 115200 baud */
 	outb(COM1 + COM_IER, 0);
 	outb(COM1 + COM_LCR, 0x03);	/* 8 bits, no parity, 1 stop */
-	outb(COM1 + COM_FCR, 0xC7);	/* FIFO on, cleared */
+	outb(COM1 + COM_FCR, 0x07);	/* FIFO on, cleared, interrupt at 1 byte */
 	outb(COM1 + COM_MCR, 0x03);	/* DTR, RTS */
 }
 
@@ -82,4 +86,28 @@ int console_getc(void)
 	if (!(inb(COM1 + COM_LSR) & LSR_RX_READY))
 		return -1;
 	return inb(COM1 + COM_DATA);
+}
+
+/*
+ * Waits with the CPU halted, so that QEMU uses no host CPU while the
+ * monitor waits for a key: COM1 raises IRQ 4 when a byte arrives, which
+ * ends the hlt. Interrupts are on only inside the wait ("sti; hlt": an
+ * interrupt that came in before the sti is taken at the hlt, so no byte
+ * is missed); the IRQ handler only acknowledges it and the byte stays in
+ * the UART until console_getc reads it.
+ */
+int console_getc_wait(void)
+{
+	static int irq_on;
+	int c;
+
+	if (!irq_on) {
+		outb(COM1 + COM_IER, IER_RX);
+		outb(COM1 + COM_MCR, 0x03 | MCR_OUT2);
+		pic_unmask(COM1_IRQ);
+		irq_on = 1;
+	}
+	while ((c = console_getc()) < 0)
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	return c;
 }

@@ -9,5 +9,8 @@ void console_init(void);
 void console_putc(char c);
 /* Polls COM1; returns -1 when no character is waiting. */
 int console_getc(void);
+/* Waits for a character with the CPU halted between bytes (needs the IDT:
+ * call after trap_init). */
+int console_getc_wait(void);
 
 #endif

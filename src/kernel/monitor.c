@@ -76,8 +76,7 @@ static void readline(char *buf, int size)
 	int n = 0, c;
 
 	for (;;) {
-		while ((c = console_getc()) < 0)
-			__asm__ volatile("pause");
+		c = console_getc_wait();
 		if (c == '\r' || c == '\n') {
 			console_putc('\n');
 			break;

@@ -82,6 +82,15 @@ static void pic_init(void)
 	outb(PIC2 + 1, 0xFF);
 }
 
+void pic_unmask(unsigned irq)
+{
+	uint16_t port = irq < 8 ? PIC1 + 1 : PIC2 + 1;
+
+	outb(port, inb(port) & ~(1u << (irq % 8)));
+	if (irq >= 8)
+		outb(PIC1 + 1, inb(PIC1 + 1) & ~(1u << 2));	/* the cascade */
+}
+
 void trap_init(void)
 {
 	struct {
