@@ -319,6 +319,7 @@ def result_json(results, total, score, run_dir, setup_error=None):
             "cpu_seconds": round(r.res.cpu, 3) if r.res else 0.0,
             "idle_seconds": round(r.res.idle, 3) if r.res else 0.0,
             "exit_status": r.res.status if r.res else None,
+            "ended": r.res.how if r.res else None,
             "timeout": t.timeout, "log": r.log})
     return d
 

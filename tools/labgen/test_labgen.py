@@ -509,9 +509,11 @@ class ValidateJudge(unittest.TestCase):
         parts, problems = self.judge([
             result("a"), result("b", status=37, reason="kernel panic: out of memory"),
             result("c", status=33, reason="expected line 2 not found: `x` (c.trace:3)"),
-            result("d", status=0, reason="expected line 1 not found: `K> ` (d.trace:2)")])
+            result("d", status=0, reason="expected line 1 not found: `K> ` (d.trace:2)"),
+            dict(result("e", status=None, reason="the kernel sits at its prompt `K>` waiting "
+                        "for input (idle 1.0s), but ..."), ended="input")])
         self.assertEqual(problems, [])
-        self.assertEqual(parts, ["lab 1: 1/1 OK", "lab 2: 4/4 fail with stubs (4 FAIL)"])
+        self.assertEqual(parts, ["lab 1: 1/1 OK", "lab 2: 5/5 fail with stubs (5 FAIL)"])
 
     def test_unclean_failures(self):
         parts, problems = self.judge([

@@ -123,9 +123,13 @@ def unclean(t):
     """(category, why) when the grader's result t (a test of the lab the stubs
     are for) is not a clean failure, else None. Clean: a FAIL verdict of a
     kernel that ran the test and exited (wrong output, the test's own FAIL,
-    a panic); not a TIMEOUT, not a QEMU reset or triple fault, not a QEMU
-    that crashed, hung or exited with an unknown status, not an ERROR."""
+    a panic), or of a monitor-driven test whose kernel sits at its prompt
+    waiting for input that will not come; not a TIMEOUT, not a QEMU reset
+    or triple fault, not a QEMU that crashed, hung or exited with an unknown
+    status, not an ERROR."""
     verdict, reason, status = t.get("verdict"), t.get("reason") or "", t.get("exit_status")
+    if verdict == "FAIL" and t.get("ended") == "input":
+        return None
     if verdict == "TIMEOUT":
         return "TIMEOUT", "timed out (the stubs hang): " + reason
     if verdict != "FAIL":
