@@ -152,6 +152,15 @@ def binding_errors():
 
 
 @test
+def binding_ref_before_bind_on_same_line():
+    # a ref must follow its bind on the line; caught when parsing, not when matching
+    e = raises(TraceError, parse_trace, "got {=a} {hex:a}\n", "r.trace", contains_text="before")
+    contains(str(e), "r.trace:1")
+    m = feed("got {hex:a} {=a}\n", "got 0x1 0x1\n")
+    assert m.done, "a ref after its bind on the same line is fine"
+
+
+@test
 def binding_in_send_line():
     tr = parse_trace("addr {hex:A}\n> x {=A} {{y}}\n")
     m = Matcher(tr)

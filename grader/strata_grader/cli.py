@@ -20,7 +20,7 @@ from . import labs as labsmod
 from .labs import LabError
 from .qemu import DEBIAN_PACKAGE, Interrupted, Registry, qemu_argv, run_qemu
 from .trace import parse_trace
-from .verdict import Verdict, describe_status, judge
+from .verdict import Verdict, _numbered, describe_status, judge
 
 DEFAULT_FLOOD = 1 << 20
 KEEP_RUNS = 20
@@ -213,11 +213,13 @@ def run_test(ctx, test):
     log = None
     if ctx.run_dir and res.how != "interrupted":
         log = os.path.join(ctx.run_dir, test.log_name)
-        write_log(log, test, res, verdict, seconds)
+        write_log(log, test, res, verdict, seconds, timeout)
     return TestResult(test, verdict, res, seconds, log)
 
 
-def write_log(path, test, res, verdict, seconds):
+def write_log(path, test, res, verdict, seconds, timeout):
+    """The serial output, then a trailer; `timeout` is the CPU-time limit
+    the run had (the test's timeout times --timeout-scale)."""
     out = bytes(res.output)
     if out and not out.endswith(b"\n"):
         out += b"\n"
@@ -231,7 +233,7 @@ def write_log(path, test, res, verdict, seconds):
     trailer += ["qemu: %s" % " ".join(shlex.quote(a) for a in (res.argv or [])),
                 "end: %s" % how,
                 "time: %.2fs wall, %.2fs CPU, %.2fs idle (limit %.1fs)" % (
-                    seconds, res.cpu, res.idle, test.timeout),
+                    seconds, res.cpu, res.idle, timeout),
                 "trace: %s" % test.trace_file]
     err = bytes(res.stderr).decode("utf-8", "replace").rstrip()
     if err:
@@ -252,8 +254,7 @@ def format_result(r, verbose=False):
             lines.append("    log: %s" % _rel(r.log))
     if verbose and r.res is not None:
         lines.append("    ----- serial output of %s (%d lines) -----" % (t.id, len(r.res.lines)))
-        width = len(str(max(1, len(r.res.lines))))
-        lines += ["    %*d| %s" % (width, n, s) for n, s in enumerate(r.res.lines, 1)]
+        lines += ["    " + s for s in _numbered(r.res.lines, 1, len(r.res.lines))]
         lines.append("    ----- end of %s -----" % t.id)
     return "\n".join(lines)
 
@@ -489,11 +490,11 @@ def list_tests(labs, selected):
         print("lab%d %s (%d points)" % (lab.number, lab.title, sum(t.points for t in tests)))
         for t in tests:
             extra = []
-            if t.boot != "kernel":
+            if t.boot != labsmod.DEFAULTS["boot"]:
                 extra.append("boot=%s" % t.boot)
-            if t.memory != "128M":
+            if t.memory != labsmod.DEFAULTS["memory"]:
                 extra.append("memory=%s" % t.memory)
-            if t.cpus != 1:
+            if t.cpus != labsmod.DEFAULTS["cpus"]:
                 extra.append("cpus=%d" % t.cpus)
             print("  %-24s %3d pts  timeout %gs  %s%s" % (
                 t.name, t.points, t.timeout, t.cmdline or '(no cmdline)',
@@ -508,10 +509,12 @@ def calibrate(args, registry, root, tmp):
     n = args.calibrate
     qemu, version = check_qemu(registry, args.qemu)
     kernel, _ = prepare_images(args, registry, root, tmp, need_kernel=True, need_iso=False)
-    bare_argv = qemu_argv(qemu, kernel=kernel, cmdline="test=selftest_pass")
     lab = labsmod.Lab(0, "calibration", "<calibrate>")
     test = labsmod.Test(lab, {"name": "selftest_pass", "points": 0, "cmdline": "test=selftest_pass",
                               "trace": "<calibrate>"}, os.path.join(tmp, "lab.json"))
+    # the bare boot gets the same machine as the graded one (DEFAULTS)
+    bare_argv = qemu_argv(qemu, kernel=kernel, cmdline=test.cmdline, memory=test.memory,
+                          cpus=test.cpus, extra=test.qemu_args)
     test.trace = parse_trace("TEST selftest_pass: PASS\n", "<calibrate>")
     ctx = Context(args, registry, qemu, kernel, None, tmp, None, "cal-%d" % os.getpid())
 

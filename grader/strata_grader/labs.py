@@ -19,16 +19,17 @@ class LabError(Exception):
 
 class Test:
     def __init__(self, lab, decl, path):
+        d = {**DEFAULTS, **decl}
         self.lab = lab                    # Lab
-        self.name = decl["name"]
-        self.points = decl["points"]
-        self.cmdline = decl.get("cmdline", DEFAULTS["cmdline"])
-        self.boot = decl.get("boot", DEFAULTS["boot"])
-        self.memory = decl.get("memory", DEFAULTS["memory"])
-        self.cpus = decl.get("cpus", DEFAULTS["cpus"])
-        self.qemu_args = list(decl.get("qemu_args", DEFAULTS["qemu_args"]))
-        self.timeout = float(decl.get("timeout", DEFAULTS["timeout"]))
-        self.trace_file = os.path.join(os.path.dirname(path), decl["trace"])
+        self.name = d["name"]
+        self.points = d["points"]
+        self.cmdline = d["cmdline"]
+        self.boot = d["boot"]
+        self.memory = d["memory"]
+        self.cpus = d["cpus"]
+        self.qemu_args = list(d["qemu_args"])
+        self.timeout = float(d["timeout"])
+        self.trace_file = os.path.join(os.path.dirname(path), d["trace"])
         self.trace = None
 
     @property
@@ -48,46 +49,43 @@ class Lab:
         self.number, self.title, self.path = number, title, path
         self.tests = []
 
-    @property
-    def points(self):
-        return sum(t.points for t in self.tests)
-
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check_test(d, where):
-    if not isinstance(d, dict):
+def _check_test(decl, where):
+    if not isinstance(decl, dict):
         raise LabError("%s: each test must be a JSON object" % where)
-    unknown = set(d) - TEST_KEYS
+    unknown = set(decl) - TEST_KEYS
     if unknown:
         raise LabError("%s: unknown key(s) %s (known: %s)"
                        % (where, ", ".join(sorted(unknown)), ", ".join(sorted(TEST_KEYS))))
     for key in ("name", "points", "trace"):
-        if key not in d:
+        if key not in decl:
             raise LabError("%s: missing %r" % (where, key))
+    d = {**DEFAULTS, **decl}
     if not isinstance(d["name"], str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", d["name"]):
         raise LabError("%s: name must match [A-Za-z0-9_.-]+" % where)
     if not _is_int(d["points"]) or d["points"] < 0:
         raise LabError("%s: points must be a non-negative integer" % where)
     if not isinstance(d["trace"], str) or not d["trace"] or os.path.isabs(d["trace"]):
         raise LabError("%s: trace must be a file name relative to lab.json" % where)
-    if not isinstance(d.get("cmdline", ""), str) or "\n" in d.get("cmdline", ""):
+    if not isinstance(d["cmdline"], str) or "\n" in d["cmdline"]:
         raise LabError("%s: cmdline must be a one-line string" % where)
-    if d.get("boot", "kernel") not in ("kernel", "iso"):
+    if d["boot"] not in ("kernel", "iso"):
         raise LabError("%s: boot must be \"kernel\" or \"iso\"" % where)
-    if d.get("boot") == "iso" and d.get("cmdline", ""):
+    if d["boot"] == "iso" and d["cmdline"]:
         raise LabError("%s: an iso test boots GRUB's default entry; its cmdline must be empty" % where)
-    mem = d.get("memory", "128M")
+    mem = d["memory"]
     if not isinstance(mem, str) or not re.fullmatch(r"[1-9][0-9]*[MG]?", mem):
         raise LabError("%s: memory must be like \"128M\" or \"1G\"" % where)
-    if not _is_int(d.get("cpus", 1)) or not 1 <= d.get("cpus", 1) <= 255:
+    if not _is_int(d["cpus"]) or not 1 <= d["cpus"] <= 255:
         raise LabError("%s: cpus must be an integer 1..255" % where)
-    qa = d.get("qemu_args", [])
+    qa = d["qemu_args"]
     if not isinstance(qa, list) or not all(isinstance(a, str) for a in qa):
         raise LabError("%s: qemu_args must be a list of strings" % where)
-    to = d.get("timeout", 10)
+    to = d["timeout"]
     if not isinstance(to, (int, float)) or isinstance(to, bool) or not 0 < to <= 3600:
         raise LabError("%s: timeout must be a number of seconds in (0, 3600]" % where)
 

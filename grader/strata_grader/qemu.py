@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 
+from .labs import DEFAULTS
 from .trace import LineSplitter, Matcher
 
 DEBIAN_PACKAGE = "qemu-system-x86"
@@ -177,8 +178,9 @@ def _wait_zombie(pid, timeout):
         delay = min(delay * 2, 0.01)
 
 
-def qemu_argv(qemu, *, kernel=None, iso=None, cmdline="", memory="128M", cpus=1,
-              extra=(), name=None, debug_log=None):
+def qemu_argv(qemu, *, kernel=None, iso=None, cmdline=DEFAULTS["cmdline"],
+              memory=DEFAULTS["memory"], cpus=DEFAULTS["cpus"], extra=(), name=None,
+              debug_log=None):
     argv = [qemu]
     if name:
         argv += ["-name", name]
@@ -345,8 +347,11 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
                 if now - start >= wall_limit:
                     res.how = "wall"
                     break
+        # The incomplete last line becomes a line: matched if QEMU exited,
+        # otherwise only shown in the report.
+        last = splitter.finish()
         if res.how == "exit":
-            for lineno, line in splitter.finish():
+            for lineno, line in last:
                 matcher.feed_line(lineno, line)
         else:
             meter.poll(time.monotonic())
@@ -370,7 +375,4 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
                 res.debug_log = f.read().decode("utf-8", "replace")
         except OSError:
             pass
-    if res.how != "exit":
-        # make the last incomplete line visible to the report
-        splitter.finish()
     return res

@@ -20,6 +20,8 @@ BINDABLE = ("hex", "dec")
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _BRACE = re.compile(r"\{(?:(%s)|(%s):(%s)|=(%s))\}" % (
     "|".join(PLACEHOLDERS), "|".join(BINDABLE), _NAME, _NAME))
+# Tokens of a send (`>`) line: {{, }}, {=NAME} (group 1) or any other {...}.
+_SEND_TOKEN = re.compile(r"\{\{|\}\}|\{=(%s)\}|\{[^{}]*\}" % _NAME)
 
 # Lines the grader recognises in any output (independent of the trace).
 TEST_LINE = re.compile(r"TEST ([A-Za-z0-9_.]+): (PASS|FAIL)(?:\s+(.*))?$")
@@ -43,11 +45,17 @@ class TraceError(Exception):
     """A malformed trace; str() includes file and line."""
 
     def __init__(self, msg, path=None, lineno=None):
-        self.msg, self.path, self.lineno = msg, path, lineno
+        self.path, self.lineno = path, lineno
         where = ""
         if path is not None:
             where = "%s:%s: " % (path, lineno) if lineno else "%s: " % path
         super().__init__(where + msg)
+
+
+def _unbound_ref(name, path, lineno):
+    """The error for a {=NAME} that no earlier {hex:NAME}/{dec:NAME} bound."""
+    return TraceError("{=%s} used before {hex:%s} or {dec:%s} bound it" % (name, name, name),
+                      path, lineno)
 
 
 def _value_regex(kind, text):
@@ -68,15 +76,18 @@ class Pattern:
     `source` is the text as written (placeholders and all).  Literal
     patterns are split into parts:
       ("lit", text) | ("ph", kind) | ("bind", kind, name) | ("ref", name)
-    A `~` pattern is a raw Python regex.
+    A `~` pattern is a raw Python regex.  `free_refs` are the refs that
+    come before any bind of their name on this line: earlier lines must
+    bind them.
     """
 
     def __init__(self, source, lineno=None, path=None, regex=False):
         self.source, self.lineno, self.path = source, lineno, path
         self.is_regex = regex
         self.parts = []
-        self.binds, self.refs = [], []
+        self.binds, self.refs, self.free_refs = [], [], []
         self._static = None
+        self._memo = None          # (relevant bindings, compiled regex)
         if regex:
             try:
                 self._static = re.compile(source)
@@ -84,6 +95,7 @@ class Pattern:
                 raise TraceError("bad regex %r: %s" % (source, e), path, lineno)
         else:
             self._parse()
+            self._names = tuple(dict.fromkeys([n for _, n in self.binds] + self.refs))
             if not self.binds and not self.refs:
                 self._static = re.compile(self._build({}))
 
@@ -113,6 +125,8 @@ class Pattern:
                     self.parts.append(("bind", bkind, bname)); self.binds.append((bkind, bname))
                 else:
                     self.parts.append(("ref", ref)); self.refs.append(ref)
+                    if ref not in {n for _, n in self.binds}:
+                        self.free_refs.append(ref)
                 i = m.end()
                 continue
             lit.append(s[i]); i += 1
@@ -136,15 +150,19 @@ class Pattern:
                 elif kind == "bind":
                     seen.add(name)
                     out.append("(?P<b_%s>%s)" % (name, PLACEHOLDERS[part[1]]))
-                else:  # validated at parse time; defensive
-                    raise TraceError("{=%s} used before {hex:%s} or {dec:%s} bound it"
-                                     % (name, name, name), self.path, self.lineno)
+                else:  # a free ref: parse_trace checks earlier lines bind it
+                    raise _unbound_ref(name, self.path, self.lineno)
         return "".join(out)
 
     def _regex(self, bindings):
         if self._static is not None:
             return self._static
-        return re.compile(self._build(bindings))
+        # Rebuild only when a binding this pattern uses has changed.
+        key = tuple(bindings.get(name) for name in self._names)
+        memo = self._memo
+        if memo is None or memo[0] != key:
+            memo = self._memo = (key, re.compile(self._build(bindings)))
+        return memo[1]
 
     def fullmatch(self, line, bindings=None):
         """Match a whole line.  Returns the dict of NEW bindings ({} if
@@ -216,35 +234,30 @@ class Trace:
         return out
 
 
-def _substitute_send(text, path, lineno, bound):
-    """Check a send line: only {=NAME}, {{ and }} are allowed."""
-    refs = []
-    for m in re.finditer(r"\{\{|\}\}|\{[^{}]*\}", text):
-        tok = m.group()
+def _check_send(text, path, lineno, bound):
+    """Check a send line: only {=NAME} of bound names, {{ and }} are allowed."""
+    for m in _SEND_TOKEN.finditer(text):
+        tok, name = m.group(), m.group(1)
         if tok in ("{{", "}}"):
             continue
-        rm = re.fullmatch(r"\{=(%s)\}" % _NAME, tok)
-        if not rm:
+        if name is None:
             raise TraceError("only {=NAME}, {{ and }} may be used in a `>` line, not %r" % tok,
                              path, lineno)
-        if rm.group(1) not in bound:
-            raise TraceError("{=%s} used before a {hex:%s}/{dec:%s} bound it"
-                             % ((rm.group(1),) * 3), path, lineno)
-        refs.append(rm.group(1))
-    return refs
+        if name not in bound:
+            raise _unbound_ref(name, path, lineno)
 
 
 def render_send(text, bindings):
-    """Expand {=NAME}, {{ and }} of a send line with the captured text."""
+    """Expand {=NAME}, {{ and }} of a send line with the captured text
+    (_check_send has allowed nothing else)."""
     def rep(m):
-        tok = m.group()
+        tok, name = m.group(), m.group(1)
         if tok == "{{":
             return "{"
         if tok == "}}":
             return "}"
-        name = tok[2:-1]
         return bindings[name][1] if name in bindings else tok
-    return re.sub(r"\{\{|\}\}|\{=[A-Za-z_][A-Za-z0-9_]*\}", rep, text)
+    return _SEND_TOKEN.sub(rep, text)
 
 
 def parse_trace(text, path="<trace>"):
@@ -281,7 +294,7 @@ def parse_trace(text, path="<trace>"):
             body = line[1:]
             if body.startswith(" "):
                 body = body[1:]
-            _substitute_send(body, path, lineno, bound)
+            _check_send(body, path, lineno, bound)
             tr.steps.append(Step("send", lineno, text=body))
         else:
             if head == "~":
@@ -292,10 +305,9 @@ def parse_trace(text, path="<trace>"):
                     if not line:
                         raise TraceError("lone backslash", path, lineno)
                 pat = Pattern(line, lineno, path)
-                for name in pat.refs:
-                    if name not in bound and name not in {n for _, n in pat.binds}:
-                        raise TraceError("{=%s} used before {hex:%s} or {dec:%s} bound it"
-                                         % (name, name, name), path, lineno)
+                for name in pat.free_refs:
+                    if name not in bound:
+                        raise _unbound_ref(name, path, lineno)
                 for kind, name in pat.binds:
                     bound.add(name)
             ordinal += 1
@@ -335,9 +347,7 @@ class Matcher:
         self.panic_line = None     # (lineno, line)
         self.unknown_test = None   # (lineno, line, name, known)
         self.outbox = []
-        self.sent = []             # (after lineno, text)
         self._partial_done = None  # lineno consumed by a partial match
-        self._last_lineno = 0
         self._flush_sends()
 
     # -- state
@@ -376,9 +386,7 @@ class Matcher:
     def _flush_sends(self):
         st = self.trace.steps
         while self.pos < len(st) and st[self.pos].kind == "send":
-            text = render_send(st[self.pos].text, self.bindings)
-            self.outbox.append(text + "\r")
-            self.sent.append((self._last_lineno, text))
+            self.outbox.append(render_send(st[self.pos].text, self.bindings) + "\r")
             self.pos += 1
 
     def _try_expect(self, lineno, line):
@@ -397,12 +405,10 @@ class Matcher:
     def feed_partial(self, lineno, line):
         if lineno == self._partial_done or len(line) > self.PARTIAL_MAX or not self.wants_partial():
             return
-        self._last_lineno = lineno
         if self._try_expect(lineno, line):
             self._partial_done = lineno
 
     def feed_line(self, lineno, line):
-        self._last_lineno = lineno
         if lineno != self._partial_done:
             self._try_expect(lineno, line)
         for fb in self.forbidden:

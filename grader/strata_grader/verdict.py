@@ -3,7 +3,7 @@ specific reason."""
 
 import difflib
 
-from .qemu import INPUT_WAIT
+from .qemu import GRACE, INPUT_WAIT
 
 EXIT_STATUS = {"pass": 33, "fail": 35, "panic": 37, "reset": 0, "triple": 0}
 STATUS_MEANING = {33: "test passed", 35: "test failed", 37: "kernel panic",
@@ -120,7 +120,7 @@ def _panic_details(res, lines):
     return out
 
 
-def judge(res, trace, *, timeout, flood_limit, grace=1.0):
+def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
     m = res.matcher
     lines = res.lines
     exp = trace.exit
