@@ -221,7 +221,6 @@ class SourceFile:
                     if n != r.lab:
                         self.err(no, "LAB %d END closes the LAB %d region opened at line %d"
                                  % (n, r.lab, r.line))
-                    r.end = no
                     cur = stack[-1][0].stub if stack and stack[-1][1] == "stub" else \
                         (stack[-1][0].solution if stack else root)
                 else:
@@ -284,30 +283,22 @@ class SourceFile:
     def stub_errors(self, handout_of):
         """A stub that names its exercise (`LAB N exercise K`) points to the
         lab's handout: handout_of(N), or at least `handouts/` when unknown."""
-        errors = []
-
-        def walk(items):
-            for it in items:
-                if not isinstance(it, Region):
-                    continue
-                walk(it.solution)
-                if it.stub is None:
-                    continue
-                lines = [l for l in it.stub if isinstance(l, Line)]
-                text = "\n".join(l.text for l in lines)
-                m = re.search(r"\bLAB (\d+) exercise (\d+)\b", text)
-                if m:
-                    n = int(m.group(1))
-                    want = handout_of(n) or "handouts/"
-                    if want not in text:
-                        no = next(l.line for l in lines if m.group(0) in l.text) \
-                            if any(m.group(0) in l.text for l in lines) else it.line
-                        errors.append("%s:%d: the stub of LAB %d exercise %s does not point to "
-                                      "the handout: mention %s in its comment"
-                                      % (self.path, no, n, m.group(2), want))
-                walk(it.stub)
-        walk(self.items or [])
-        return errors
+        errors = []	# (line, message)
+        for r in _regions(self.items or []):
+            if r.stub is None:
+                continue
+            lines = [l for l in r.stub if isinstance(l, Line)]
+            text = "\n".join(l.text for l in lines)
+            m = re.search(r"\bLAB (\d+) exercise (\d+)\b", text)
+            if m:
+                n = int(m.group(1))
+                want = handout_of(n) or "handouts/"
+                if want not in text:
+                    no = next((l.line for l in lines if m.group(0) in l.text), r.line)
+                    errors.append((no, "%s:%d: the stub of LAB %d exercise %s does not point to "
+                                   "the handout: mention %s in its comment"
+                                   % (self.path, no, n, m.group(2), want)))
+        return [e for _, e in sorted(errors, key=lambda e: e[0])]	# in file order
 
     def err(self, line, msg):
         self.errors.append("%s:%d: %s" % (self.path, line, msg))
@@ -317,39 +308,35 @@ class SourceFile:
         out = []
         if self.file_lab is not None:
             out.append((self.file_lab, self.file_lab_line))
-
-        def walk(items):
-            for it in items:
-                if isinstance(it, Region):
-                    out.append((it.lab, it.line))
-                    walk(it.solution)
-                    walk(it.stub or [])
-        walk(self.items or [])
-        return out
+        return out + [(r.lab, r.line) for r in _regions(self.items or [])]
 
     # ---- rendering
 
+    def _rendered(self, mode_of):
+        """[(source line number, text)] of the file in a tree where lab n has
+        mode mode_of(n): its marked parts by mode, a Markdown file without
+        its instructor-only text; None when the file is copied verbatim."""
+        if self.items is None:
+            if not self.instructor:
+                return None
+            return [(no, l) for no, l in enumerate(self.text.split("\n"), 1)
+                    if no not in self.instructor]
+        out = []
+        emit(self.items, mode_of, out)
+        return [(l.line, l.text) for l in out]
+
     def render(self, mode_of):
         """The file's bytes in a tree where lab n has mode mode_of(n)."""
-        if self.items is None:
-            if self.instructor:
-                return "\n".join(l for no, l in enumerate(self.text.split("\n"), 1)
-                                 if no not in self.instructor).encode("utf-8")
+        lines = self._rendered(mode_of)
+        if lines is None:
             return self.data
-        out = []
-        emit(self.items, mode_of, out)
-        return "\n".join(l.text for l in out).encode("utf-8")
+        return "\n".join(text for _, text in lines).encode("utf-8")
 
     def line_map(self, mode_of):
-        """For each line of the rendered file, its line number in the source."""
-        if self.items is None:
-            if self.instructor:
-                return [no for no in range(1, self.text.count("\n") + 2)
-                        if no not in self.instructor]
-            return None
-        out = []
-        emit(self.items, mode_of, out)
-        return [l.line for l in out]
+        """For each line of the rendered file, its line number in the source
+        (None: the file is copied verbatim)."""
+        lines = self._rendered(mode_of)
+        return None if lines is None else [no for no, _ in lines]
 
     def solution_lines(self):
         """{lab: [(line number, stripped text)]} of the solution parts of STUB regions."""
@@ -363,14 +350,9 @@ class SourceFile:
                 elif not it.stub:
                     into.append((it.line, it.text.strip()))
 
-        def walk(items):
-            for it in items:
-                if isinstance(it, Region):
-                    if it.stub is not None:
-                        collect(it.solution, sol.setdefault(it.lab, []))
-                    walk(it.solution)
-                    walk(it.stub or [])
-        walk(self.items or [])
+        for r in _regions(self.items or []):
+            if r.stub is not None:
+                collect(r.solution, sol.setdefault(r.lab, []))
         return sol
 
     def outside_lines(self):
@@ -405,7 +387,16 @@ class Region:
         self.lab, self.line = lab, line
         self.solution = []
         self.stub = None	# None: wiring (no STUB part)
-        self.end = None
+
+
+def _regions(items):
+    """Every Region in items, depth first (a region, then the regions in its
+    solution part, then those in its stub part), in file order."""
+    for it in items:
+        if isinstance(it, Region):
+            yield it
+            yield from _regions(it.solution)
+            yield from _regions(it.stub or [])
 
 
 def emit(items, mode_of, out):
@@ -484,12 +475,12 @@ class Source:
             for n, line in f.marker_labs():
                 if n not in folders:
                     errors.append("%s:%d: lab %d has no labs/lab%d-* folder" % (f.path, line, n, n))
-            if f.prefixes or f.text is None:
+            if f.prefixes or f.text is None or f.path.endswith(".md"):
                 continue
-            # Files labgen copies verbatim must not look marked.
+            # Files labgen copies verbatim must not look marked (Markdown may
+            # show markers).
             for no, l in enumerate(f.text.split("\n"), 1):
-                if re.match(r"\s*(//@|#@)\s*LAB\s+\d+\s+(BEGIN|STUB|END|FILE)\s*$", l) \
-                        and not f.path.endswith(".md"):
+                if re.match(r"\s*(//@|#@)\s*LAB\s+\d+\s+(BEGIN|STUB|END|FILE)\s*$", l):
                     errors.append("%s:%d: marker in a file labgen copies verbatim" % (f.path, no))
         return errors + self.exercise_errors()
 
@@ -656,6 +647,7 @@ class Repo:
 
     def __init__(self, path):
         self.path = os.path.abspath(path)
+        self.created = False	# True: made by this run (new or empty folder)
         if os.path.exists(os.path.join(self.path, ".git")):
             self.git_dir, self.work_tree = os.path.join(self.path, ".git"), self.path
         elif all(os.path.exists(os.path.join(self.path, x)) for x in ("HEAD", "objects", "refs")):
@@ -669,7 +661,6 @@ class Repo:
             self.git("config", OWNER_KEY, "true")	# ours: later runs may update it
         else:
             raise LabgenError("%s exists and is not a git repository" % self.path)
-        self.created = getattr(self, "created", False)
 
     def owned(self):
         """Whether labgen created this repository (OWNER_KEY in its config)."""
@@ -888,15 +879,15 @@ def generate(src, out, keep_history=False, log=print):
             plan.append((name, old, spec))
     marks = imp.run(repo) if imp.chunks else {}
 
+    ids = {}	# branch -> commit id
     for name, old, (spec, is_new) in plan:
-        new_id = marks[spec] if is_new else spec
+        new_id = ids[name] = marks[spec] if is_new else spec
         if new_id != old:
             repo.git("update-ref", "refs/heads/" + name, new_id)
         status = "created" if not old else ("unchanged" if old == new_id else
                                             "updated (was %s)" % old[:12])
         log("%-14s %s %s" % (name, new_id[:12], status))
-    first = repo.rev("refs/heads/lab%d" % min(src.labs))
-    repo.git("update-ref", "refs/heads/main", first)
+    repo.git("update-ref", "refs/heads/main", ids["lab%d" % first])
     repo.git("symbolic-ref", "HEAD", "refs/heads/main")
     if repo.work_tree:	# clean (checked above): show main
         repo.git("reset", "-q", "--hard", "refs/heads/main")

@@ -494,8 +494,11 @@ class Generate(Tmp):
 
 
 def result(name, verdict="FAIL", status=35, reason="kernel exited with status 35 (test "
-           "failed), expected pass", lab=2):
-    return {"lab": lab, "name": name, "verdict": verdict, "reason": reason, "exit_status": status}
+           "failed), expected pass", lab=2, ended="exit"):
+    """One test of the grader's --json results; ended: how the run ended
+    (exit_status is None unless it is "exit")."""
+    return {"lab": lab, "name": name, "verdict": verdict, "reason": reason, "exit_status": status,
+            "ended": ended}
 
 
 class ValidateJudge(unittest.TestCase):
@@ -510,25 +513,27 @@ class ValidateJudge(unittest.TestCase):
             result("a"), result("b", status=37, reason="kernel panic: out of memory"),
             result("c", status=33, reason="expected line 2 not found: `x` (c.trace:3)"),
             result("d", status=0, reason="expected line 1 not found: `K> ` (d.trace:2)"),
-            dict(result("e", status=None, reason="the kernel sits at its prompt `K>` waiting "
-                        "for input (idle 1.0s), but ..."), ended="input")])
+            result("e", status=None, reason="the kernel sits at its prompt `K>` waiting "
+                   "for input (idle 1.0s), but ...", ended="input")])
         self.assertEqual(problems, [])
         self.assertEqual(parts, ["lab 1: 1/1 OK", "lab 2: 5/5 fail with stubs (5 FAIL)"])
 
     def test_unclean_failures(self):
         parts, problems = self.judge([
             result("ok"),
-            result("hang", "TIMEOUT", None, "timed out (limit 5.0s CPU) — last expected line ..."),
+            result("hang", "TIMEOUT", None, "timed out (limit 5.0s CPU) — last expected line ...",
+                   ended="timeout"),
             result("triple", status=0, reason="QEMU reset: triple fault (an exception with no "
                    "working handler)"),
             result("reset", status=0, reason="QEMU reset (triple fault?)"),
             result("signal", status=-11, reason="QEMU killed by signal 11"),
             result("noexit", status=None, reason="kernel printed `TEST x: FAIL` (line 3) but QEMU "
-                   "did not exit within 1.0s CPU"),
-            result("flood", status=None, reason="output flood: more than 1 MiB of output"),
+                   "did not exit within 1.0s CPU", ended="grace"),
+            result("flood", status=None, reason="output flood: more than 1 MiB of output",
+                   ended="flood"),
             result("qemu1", status=1, reason="QEMU exited with status 1: qemu: fatal"),
             result("odd", status=9, reason="QEMU exited with status 9 (isa-debug-exit value 4)"),
-            result("error", "ERROR", None, "cannot start qemu"),
+            result("error", "ERROR", None, "cannot start qemu", ended="error"),
             result("notest", status=35, reason="kernel has no test `x` (line 1); known tests: y")])
         names = [p.split(":")[0].strip() for p in problems]
         self.assertEqual(names, ["lab2/" + n for n in ("hang", "triple", "reset", "signal",

@@ -16,7 +16,8 @@ then checks:
   labN carry     branch carry/labN: `make -s kernel` without warnings; on a
                  branch from carry/lab(N-1) with labs 1..N-1 solved (a student
                  who finished lab N-1), `git merge carry/labN` is clean and
-                 gives exactly the tree of labN
+                 gives exactly the tree of labN. For the first lab, carry/labN
+                 is the same commit as labN (built by its catch-up check).
 and prints one line per check, then `N passed, M failed`. Exit status 0 when
 every check passed, 1 otherwise.
 """
@@ -47,7 +48,7 @@ SCRUB = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "LAB", "BUILD", "V
 GIT_IDENT = {"GIT_AUTHOR_NAME": "Strata validate", "GIT_AUTHOR_EMAIL": "validate@strata.invalid",
              "GIT_COMMITTER_NAME": "Strata validate",
              "GIT_COMMITTER_EMAIL": "validate@strata.invalid",
-             "GIT_AUTHOR_DATE": "1704067200 +0000", "GIT_COMMITTER_DATE": "1704067200 +0000"}
+             "GIT_AUTHOR_DATE": labgen.IDENT_DATE, "GIT_COMMITTER_DATE": labgen.IDENT_DATE}
 
 
 def clean_env(extra=None):
@@ -126,21 +127,23 @@ def unclean(t):
     a panic), or of a monitor-driven test whose kernel sits at its prompt
     waiting for input that will not come; not a TIMEOUT, not a QEMU reset
     or triple fault, not a QEMU that crashed, hung or exited with an unknown
-    status, not an ERROR."""
+    status, not an ERROR. How the run ended is the grader's `ended` (see
+    grader/README.md, "JSON results")."""
     verdict, reason, status = t.get("verdict"), t.get("reason") or "", t.get("exit_status")
-    if verdict == "FAIL" and t.get("ended") == "input":
-        return None
+    ended = t.get("ended")
     if verdict == "TIMEOUT":
         return "TIMEOUT", "timed out (the stubs hang): " + reason
     if verdict != "FAIL":
         return verdict, "%s, expected a clean FAIL%s" % (verdict, ": " + reason if reason else "")
+    if ended == "input":
+        return None
+    if ended == "flood":
+        return "flood", "output flood (a print loop that never ends): " + reason
+    if ended != "exit":
+        return "no exit", "QEMU did not exit (ended: %s): %s" % (ended, reason)
     if reason.startswith("QEMU reset"):
         return "QEMU reset", "QEMU reset or triple fault: " + reason
-    if reason.startswith("output flood"):
-        return "flood", "output flood (a print loop that never ends): " + reason
-    if status is None:
-        return "no exit", "QEMU did not exit (killed after a hang or flood): " + reason
-    if status < 0 or status not in CLEAN_STATUS:
+    if status is None or status < 0 or status not in CLEAN_STATUS:
         return "QEMU crash", "QEMU crashed or exited with an unknown status: " + reason
     if reason.startswith("kernel has no test"):
         return "not run", "the test did not run: " + reason
@@ -246,22 +249,25 @@ class Checker:
 
     def carry(self, n):
         name = "lab%d carry" % n
+        if n == self.first:
+            # labgen makes labN the very commit of carry/labN for the first
+            # lab: its catch-up check builds and grades it.
+            carry, lab = self.commit("carry/lab%d" % n), self.commit("lab%d" % n)
+            if carry and carry == lab:
+                return True, "%s: same commit as lab%d (built by its catch-up check)" % (name, n)
+            return False, "%s: carry/lab%d is %s, lab%d is %s: expected the same commit" % (
+                name, n, carry or "missing", n, lab or "missing")
         d = os.path.join(self.tmp, "carry%d" % n)
         clone(self.repo, "carry/lab%d" % n, d)
         why = build(d, ["kernel"], lambda p, l: self.src.source_line("carry", n, p, l))
         ok, parts, notes = why is None, ["build OK" if why is None else "build FAILED"], []
         if why:
             notes.append(why)
-        if n == self.first:
-            same = self.tree("carry/lab%d" % n) == self.tree("lab%d" % n)
-            parts.append("first lab, tree %s lab%d" % ("=" if same else "!=", n))
-            ok = ok and same
-        else:
-            merged, what, note = self.merge(n)
-            parts.append(what)
-            ok = ok and merged
-            if note:
-                notes.append(note)
+        merged, what, note = self.merge(n)
+        parts.append(what)
+        ok = ok and merged
+        if note:
+            notes.append(note)
         line = "%s: %s" % (name, ", ".join(parts))
         return ok, "\n".join([line] + ["  " + x for x in notes])
 
@@ -295,9 +301,10 @@ class Checker:
                 "lab%d -> merged:\n%s" % (n, tail(stat, 40))
         return True, "merge clean, tree = lab%d" % n, None
 
-    def tree(self, ref):
-        _, out, _ = git(self.repo, "rev-parse", ref + "^{tree}")
-        return out.strip()
+    def commit(self, ref):
+        """The commit id of branch ref in the student repository, or None."""
+        rc, out, _ = git(self.repo, "rev-parse", "-q", "--verify", "refs/heads/%s^{commit}" % ref)
+        return out.strip() if rc == 0 else None
 
 
 def guarded(fn, *args):
