@@ -204,7 +204,7 @@ test:
 
 test-check: check
 test-grade: kernel iso
-	$(PYTHON) grader/grade.py --no-build $(if $(LAB),--upto $(LAB))
+	$(PYTHON) grader/grade.py --no-build $(UPTO)
 test-grader-selftest: kernel iso
 	$(PYTHON) grader/selftest/run.py
 test-gdb: kernel

@@ -16,6 +16,7 @@
  *   boot_pgtab[0][i] = i pages          boot_pgtab[1][i] = 1024 + i pages
  */
 #include "kernel/layout.h"
+#include "kernel/panic.h"
 #include "kernel/x86.h"
 
 #define MB_MAGIC	0x1BADB002
@@ -122,8 +123,8 @@ boot_check_mapping:
 	jns 3b
 	movl $V2P(boot_msg2), %edx
 	call boot_puts
-	movw $0xf4, %dx			/* isa-debug-exit: EXIT_FAIL */
-	movl $0x11, %eax
+	movw $DEBUG_EXIT_PORT, %dx
+	movl $EXIT_FAIL, %eax
 	outl %eax, %dx
 4:	hlt
 	jmp 4b

@@ -11,11 +11,6 @@ struct tss {
 	uint16_t trap, iomap_base;
 } __attribute__((packed));
 
-struct dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
 static uint64_t gdt[6];
 static struct tss tss;
 extern char boot_stack_top[];

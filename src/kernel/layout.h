@@ -14,10 +14,14 @@
 
 #define PAGE_SIZE		4096
 #define PAGE_SHIFT		12
+#ifndef __ASSEMBLER__
+/* x rounded down / up to a page boundary, in x's own type. */
+#define PAGE_ROUNDDOWN(x)	((x) & ~(__typeof__(x))(PAGE_SIZE - 1))
+#define PAGE_ROUNDUP(x)		PAGE_ROUNDDOWN((x) + PAGE_SIZE - 1)
+#endif
 #define KERNBASE		0xC0000000
 #define KERNEL_PHYS		0x00100000
 #define KERNEL_BOOT_MAPPED	0x00800000	/* mapped at KERNBASE by start.S */
-#define IDENTITY_MAPPED		0x00400000	/* 1:1 at boot, until create_init_pagedir */
 #define KVIRT_START		0xC0800000
 #define KVIRT_END		0xFFC00000
 #define RECURSIVE_BASE		0xFFC00000

@@ -22,8 +22,7 @@ MONITOR_COMMAND(help, "list the commands")
 MONITOR_COMMAND(backtrace, "print the call stack of the monitor")
 {
 	(void)argc, (void)argv;
-	backtrace((uint32_t)__builtin_return_address(0) - 1,
-		  *(uint32_t *)__builtin_frame_address(0));
+	backtrace(BACKTRACE_HERE);
 	return 0;
 }
 

@@ -8,7 +8,6 @@
 #include "kernel/x86.h"
 
 #define BACKTRACE_MAX	32
-#define DEBUG_EXIT_PORT	0xF4
 
 static int panicking;
 
@@ -23,7 +22,7 @@ void machine_exit(int value)
 
 void machine_reboot(void)
 {
-	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) none = { 0, 0 };
+	struct dtr none = { 0, 0 };
 
 	outb(0x64, 0xFE);	/* pulse the reset line through the keyboard controller */
 	/* The reset takes a moment (QEMU: its next main-loop turn). Each write
@@ -78,8 +77,15 @@ static void panic_start(void)
 	}
 }
 
-static void __attribute__((noreturn)) panic_finish(void)
+/* The message, the backtrace from (eip, ebp), then out of QEMU. */
+static void __attribute__((noreturn)) vpanic(uint32_t eip, uint32_t ebp, const char *fmt,
+					     va_list ap)
 {
+	panic_start();
+	printk("panic: ");
+	vprintk(fmt, ap);
+	printk("\nbacktrace:\n");
+	backtrace(eip, ebp);
 	printk("kernel panic: stopping\n");
 	machine_exit(EXIT_PANIC);
 }
@@ -88,27 +94,14 @@ void panic(const char *fmt, ...)
 {
 	va_list ap;
 
-	panic_start();
-	printk("panic: ");
 	va_start(ap, fmt);
-	vprintk(fmt, ap);
-	va_end(ap);
-	printk("\nbacktrace:\n");
-	backtrace((uint32_t)__builtin_return_address(0) - 1,
-		  *(uint32_t *)__builtin_frame_address(0));
-	panic_finish();
+	vpanic(BACKTRACE_HERE, fmt, ap);
 }
 
 void panic_trap(struct trapframe *tf, const char *fmt, ...)
 {
 	va_list ap;
 
-	panic_start();
-	printk("panic: ");
 	va_start(ap, fmt);
-	vprintk(fmt, ap);
-	va_end(ap);
-	printk("\nbacktrace:\n");
-	backtrace(tf->eip, tf->ebp);
-	panic_finish();
+	vpanic(tf->eip, tf->ebp, fmt, ap);
 }

@@ -6,6 +6,13 @@
 #ifndef STRATA_PANIC_H
 #define STRATA_PANIC_H
 
+/* isa-debug-exit (port 0xf4): QEMU exits with status (value << 1) | 1. */
+#define DEBUG_EXIT_PORT	0xF4
+#define EXIT_PASS	0x10	/* QEMU status 33 */
+#define EXIT_FAIL	0x11	/* 35 */
+#define EXIT_PANIC	0x12	/* 37 */
+
+#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 struct trapframe;
@@ -19,12 +26,13 @@ void panic_trap(struct trapframe *tf, const char *fmt, ...)
 /* Prints "  #i 0x<eip> name+0xoff" for eip, then each return address
  * found by following the saved-%ebp chain that starts at ebp. */
 void backtrace(uint32_t eip, uint32_t ebp);
+/* backtrace's arguments for the caller of the current function: the call
+ * site (return address - 1, inside the call instruction) and its frame. */
+#define BACKTRACE_HERE	((uint32_t)__builtin_return_address(0) - 1), \
+			(*(uint32_t *)__builtin_frame_address(0))
 
-/* isa-debug-exit (port 0xf4): QEMU exits with status (value << 1) | 1. */
-#define EXIT_PASS	0x10	/* QEMU status 33 */
-#define EXIT_FAIL	0x11	/* 35 */
-#define EXIT_PANIC	0x12	/* 37 */
 void machine_exit(int value) __attribute__((noreturn));
 void machine_reboot(void) __attribute__((noreturn));
+#endif /* !__ASSEMBLER__ */
 
 #endif

@@ -31,7 +31,7 @@ KTEST(selftest_hang)
 
 KTEST(selftest_triple)
 {
-	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) none = { 0, 0 };
+	struct dtr none = { 0, 0 };
 
 	lidt(&none);
 	__asm__ volatile("int3");

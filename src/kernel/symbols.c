@@ -23,14 +23,6 @@ const struct ksym *ksym_lookup(uint32_t addr, uint32_t *offset)
 	return &ksyms[lo];
 }
 
-uint32_t ksym_address(const char *name)
-{
-	for (uint32_t i = 0; i < ksyms_count; i++)
-		if (strcmp(ksyms[i].name, name) == 0)
-			return ksyms[i].addr;
-	return 0;
-}
-
 void symbolize(uint32_t addr, char *buf, int size)
 {
 	uint32_t off;

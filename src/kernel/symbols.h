@@ -14,8 +14,6 @@ struct ksym {
 
 /* The symbol containing addr, or NULL; *offset gets addr - symbol. */
 const struct ksym *ksym_lookup(uint32_t addr, uint32_t *offset);
-/* The address of a function by name, or 0. */
-uint32_t ksym_address(const char *name);
 /* Writes "name+0xoff" (or "?") into buf. */
 void symbolize(uint32_t addr, char *buf, int size);
 

@@ -93,10 +93,7 @@ void pic_unmask(unsigned irq)
 
 void trap_init(void)
 {
-	struct {
-		uint16_t limit;
-		uint32_t base;
-	} __attribute__((packed)) d = { sizeof(idt) - 1, (uint32_t)idt };
+	struct dtr d = { sizeof(idt) - 1, (uint32_t)idt };
 
 	for (int i = 0; i < T_IRQ0 + 16; i++)
 		set_gate(i, vectors[i], GATE_INT);

@@ -40,14 +40,19 @@ static inline uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0,
 static inline uint32_t read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline uint32_t read_cr3(void) { uint32_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 static inline void write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static inline uint32_t read_ebp(void) { uint32_t v; __asm__ volatile("mov %%ebp, %0" : "=r"(v)); return v; }
 static inline uint32_t read_esp(void) { uint32_t v; __asm__ volatile("mov %%esp, %0" : "=r"(v)); return v; }
 static inline void invlpg(uintptr_t va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 static inline void cli(void) { __asm__ volatile("cli"); }
 static inline void hlt(void) { __asm__ volatile("hlt"); }
 
-static inline void lgdt(void *desc) { __asm__ volatile("lgdt (%0)" : : "r"(desc)); }
-static inline void lidt(void *desc) { __asm__ volatile("lidt (%0)" : : "r"(desc)); }
+/* The operand of lgdt and lidt. */
+struct dtr {
+	uint16_t limit;
+	uint32_t base;
+} __attribute__((packed));
+
+static inline void lgdt(const struct dtr *d) { __asm__ volatile("lgdt (%0)" : : "r"(d)); }
+static inline void lidt(const struct dtr *d) { __asm__ volatile("lidt (%0)" : : "r"(d)); }
 static inline void ltr(uint16_t sel) { __asm__ volatile("ltr %0" : : "r"(sel)); }
 #endif
 

@@ -61,10 +61,12 @@ size_t vpmeta_size(size_t n_pages);
 int vpcreate(struct vpallocator *vpa, uintptr_t start, size_t n_pages, void *meta);
 size_t vpalloc(struct vpallocator *vpa, size_t min_pages, size_t max_pages,
 	       uintptr_t *start_addr);
+/* Panics, naming the address, the count and vpcheck's reason, unless
+ * [start_addr, + n_pages) is exactly one live vpalloc range. */
 void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages);
 /* NULL if vpfree(vpa, start_addr, n_pages) would succeed (the range is
- * exactly one live vpalloc range), else the reason it would panic with.
- * Changes nothing. */
+ * exactly one live vpalloc range), else the reason it would panic with
+ * (buddy_strerror's text). Changes nothing. */
 const char *vpcheck(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages);
 size_t vpfree_count(const struct vpallocator *vpa);	/* free pages; NULL: kernel */
 struct vpallocator *kernel_vpallocator(void);

@@ -264,6 +264,12 @@ static inline struct chunk *first_chunk(struct arena *a)
 	return (struct chunk *)((char *)a + ARENA_FIRST);
 }
 
+/* The arena whose first chunk is c (the inverse of first_chunk). */
+static inline struct arena *chunk_arena(struct chunk *c)
+{
+	return (struct arena *)((char *)c - ARENA_FIRST);
+}
+
 /* The end fence: where the last chunk ends. */
 static inline struct chunk *arena_fence(struct arena *a)
 {
@@ -287,6 +293,18 @@ static void __attribute__((noreturn)) corrupt(const void *where, const char *wha
 static inline bool fence_ok(const struct tag *t)
 {
 	return t->size == F_FENCE && t->canary == canary(t, F_FENCE);
+}
+
+static inline void set_fence(struct tag *t)
+{
+	t->size = F_FENCE;
+	t->canary = canary(t, F_FENCE);
+}
+
+/* c's footer is a copy of its header (c's size is trusted). */
+static inline bool footer_ok(struct chunk *c)
+{
+	return footer(c)->size == c->h.size && footer(c)->canary == c->h.canary;
 }
 
 /*
@@ -429,6 +447,15 @@ static inline struct chunk *split(struct chunk *c, size_t size)
 
 /* ---- arenas ---------------------------------------------------------------- */
 
+/* An arena (not a large block, found by its one pointer) that crosses a
+ * slot boundary is hashed under both slots. */
+static bool second_slot(const struct arena *a)
+{
+	uintptr_t start = (uintptr_t)a, end = start + a->pages * PAGE_SIZE;
+
+	return !a->large && (start >> SLOT_SHIFT) != ((end - 1) >> SLOT_SHIFT);
+}
+
 /* Enters a->link[i] under the slot of address key. */
 static void hash_insert(struct arena *a, int i, uintptr_t key)
 {
@@ -513,10 +540,8 @@ static struct arena *arena_create(size_t pages, bool large)
 
 	/* The two fences, then one chunk in between. */
 	c = first_chunk(a);
-	((struct tag *)c - 1)->size = F_FENCE;
-	((struct tag *)c - 1)->canary = canary((struct tag *)c - 1, F_FENCE);
-	arena_fence(a)->h.size = F_FENCE;
-	arena_fence(a)->h.canary = canary(arena_fence(a), F_FENCE);
+	set_fence((struct tag *)c - 1);
+	set_fence(&arena_fence(a)->h);
 	set_tags(c, arena_span(a), large ? F_LARGE : F_FREE);
 	if (!large && malloc_poison)
 		fill(c + 1, MALLOC_POISON_BYTE, arena_span(a) - sizeof(struct chunk) - TAG);
@@ -529,7 +554,7 @@ static struct arena *arena_create(size_t pages, bool large)
 	a->link[0].ent.len = large ? 1 : (uintptr_t)arena_fence(a) - ((uintptr_t)c + TAG);
 	a->link[1].ent = a->link[0].ent;
 	hash_insert(a, 0, start);
-	if (!large && (start >> SLOT_SHIFT) != ((end - 1) >> SLOT_SHIFT))
+	if (second_slot(a))
 		hash_insert(a, 1, end - 1);
 
 	/* Keep the arena list in address order (malloc_walk's order). */
@@ -555,7 +580,7 @@ static void arena_destroy(struct arena *a)
 	size_t pages = a->pages;
 
 	hash_remove(a, 0, start);
-	if (!a->large && (start >> SLOT_SHIFT) != ((end - 1) >> SLOT_SHIFT))
+	if (second_slot(a))
 		hash_remove(a, 1, end - 1);
 	if (a->prev != NULL)
 		a->prev->next = a->next;
@@ -651,6 +676,17 @@ static inline bool spans_arena(struct chunk *m)
 	       (((struct chunk *)((char *)m + csize(m)))->h.size & F_FENCE);
 }
 
+/* The first byte of free chunk c's body that is not the poison, or NULL. */
+static unsigned char *poison_broken(struct chunk *c)
+{
+	unsigned char *b = (unsigned char *)(c + 1), *end = (unsigned char *)footer(c);
+
+	for (; b < end; b++)
+		if (*b != MALLOC_POISON_BYTE)
+			return b;
+	return NULL;
+}
+
 /* Poison the bytes of [from, to) (malloc_poison). */
 static void poison(void *from, void *to)
 {
@@ -682,7 +718,7 @@ static void free_chunk(struct chunk *c)
 		if ((char *)m + csize(m) != end)
 			poison(end - TAG, (struct chunk *)end + 1);
 	}
-	if (spans_arena(m) && arena_release((struct arena *)((char *)m - ARENA_FIRST)))
+	if (spans_arena(m) && arena_release(chunk_arena(m)))
 		return;
 	freelist_insert(m);
 }
@@ -782,7 +818,6 @@ static struct chunk *checked_chunk(void *p, const char *op)
 {
 	struct chunk *c = (struct chunk *)((char *)p - TAG);
 	struct arena *a;
-	struct tag *f;
 
 	op_name = op;
 	op_ptr = p;
@@ -797,8 +832,7 @@ static struct chunk *checked_chunk(void *p, const char *op)
 		diagnose(a, p);
 	if (c->h.size & F_FREE)
 		bad_pointer("double free");
-	f = footer(c);
-	if (f->size != c->h.size || f->canary != c->h.canary)
+	if (!footer_ok(c))
 		bad_pointer("corrupted chunk header (footer differs: buffer overrun?)");
 	return c;
 }
@@ -831,12 +865,10 @@ static void *large_alloc(size_t need)
 /* Checks that nothing wrote to free chunk c since it was poisoned. */
 static void poison_check(struct chunk *c)
 {
-	unsigned char *b = (unsigned char *)(c + 1), *end = (unsigned char *)c + csize(c) - TAG;
+	unsigned char *b = poison_broken(c);
 
-	for (; b < end; b++)
-		if (*b != MALLOC_POISON_BYTE)
-			panic("malloc: chunk %p modified after free (byte at %p is 0x%x)",
-			      c, b, *b);
+	if (b != NULL)
+		panic("malloc: chunk %p modified after free (byte at %p is 0x%x)", c, b, *b);
 }
 
 void *malloc(size_t n)
@@ -887,7 +919,7 @@ void *calloc(size_t n, size_t size)
 static void release(struct chunk *c)
 {
 	if (c->h.size & F_LARGE)
-		arena_destroy((struct arena *)((char *)c - ARENA_FIRST));
+		arena_destroy(chunk_arena(c));
 	else
 		free_chunk(c);
 }
@@ -918,7 +950,7 @@ void *realloc(void *p, size_t n)
 	if (c->h.size & F_LARGE) {
 		/* In place only if it needs exactly the pages it has: pages
 		 * that would be left unused must go back to kvfree. */
-		if (large_pages(need) == ((struct arena *)((char *)c - ARENA_FIRST))->pages)
+		if (large_pages(need) == chunk_arena(c)->pages)
 			return p;
 	} else if (need <= LARGE_MIN && resize_in_place(c, need)) {
 		return p;
@@ -980,6 +1012,7 @@ int malloc_check(void)
 {
 	struct arena *a;
 	struct chunk *c, *prev, *end;
+	unsigned char *bad;
 	size_t pages = 0, nfree = 0, nlisted = 0;
 	unsigned cls;
 
@@ -1003,7 +1036,7 @@ int malloc_check(void)
 			if (csize(c) < MIN_CHUNK || csize(c) % ALIGN != 0 ||
 			    (char *)c + csize(c) > (char *)end)
 				check_fail(c, "bad chunk size");
-			if (footer(c)->size != c->h.size || footer(c)->canary != c->h.canary)
+			if (!footer_ok(c))
 				check_fail(c, "footer differs from header");
 			if ((c->h.size & F_MASK) != (a->large ? F_LARGE : 0) &&
 			    (a->large || (c->h.size & F_MASK) != F_FREE))
@@ -1013,12 +1046,8 @@ int malloc_check(void)
 			nfree++;
 			if (prev != NULL && is_free(prev))
 				check_fail(c, "two free chunks side by side");
-			if (malloc_poison) {
-				unsigned char *b = (unsigned char *)(c + 1);
-				for (; b < (unsigned char *)footer(c); b++)
-					if (*b != MALLOC_POISON_BYTE)
-						check_fail(b, "free chunk modified (poison)");
-			}
+			if (malloc_poison && (bad = poison_broken(c)) != NULL)
+				check_fail(bad, "free chunk modified (poison)");
 		}
 		if (c != end)
 			check_fail(c, "chunks overrun the arena end");

@@ -54,14 +54,18 @@ struct pagedir *current_pagedir(void)
 	return active;
 }
 
-/* The page table that covers va, or NULL. */
-static uint32_t *table_of(struct pagedir *pd, uintptr_t va)
+/* The page table of directory entry pdi (kernel ones are shared), or NULL. */
+static uint32_t *table_at(struct pagedir *pd, unsigned pdi)
 {
-	unsigned pdi = PDE_INDEX(va);
-
 	if (pdi >= USER_PDES)
 		return kvpd[pdi - USER_PDES].table;
 	return pd->vpdes[pdi].table;
+}
+
+/* The page table that covers va, or NULL. */
+static uint32_t *table_of(struct pagedir *pd, uintptr_t va)
+{
+	return table_at(pd, PDE_INDEX(va));
 }
 
 int vm_translate(struct pagedir *pd, uintptr_t virtual, uintptr_t *physical,
@@ -164,12 +168,6 @@ static void free_user_table(struct pagedir *pd, unsigned pdi)
 	ppfree(pa, 1);
 }
 
-static int has_table(struct pagedir *pd, unsigned pdi)
-{
-	return pdi >= USER_PDES ? kvpd[pdi - USER_PDES].table != NULL
-				: pd->vpdes[pdi].table != NULL;
-}
-
 static void free_table(struct pagedir *pd, unsigned pdi)
 {
 	if (pdi >= USER_PDES)
@@ -187,7 +185,7 @@ static int ensure_tables(struct pagedir *pd, unsigned first, unsigned last)
 	int err = 0;
 
 	for (pdi = first; pdi <= last; pdi++) {
-		if (has_table(pd, pdi))
+		if (table_at(pd, pdi))
 			continue;
 		err = pdi >= USER_PDES ? new_kernel_table(pdi) : new_user_table(pd, pdi);
 		if (err)
@@ -364,7 +362,7 @@ static void dump_mappings(uintptr_t start, uintptr_t end)
 		int mapped = vm_translate(NULL, va, &pa, &flags) == 0;
 		int extends;
 
-		flags &= PTE_PRESENT | PTE_WRITABLE | PTE_USER;	/* not A, D */
+		flags &= PTE_ALLOWED;	/* not A, D */
 		extends = in_run && mapped && flags == run_flags && pa == run_pa + (va - run);
 		if (in_run && !extends) {
 			print_mapping(run, va, run_pa, run_flags);
