@@ -19,15 +19,27 @@
 # exist; commands that want them say so when they are missing.
 
 import contextlib
+import inspect
 import os
 import re
 import socket
 import struct
+import sys
 import time
 
 import gdb
 
-PAGE = 4096
+# The helpers this file shares with strata_mm.py and strata_heap.py are in
+# strata_gdbutil.py, next to it. GDB keeps the outer file's __file__ while one
+# Python file sources another, so the code object's file name says where
+# this file is.
+_here = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
+if _here not in sys.path:
+    sys.path.insert(0, _here)
+from strata_gdbutil import (PAGE, StrataError, eval_addr, out, paging_enabled, plural,
+                            read_bytes, read_u32, read_u32s, register, reported,
+                            split_args, to_int)
+
 KERNBASE = 0xC0000000
 RECURSIVE_BASE = 0xFFC00000
 RECURSIVE_SLOT = 1023
@@ -42,16 +54,27 @@ FLAG_NAMES = [(PTE_P, "P"), (PTE_W, "W"), (PTE_U, "U"), (PTE_PWT, "PWT"),
 
 PF_PRESENT, PF_WRITE, PF_USER, PF_RSVD, PF_FETCH = 0x1, 0x2, 0x4, 0x8, 0x10
 
-TRAP_NAMES = {
-    0: ("DE", "divide error"), 1: ("DB", "debug"), 2: ("NMI", "non-maskable interrupt"),
-    3: ("BP", "breakpoint"), 4: ("OF", "overflow"), 5: ("BR", "bound range exceeded"),
-    6: ("UD", "invalid opcode"), 7: ("NM", "device not available"),
-    8: ("DF", "double fault"), 10: ("TS", "invalid TSS"), 11: ("NP", "segment not present"),
-    12: ("SS", "stack-segment fault"), 13: ("GP", "general protection"),
-    14: ("PF", "page fault"), 16: ("MF", "x87 floating-point error"),
-    17: ("AC", "alignment check"), 18: ("MC", "machine check"),
-    19: ("XM", "SIMD floating-point exception"), 128: ("-", "system call"),
-}
+# The CPU exceptions as the kernel names them: a copy of exceptions[] in
+# src/kernel/trap.c (keep the two in step), used when the kernel's own table
+# cannot be read (see trap_name).
+EXCEPTIONS = [
+    ("DE", "divide error"), ("DB", "debug"), ("NMI", "non-maskable interrupt"),
+    ("BP", "breakpoint"), ("OF", "overflow"), ("BR", "bound range exceeded"),
+    ("UD", "invalid opcode"), ("NM", "device not available"),
+    ("DF", "double fault"), ("CSO", "coprocessor segment overrun"),
+    ("TS", "invalid TSS"), ("NP", "segment not present"),
+    ("SS", "stack-segment fault"), ("GP", "general protection"),
+    ("PF", "page fault"), ("15", "reserved"), ("MF", "x87 floating-point error"),
+    ("AC", "alignment check"), ("MC", "machine check"),
+    ("XM", "SIMD floating-point exception"), ("VE", "virtualization exception"),
+    ("CP", "control protection"), ("22", "reserved"), ("23", "reserved"),
+    ("24", "reserved"), ("25", "reserved"), ("26", "reserved"),
+    ("27", "reserved"), ("HV", "hypervisor injection"),
+    ("VC", "VMM communication"), ("SX", "security exception"), ("31", "reserved"),
+]
+T_IRQ0, T_SYSCALL = 32, 128	# src/kernel/trap.h
+TRAP_NAMES = dict(enumerate(EXCEPTIONS))
+TRAP_NAMES[T_SYSCALL] = ("-", "system call")
 
 # Offsets of struct trapframe (src/kernel/trap.h), used when the debug
 # information does not describe it.
@@ -60,59 +83,7 @@ TRAPFRAME_FIELDS = ["edi", "esi", "ebp", "oesp", "ebx", "edx", "ecx", "eax",
                     "eflags", "esp", "ss"]
 
 
-class StrataError(Exception):
-    """A problem to report to the user as one line, without a Python trace."""
-
-
 # ---- small utilities ---------------------------------------------------------
-
-def out(text=""):
-    gdb.write(text + "\n")
-
-
-def read_bytes(addr, n):
-    try:
-        return bytes(gdb.selected_inferior().read_memory(addr, n))
-    except gdb.MemoryError:
-        raise StrataError("cannot read %d bytes at 0x%08x" % (n, addr))
-
-
-def read_u32(addr):
-    return struct.unpack("<I", read_bytes(addr, 4))[0]
-
-
-def read_u32s(addr, count):
-    return list(struct.unpack("<%dI" % count, read_bytes(addr, 4 * count)))
-
-
-def to_int(value):
-    """A gdb.Value as an address: functions and arrays give their address."""
-    code = value.type.strip_typedefs().code
-    if code in (gdb.TYPE_CODE_FUNC, gdb.TYPE_CODE_ARRAY):
-        value = value.address
-    return int(value.cast(gdb.lookup_type("unsigned long"))) & 0xFFFFFFFF
-
-
-def eval_addr(expr):
-    try:
-        return to_int(gdb.parse_and_eval(expr))
-    except gdb.error as e:
-        raise StrataError("cannot evaluate '%s': %s" % (expr, e))
-
-
-def register(name):
-    """A register's value, or None if the target does not have it."""
-    try:
-        v = gdb.parse_and_eval("$" + name)
-    except gdb.error:
-        return None
-    if v.type.code == gdb.TYPE_CODE_VOID:	# an unknown $name is a void variable
-        return None
-    try:
-        return int(v) & 0xFFFFFFFF
-    except gdb.error:
-        return None
-
 
 def symbol_addr(name):
     """The address of a (possibly assembly) symbol, or None."""
@@ -165,27 +136,6 @@ def pf_decode(err):
     return s
 
 
-def reported(name):
-    """Wraps a command's invoke: problems become one-line GDB errors."""
-    def wrap(invoke):
-        def run(self, arg, from_tty):
-            try:
-                return invoke(self, arg, from_tty)
-            except gdb.GdbError:
-                raise
-            except (StrataError, gdb.error) as e:
-                raise gdb.GdbError("%s: %s" % (name, e))
-        return run
-    return wrap
-
-
-def split_args(arg):
-    try:
-        return gdb.string_to_argv(arg)
-    except gdb.error as e:
-        raise StrataError(str(e))
-
-
 def parse_options(argv, flags, valued=()):
     """Splits --flag and --name=VALUE / --name VALUE options from positionals."""
     opts, pos = {}, []
@@ -227,11 +177,6 @@ def physical_memory():
     finally:
         gdb.execute("maint packet Qqemu.PhyMemMode:0", to_string=True)
         gdb.execute("maint flush dcache", to_string=True)
-
-
-def paging_enabled():
-    cr0 = register("cr0")
-    return cr0 is None or bool(cr0 & 0x80000000)
 
 
 def pse_enabled():
@@ -536,17 +481,31 @@ strata-walk)."""
             out("  0x%08x-0x%08x -> 0x%08x-0x%08x %7d page%s [%s]"
                 % (va, (va + n * PAGE - 1) & 0xFFFFFFFF, pa, (pa + n * PAGE - 1) & 0xFFFFFFFF,
                    n, "s " if n > 1 else "  ", flags_str(flags)))
-        out("strata-maps: %d range%s, %d page%s (%d KiB) mapped"
-            % (len(runs), "" if len(runs) == 1 else "s", total, "" if total == 1 else "s",
-               total * 4))
+        out("strata-maps: %s, %s (%d KiB) mapped"
+            % (plural(len(runs), "range"), plural(total, "page"), total * 4))
 
 
 # ---- trap frames and strata-bt ----------------------------------------------
 
+def kernel_exception(trapno):
+    """(mnemonic, name) of a CPU exception from the kernel's own table,
+    exceptions[] in src/kernel/trap.c, or None: not an exception, no symbols,
+    or the table not readable (paging still off)."""
+    try:
+        table = gdb.parse_and_eval("'trap.c'::exceptions")
+        lo, hi = table.type.strip_typedefs().range()
+        if not lo <= trapno <= hi:
+            return None
+        entry = table[trapno]
+        return entry["mnemonic"].string(), entry["name"].string()
+    except (gdb.error, RuntimeError, ValueError, UnicodeDecodeError):
+        return None
+
+
 def trap_name(trapno):
-    if 32 <= trapno < 48:
-        return "-", "hardware interrupt (IRQ %d)" % (trapno - 32)
-    return TRAP_NAMES.get(trapno, ("-", "vector %d" % trapno))
+    if T_IRQ0 <= trapno < T_IRQ0 + 16:
+        return "-", "hardware interrupt (IRQ %d)" % (trapno - T_IRQ0)
+    return kernel_exception(trapno) or TRAP_NAMES.get(trapno, ("-", "vector %d" % trapno))
 
 
 def read_trapframe(addr):
@@ -917,10 +876,6 @@ define_alias("pf", "strata-pf")
 define_alias("walk", "strata-walk")
 
 # The memory-layer helpers (strata-buddy, strata-heap) live next to this file.
-# GDB keeps the outer file's __file__ while one Python file sources another,
-# so the code object's file name says where this file is.
-import inspect
-_here = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
 for _name, _ in OPTIONAL:
     if os.path.exists(os.path.join(_here, _name)):
         gdb.execute("source " + os.path.join(_here, _name))

@@ -23,13 +23,24 @@
 # Loaded by tools/gdb/strata.py; can also be loaded on its own with
 # `source tools/gdb/strata_heap.py`. GDB runs every sourced Python file in
 # one namespace, shared with strata.py and strata_mm.py: every global name
-# here starts with _heap or StrataHeap.
+# here starts with _heap or StrataHeap, except the helpers imported from
+# strata_gdbutil.py, which are the same objects in every file that imports
+# them.
 
+import inspect
+import os
 import struct as _heap_struct
+import sys
 
 import gdb
 
-_HEAP_PAGE = 4096
+# strata_gdbutil.py is next to this file (see the end of strata.py).
+_heap_dir = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
+if _heap_dir not in sys.path:
+    sys.path.insert(0, _heap_dir)
+from strata_gdbutil import (PAGE, StrataError, eval_addr, need_symbols, need_target, out,
+                            plural, read_bytes, reported, split_args, to_int)
+
 _HEAP_ALIGN = 16            # MALLOC_ALIGN
 _HEAP_TAG = 8               # sizeof(struct tag)
 _HEAP_MIN_CHUNK = 32
@@ -48,27 +59,14 @@ _HEAP_ARENA_FALLBACK = {"magic": 0, "large": 4, "pages": 8, "next": 12, "prev": 
                         "sizeof": 52}
 
 
-class _HeapError(Exception):
-    """A problem to report as one line, without a Python traceback."""
-
-
-def _heap_out(text=""):
-    gdb.write(text + "\n")
-
-
-def _heap_read(addr, n):
-    try:
-        return bytes(gdb.selected_inferior().read_memory(addr, n))
-    except gdb.MemoryError:
-        raise _HeapError("cannot read %d bytes at 0x%08x" % (n, addr))
-    except gdb.error as e:
-        raise _HeapError("cannot read memory at 0x%08x: %s" % (addr, e))
+_HEAP_NO_SYMBOLS = ("no kernel symbols loaded: `file build/kernel.elf` first "
+                    "(make gdb does it)")
 
 
 def _heap_try_read(addr, n):
     try:
-        return _heap_read(addr, n)
-    except _HeapError:
+        return read_bytes(addr, n, any_error=True)
+    except StrataError:
         return None
 
 
@@ -106,11 +104,7 @@ def _heap_bytes(n):
         return "%d bytes (%.1f MiB)" % (n, n / float(1 << 20))
     if n >= 1 << 10:
         return "%d bytes (%.1f KiB)" % (n, n / float(1 << 10))
-    return "%d byte%s" % (n, "" if n == 1 else "s")
-
-
-def _heap_plural(n, word):
-    return "%d %s%s" % (n, word, "" if n == 1 else "s")
+    return plural(n, "byte")
 
 
 # ---- what the kernel has ------------------------------------------------------
@@ -137,32 +131,13 @@ def _heap_symbol(name, required=True):
         if s.is_variable and s.symtab is not None and \
                 _heap_is_malloc_c(s.symtab.filename):
             v = s.value()
-            return int(v.address) & 0xFFFFFFFF, v.type
+            return to_int(v.address), v.type
     if required:
-        if gdb.current_progspace().filename is None:
-            raise _HeapError("no kernel symbols loaded: `file build/kernel.elf` first "
-                             "(make gdb does it)")
-        raise _HeapError("no kernel heap in this kernel: malloc.c's `%s` is not in "
-                         "the symbols (the heap arrives with lab 6, src/mm/malloc.c)"
-                         % name)
+        need_symbols(_HEAP_NO_SYMBOLS)
+        raise StrataError("no kernel heap in this kernel: malloc.c's `%s` is not in "
+                          "the symbols (the heap arrives with lab 6, src/mm/malloc.c)"
+                          % name)
     return None
-
-
-def _heap_check_target():
-    if gdb.current_progspace().filename is None:
-        raise _HeapError("no kernel symbols loaded: `file build/kernel.elf` first "
-                         "(make gdb does it)")
-    inf = gdb.selected_inferior()
-    if inf is None or inf.pid == 0 or gdb.selected_thread() is None:
-        raise _HeapError("the kernel is not running: start `make qemu-gdb` and "
-                         "connect (`make gdb`, or strata-connect), then stop it "
-                         "where you want to look")
-    try:
-        if gdb.selected_thread().is_running():
-            raise _HeapError("the kernel is running: interrupt it (Ctrl-C) or stop "
-                             "it at a breakpoint first")
-    except gdb.error:
-        pass
 
 
 def _heap_arena_layout():
@@ -221,7 +196,7 @@ class _HeapArena:
 
     @property
     def end(self):
-        return self.addr + self.pages * _HEAP_PAGE
+        return self.addr + self.pages * PAGE
 
     def kind(self):
         return "large block" if self.large else "arena"
@@ -231,7 +206,11 @@ class _HeapWalk:
     """Everything strata-heap reports, read from the target."""
 
     def __init__(self):
-        _heap_check_target()
+        need_symbols(_HEAP_NO_SYMBOLS)
+        need_target("the kernel is not running: start `make qemu-gdb` and connect "
+                    "(`make gdb`, or strata-connect), then stop it where you want to look",
+                    running="the kernel is running: interrupt it (Ctrl-C) or stop it at "
+                    "a breakpoint first")
         self.anomalies = []
         self.lay = _heap_arena_layout()
         self.first = (self.lay["sizeof"] + _HEAP_TAG + _HEAP_ALIGN - 1) \
@@ -242,14 +221,16 @@ class _HeapWalk:
         cached_sym = _heap_symbol("cached_empty", required=False)
         pages_sym = _heap_symbol("heap_pages", required=False)
         try:
-            data = _heap_read(arenas_sym[0], 4)
-        except _HeapError:
-            raise _HeapError("cannot read `arenas` at 0x%08x: the kernel is not in "
-                             "the higher half yet (break at kernel_main or later)"
-                             % arenas_sym[0])
+            data = read_bytes(arenas_sym[0], 4, any_error=True)
+        except StrataError:
+            raise StrataError("cannot read `arenas` at 0x%08x: the kernel is not in "
+                              "the higher half yet (break at kernel_main or later)"
+                              % arenas_sym[0])
         self.head = _heap_u32(data, 0)
-        self.cached = _heap_u32(_heap_read(cached_sym[0], 4), 0) if cached_sym else None
-        self.heap_pages = _heap_u32(_heap_read(pages_sym[0], 4), 0) if pages_sym else None
+        self.cached = (_heap_u32(read_bytes(cached_sym[0], 4, any_error=True), 0)
+                       if cached_sym else None)
+        self.heap_pages = (_heap_u32(read_bytes(pages_sym[0], 4, any_error=True), 0)
+                           if pages_sym else None)
         self.arenas = []
         self.by_addr = {}
         self.walk_arenas()
@@ -273,7 +254,7 @@ class _HeapWalk:
                 self.anomaly("more than %d arenas: arena list broken?" % _HEAP_MAX_ARENAS)
                 return
             seen.add(addr)
-            if addr % _HEAP_PAGE:
+            if addr % PAGE:
                 self.anomaly("arena pointer 0x%08x (from %s) is not page aligned: "
                              "stopping the walk" % (addr, self.came_from(prev)))
                 return
@@ -335,7 +316,7 @@ class _HeapWalk:
             def tag_at(x):
                 return blocks.get(x)
         else:
-            data = _heap_try_read(a.addr, a.pages * _HEAP_PAGE)
+            data = _heap_try_read(a.addr, a.pages * PAGE)
             if data is None:
                 self.anomaly("arena 0x%08x: its %d pages are not all readable (unmapped?)"
                              % (a.addr, a.pages), a)
@@ -415,12 +396,12 @@ class _HeapWalk:
         sentinel = elem.code == gdb.TYPE_CODE_STRUCT
         esize = elem.sizeof if sentinel else 4
         nclass = typ.sizeof // esize
-        table = _heap_read(addr, typ.sizeof)
+        table = read_bytes(addr, typ.sizeof, any_error=True)
         words = []
         if self.nonempty_sym is not None:
             nw = max(1, self.nonempty_sym[1].sizeof // 4)
-            words = list(_heap_struct.unpack("<%dI" % nw, _heap_read(self.nonempty_sym[0],
-                                                                     4 * nw)))
+            words = list(_heap_struct.unpack("<%dI" % nw, read_bytes(self.nonempty_sym[0],
+                                                                     4 * nw, any_error=True)))
         self.lists = []
         complete = all(a.complete for a in self.arenas)
         if not complete:
@@ -532,44 +513,22 @@ two consistent states: the command says so."""
     def __init__(self):
         super().__init__("strata-heap", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
 
+    @reported("strata-heap", internal_errors=True)	# a bug here: still no traceback
     def invoke(self, arg, from_tty):
-        try:
-            self.run(arg)
-        except gdb.GdbError:
-            raise
-        except _HeapError as e:
-            raise gdb.GdbError("strata-heap: %s" % e)
-        except gdb.error as e:
-            raise gdb.GdbError("strata-heap: %s" % e)
-        except Exception as e:          # a bug here: still no traceback
-            raise gdb.GdbError("strata-heap: internal error (%s: %s)"
-                               % (type(e).__name__, e))
+        self.run(arg)
 
     @staticmethod
     def parse(arg):
-        try:
-            argv = gdb.string_to_argv(arg)
-        except gdb.error as e:
-            raise _HeapError(str(e))
         opts, pos = set(), []
-        for a in argv:
+        for a in split_args(arg):
             if a in ("--summary", "-s", "--all", "-a", "--lists", "-l"):
                 opts.add({"-s": "--summary", "-a": "--all", "-l": "--lists"}.get(a, a))
             elif a.startswith("--"):
-                raise _HeapError("unknown option %s (usage: strata-heap [--summary] "
-                                 "[--all] [--lists] [ADDR])" % a)
+                raise StrataError("unknown option %s (usage: strata-heap [--summary] "
+                                  "[--all] [--lists] [ADDR])" % a)
             else:
                 pos.append(a)
-        target = None
-        if pos:
-            expr = " ".join(pos)
-            try:
-                v = gdb.parse_and_eval(expr)
-                if v.type.strip_typedefs().code in (gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_FUNC):
-                    v = v.address
-                target = int(v.cast(gdb.lookup_type("unsigned long"))) & 0xFFFFFFFF
-            except gdb.error as e:
-                raise _HeapError("cannot evaluate '%s': %s" % (expr, e))
+        target = eval_addr(" ".join(pos)) if pos else None
         return opts, target
 
     def run(self, arg):
@@ -581,18 +540,18 @@ two consistent states: the command says so."""
         npages = sum(a.pages for a in w.arenas)
         nlarge = sum(1 for a in w.arenas if a.large)
         header = "strata-heap: %s (%s), %s (%d KiB) from kvmalloc" % (
-            _heap_plural(len(w.arenas) - nlarge, "arena"), _heap_plural(nlarge, "large block"),
-            _heap_plural(npages, "page"), npages * 4)
-        _heap_out(header)
+            plural(len(w.arenas) - nlarge, "arena"), plural(nlarge, "large block"),
+            plural(npages, "page"), npages * 4)
+        out(header)
         where = _heap_stopped_in_malloc()
         if where:
-            _heap_out("  note: stopped in %s (src/mm/malloc.c): the heap may be between two "
-                      "consistent states" % where)
+            out("  note: stopped in %s (src/mm/malloc.c): the heap may be between two "
+                "consistent states" % where)
         if not w.arenas and not w.anomalies:
-            _heap_out("  the heap is empty: no arena yet (nothing malloc'd), or all given "
-                      "back to kvfree")
+            out("  the heap is empty: no arena yet (nothing malloc'd), or all given "
+                "back to kvfree")
         if target is not None and not arenas:
-            _heap_out("  0x%08x is in no arena or large block of the heap" % target)
+            out("  0x%08x is in no arena or large block of the heap" % target)
 
         if "--summary" not in opts:
             self.print_chunks(w, arenas, target, "--all" in opts)
@@ -608,8 +567,8 @@ two consistent states: the command says so."""
             if w.cached == a.addr:
                 tags.append("kept empty")
             tags += ["!! " + n for n in a.notes]
-            _heap_out("%s 0x%08x-0x%08x  %s%s" % (
-                a.kind(), a.addr, (a.end - 1) & 0xFFFFFFFF, _heap_plural(a.pages, "page"),
+            out("%s 0x%08x-0x%08x  %s%s" % (
+                a.kind(), a.addr, (a.end - 1) & 0xFFFFFFFF, plural(a.pages, "page"),
                 "".join("  [%s]" % t for t in tags)))
             for ch in a.chunks:
                 mark = target is not None and ch.addr <= target < ch.addr + max(ch.size, 1)
@@ -625,63 +584,63 @@ two consistent states: the command says so."""
                 else:
                     what = "used  ptr=0x%08x (%d usable bytes)" % (
                         ch.addr + _HEAP_TAG, max(ch.size - 2 * _HEAP_TAG, 0))
-                _heap_out("  0x%08x  +0x%05x %6d  %s%s" % (
+                out("  0x%08x  +0x%05x %6d  %s%s" % (
                     ch.addr, ch.addr - a.addr, ch.size, what, "  <==" if mark else ""))
                 for n in ch.notes:
-                    _heap_out("      !! %s" % n)
+                    out("      !! %s" % n)
         if hidden:
-            _heap_out("  ... %s not shown (strata-heap --all shows every chunk)"
-                      % _heap_plural(hidden, "more chunk"))
+            out("  ... %s not shown (strata-heap --all shows every chunk)"
+                % plural(hidden, "more chunk"))
 
     def print_lists(self, w):
         if w.lists is None:
-            _heap_out("free lists: no `freelist` symbol in malloc.c")
+            out("free lists: no `freelist` symbol in malloc.c")
             return
         shown = 0
-        _heap_out("free lists (class: chunks, in list order):")
+        out("free lists (class: chunks, in list order):")
         for cls, members in enumerate(w.lists):
             if members:
                 shown += 1
-                _heap_out("  %2d [%s]: %s" % (cls, _heap_class_label(cls),
-                                             " ".join("0x%08x" % c for c in members)))
+                out("  %2d [%s]: %s" % (cls, _heap_class_label(cls),
+                                       " ".join("0x%08x" % c for c in members)))
         if not shown:
-            _heap_out("  (all empty)")
+            out("  (all empty)")
 
     def print_summary(self, w, npages):
         chunks = [ch for a in w.arenas for ch in a.chunks if not ch.broken]
         used = [ch for ch in chunks if not ch.free]
         free = [ch for ch in chunks if ch.free]
         nlarge = sum(1 for a in w.arenas if a.large)
-        _heap_out("summary:")
-        _heap_out("  arenas: %d, large blocks: %d, %s (%d KiB)" % (
-            len(w.arenas) - nlarge, nlarge, _heap_plural(npages, "page"), npages * 4))
+        out("summary:")
+        out("  arenas: %d, large blocks: %d, %s (%d KiB)" % (
+            len(w.arenas) - nlarge, nlarge, plural(npages, "page"), npages * 4))
         if w.heap_pages is not None and w.heap_pages != npages and \
                 all(a.complete for a in w.arenas):
             w.anomaly("heap_pages is %d but the arenas hold %d pages" % (w.heap_pages, npages))
-        _heap_out("  used:   %s in %s (headers and footers included)"
-                  % (_heap_bytes(sum(c.size for c in used)), _heap_plural(len(used), "chunk")))
-        _heap_out("  free:   %s in %s" % (_heap_bytes(sum(c.size for c in free)),
-                                          _heap_plural(len(free), "chunk")))
+        out("  used:   %s in %s (headers and footers included)"
+            % (_heap_bytes(sum(c.size for c in used)), plural(len(used), "chunk")))
+        out("  free:   %s in %s" % (_heap_bytes(sum(c.size for c in free)),
+                                    plural(len(free), "chunk")))
         if free:
             per = {}
             for ch in free:
                 n, b = per.get(_heap_size_class(ch.size), (0, 0))
                 per[_heap_size_class(ch.size)] = (n + 1, b + ch.size)
-            _heap_out("  free chunks per size class:")
+            out("  free chunks per size class:")
             for cls in sorted(per):
                 n, b = per[cls]
-                _heap_out("    class %2d  %-16s %s, %s" % (
-                    cls, "[" + _heap_class_label(cls) + "]", _heap_plural(n, "chunk"),
-                    _heap_plural(b, "byte")))
+                out("    class %2d  %-16s %s, %s" % (
+                    cls, "[" + _heap_class_label(cls) + "]", plural(n, "chunk"),
+                    plural(b, "byte")))
         if w.cached:
-            _heap_out("  kept empty arena (cached_empty): 0x%08x" % w.cached)
+            out("  kept empty arena (cached_empty): 0x%08x" % w.cached)
         if w.anomalies:
-            _heap_out("strata-heap: %s:" % _heap_plural(len(w.anomalies), "anomaly").replace(
+            out("strata-heap: %s:" % plural(len(w.anomalies), "anomaly").replace(
                 "anomalys", "anomalies"))
             for n in w.anomalies:
-                _heap_out("  !! %s" % n)
+                out("  !! %s" % n)
         else:
-            _heap_out("strata-heap: no anomalies")
+            out("strata-heap: no anomalies")
 
 
 StrataHeapCommand()

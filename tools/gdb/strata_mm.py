@@ -17,13 +17,25 @@
 #
 # GDB runs every sourced Python file in one namespace (the __main__ module),
 # shared with strata.py: every global name here starts with _mm or
-# StrataBuddy so that neither file can clobber the other's.
+# StrataBuddy so that neither file can clobber the other's, except the
+# helpers imported from strata_gdbutil.py, which are the same objects in
+# every file that imports them.
 
+import inspect
+import os
 import struct as _mm_struct
+import sys
 
 import gdb
 
-_MM_PAGE = 4096
+# strata_gdbutil.py is next to this file (see the end of strata.py).
+_mm_dir = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
+if _mm_dir not in sys.path:
+    sys.path.insert(0, _mm_dir)
+from strata_gdbutil import (PAGE, StrataError, need_symbols, need_target, out,
+                            paging_enabled, plural, read_bytes, register, reported,
+                            size_str, to_int)
+
 _MM_WORD_BITS = 32
 _MM_MAX_ORDER = 32                  # BUDDY_MAX_ORDER (src/mm/buddy.h)
 _MM_MAX_LEVELS = (32 + 4) // 5      # MAX_LEVELS in buddy.c, with a 32-bit size_t
@@ -46,22 +58,8 @@ _MM_FALLBACK = {
 }
 
 
-class _MmError(Exception):
-    """A problem to report as one line, without a Python traceback."""
-
-
-def _mm_out(text=""):
-    gdb.write(text + "\n")
-
-
-def _mm_read(addr, n):
-    try:
-        return bytes(gdb.selected_inferior().read_memory(addr, n))
-    except gdb.MemoryError:
-        raise _MmError("cannot read %d bytes at 0x%08x (is the address mapped, "
-                       "is QEMU connected and stopped?)" % (n, addr))
-    except gdb.error as e:
-        raise _MmError("cannot read memory at 0x%08x: %s" % (addr, e))
+# Appended to "cannot read N bytes at ADDR".
+_MM_UNREADABLE = " (is the address mapped, is QEMU connected and stopped?)"
 
 
 def _mm_u32s(data, offset, count):
@@ -72,25 +70,6 @@ def _mm_sizes(data, offset, count, width):
     """count size_t values (width 4 or 8 bytes) at offset."""
     return list(_mm_struct.unpack_from("<%d%s" % (count, "I" if width == 4 else "Q"),
                                        data, offset))
-
-
-def _mm_int(value):
-    """A gdb.Value (pointer or integer) as an unsigned number of the target's
-    pointer width."""
-    try:
-        bits = 8 * gdb.lookup_type("void").pointer().sizeof
-    except gdb.error:
-        bits = 32
-    return int(value.cast(gdb.lookup_type("unsigned long long"))) & ((1 << bits) - 1)
-
-
-def _mm_size(nbytes):
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if nbytes >= 1 << shift:
-            if nbytes % (1 << shift) == 0:
-                return "%d %s" % (nbytes >> shift, unit)
-            return "%.1f %s" % (nbytes / float(1 << shift), unit)
-    return "%d B" % nbytes
 
 
 def _mm_orders_for(n):
@@ -122,11 +101,11 @@ def _mm_layout():
         lay["max_levels"] = off_type.sizeof // lay["size_t"]
         lay["source"] = "debug information"
     except (KeyError, IndexError, gdb.error):
-        raise _MmError("struct buddy in the debug information is not the one of "
-                       "src/mm/buddy.c this helper knows (fields n, orders, free_units, "
-                       "nfree, freemap, startmap, endmap, words)")
+        raise StrataError("struct buddy in the debug information is not the one of "
+                          "src/mm/buddy.c this helper knows (fields n, orders, free_units, "
+                          "nfree, freemap, startmap, endmap, words)")
     if lay["size_t"] not in (4, 8):
-        raise _MmError("struct buddy: size_t of %d bytes is not supported" % lay["size_t"])
+        raise StrataError("struct buddy: size_t of %d bytes is not supported" % lay["size_t"])
     return lay
 
 
@@ -141,7 +120,7 @@ class _MmBitmap:
     def words(self, level, first, count):
         """Words [first, first + count) of a level."""
         addr = self.buddy.words_addr + 4 * (self.off[level] + first)
-        return _mm_u32s(_mm_read(addr, 4 * count), 0, count)
+        return _mm_u32s(read_bytes(addr, 4 * count, _MM_UNREADABLE, any_error=True), 0, count)
 
     def set_bits(self):
         """Every set bit of level 0, ascending. Follows the summary levels down
@@ -203,20 +182,20 @@ class _MmBuddy:
 
     def __init__(self, addr):
         if addr == 0:
-            raise _MmError("the allocator pointer is NULL")
+            raise StrataError("the allocator pointer is NULL")
         lay = _mm_layout()
         self.addr = addr
         self.layout = lay
         self.words_addr = addr + lay["words"]
         w = lay["size_t"]
-        data = _mm_read(addr, lay["words"])
+        data = read_bytes(addr, lay["words"], _MM_UNREADABLE, any_error=True)
         self.n, self.orders, self.free_units = (
             _mm_sizes(data, lay["n"], 1, w)[0], _mm_u32s(data, lay["orders"], 1)[0],
             _mm_sizes(data, lay["free_units"], 1, w)[0])
         if self.n == 0 or self.orders != _mm_orders_for(self.n):
-            raise _MmError("0x%08x does not look like a struct buddy set up by buddy_init "
-                           "(n=%d, orders=%d): wrong pointer, or not initialised yet"
-                           % (addr, self.n, self.orders))
+            raise StrataError("0x%08x does not look like a struct buddy set up by buddy_init "
+                              "(n=%d, orders=%d): wrong pointer, or not initialised yet"
+                              % (addr, self.n, self.orders))
         self.nfree = _mm_sizes(data, lay["nfree"], _MM_MAX_ORDER, w)
         self.freemap = [self._bitmap(data, lay["freemap"] + k * lay["bitmap_size"])
                         for k in range(_MM_MAX_ORDER)]
@@ -228,8 +207,9 @@ class _MmBuddy:
         nbits = _mm_sizes(data, base + b["nbits"], 1, w)[0]
         nlevels = _mm_u32s(data, base + b["nlevels"], 1)[0]
         if nlevels > m:
-            raise _MmError("struct buddy at 0x%08x: a bitmap claims %d levels (at most %d): "
-                           "the metadata is corrupt" % (self.addr, nlevels, m))
+            raise StrataError("struct buddy at 0x%08x: a bitmap claims %d levels "
+                              "(at most %d): the metadata is corrupt"
+                              % (self.addr, nlevels, m))
         return _MmBitmap(self, nbits, nlevels, _mm_sizes(data, base + b["off"], m, w),
                          _mm_sizes(data, base + b["nwords"], m, w))
 
@@ -264,7 +244,7 @@ class _MmBuddy:
 class _MmTarget:
     """A buddy allocator to print, and how to scale its units to addresses."""
 
-    def __init__(self, label, buddy_addr, base=None, unit_bytes=_MM_PAGE, reserved=None):
+    def __init__(self, label, buddy_addr, base=None, unit_bytes=PAGE, reserved=None):
         self.label, self.buddy_addr = label, buddy_addr
         self.base, self.unit_bytes = base, unit_bytes	# base None: plain units
         self.reserved = reserved	# units reserved on purpose, if known
@@ -281,29 +261,16 @@ def _mm_phys(addr):
                      reserved=reserved)
 
 
-def _mm_need_symbols():
-    if gdb.current_progspace().filename is None:
-        raise _MmError("no kernel symbols are loaded: `file build/kernel.elf` "
-                       "(the repository's .gdbinit does it)")
-
-
-def _mm_need_target():
-    inf = gdb.selected_inferior()
-    if inf is None or inf.pid == 0 or not inf.threads():
-        raise _MmError("not connected to a running kernel: start `make qemu-gdb` "
-                       "in another terminal, then `strata-connect`")
-
-
 def _mm_lookup(expr, what, lab):
-    _mm_need_symbols()
+    need_symbols()
     try:
         return gdb.parse_and_eval(expr)
     except gdb.error as e:
         msg = str(e)
         if "No symbol" in msg:
-            raise _MmError("this kernel has no %s: no symbol %s (it arrives in lab %d)"
-                           % (what, expr, lab))
-        raise _MmError("cannot evaluate %s: %s" % (expr, msg))
+            raise StrataError("this kernel has no %s: no symbol %s (it arrives in lab %d)"
+                              % (what, expr, lab))
+        raise StrataError("cannot evaluate %s: %s" % (expr, msg))
 
 
 def _mm_phys_target():
@@ -315,13 +282,13 @@ def _mm_phys_target():
         # The variable is static; ppalloc_buddy() returns it, but calling a
         # function in the target is not something a print helper should do.
         _mm_lookup("ppalloc_buddy", "physical allocator (src/mm/allocation.c)", 2)
-        raise _MmError("found ppalloc_buddy but not allocation.c's static `phys`: "
-                       "is build/kernel.elf the kernel QEMU runs?")
-    addr = _mm_int(phys)
+        raise StrataError("found ppalloc_buddy but not allocation.c's static `phys`: "
+                          "is build/kernel.elf the kernel QEMU runs?")
+    addr = to_int(phys, bits=None)
     if addr == 0:
-        raise _MmError("the physical allocator is not set up yet ('allocation.c'::phys is "
-                       "NULL): allocation_init() has not run. Stop later, e.g. "
-                       "`break ktest_run` then `continue`")
+        raise StrataError("the physical allocator is not set up yet ('allocation.c'::phys is "
+                          "NULL): allocation_init() has not run. Stop later, e.g. "
+                          "`break ktest_run` then `continue`")
     return _mm_phys(addr)
 
 
@@ -339,16 +306,16 @@ def _mm_kernel_vpa_expr():
 def _mm_vpa_target(value, expr):
     """A struct vpallocator value (not a pointer)."""
     try:
-        buddy = _mm_int(value["buddy"])
-        start = _mm_int(value["start"])
+        buddy = to_int(value["buddy"], bits=None)
+        start = to_int(value["start"], bits=None)
         pages = int(value["n_pages"])
     except gdb.error as e:
-        raise _MmError("%s: cannot read the struct vpallocator: %s" % (expr, e))
+        raise StrataError("%s: cannot read the struct vpallocator: %s" % (expr, e))
     if buddy == 0:
-        raise _MmError("%s has no allocator (buddy is NULL): vpcreate has not run on it, "
-                       "or failed" % expr)
+        raise StrataError("%s has no allocator (buddy is NULL): vpcreate has not run on it, "
+                          "or failed" % expr)
     return _MmTarget("vpallocator %s, 0x%08x-0x%08x (%d pages)"
-                     % (expr, start, (start + pages * _MM_PAGE - 1) & 0xFFFFFFFF, pages),
+                     % (expr, start, (start + pages * PAGE - 1) & 0xFFFFFFFF, pages),
                      buddy, base=start, reserved=0)
 
 
@@ -370,35 +337,35 @@ def _mm_target(expr):
     try:
         value = gdb.parse_and_eval(expr)
     except gdb.error as e:
-        raise _MmError("cannot evaluate %s: %s" % (expr, e))
+        raise StrataError("cannot evaluate %s: %s" % (expr, e))
     t = value.type.strip_typedefs()
     if t.code == gdb.TYPE_CODE_PTR:
         target = t.target().strip_typedefs()
         if target.code == gdb.TYPE_CODE_STRUCT and target.tag in ("vpallocator", "buddy"):
-            if _mm_int(value) == 0:
-                raise _MmError("%s is NULL" % expr)
+            if to_int(value, bits=None) == 0:
+                raise StrataError("%s is NULL" % expr)
             value, t = value.dereference(), target
     if t.code == gdb.TYPE_CODE_STRUCT and t.tag == "vpallocator":
         return _mm_vpa_target(value, expr)
     if t.code == gdb.TYPE_CODE_STRUCT and t.tag == "buddy":
-        addr = _mm_int(value.address) if value.address is not None else None
+        addr = to_int(value.address, bits=None) if value.address is not None else None
         if addr is None:
-            raise _MmError("%s: need a struct buddy in memory, not a value" % expr)
+            raise StrataError("%s: need a struct buddy in memory, not a value" % expr)
     elif t.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_PTR):
-        addr = _mm_int(value)		# an address: taken as a struct buddy *
+        addr = to_int(value, bits=None)		# an address: taken as a struct buddy *
     else:
-        raise _MmError("%s is a %s: give a struct buddy *, a struct vpallocator (or a "
-                       "pointer to one), or nothing for the physical allocator"
-                       % (expr, value.type))
+        raise StrataError("%s is a %s: give a struct buddy *, a struct vpallocator (or a "
+                          "pointer to one), or nothing for the physical allocator"
+                          % (expr, value.type))
     # A bare struct buddy *: scale it if it is one of the kernel's own.
     try:
-        if _mm_int(gdb.parse_and_eval("'allocation.c'::phys")) == addr:
+        if to_int(gdb.parse_and_eval("'allocation.c'::phys"), bits=None) == addr:
             return _mm_phys(addr)
     except gdb.error:
         pass
     try:
         kvpa = gdb.parse_and_eval("'allocation.c'::kvpa")
-        if _mm_int(kvpa["buddy"]) == addr:
+        if to_int(kvpa["buddy"], bits=None) == addr:
             return _mm_vpa_target(kvpa, "'allocation.c'::kvpa")
     except gdb.error:
         pass
@@ -407,12 +374,8 @@ def _mm_target(expr):
 
 def _mm_paging_hint():
     """Why kernel memory may be unreadable right now, or ''."""
-    try:
-        cr0 = int(gdb.parse_and_eval("$cr0")) & 0xFFFFFFFF
-        pc = int(gdb.parse_and_eval("$pc")) & 0xFFFFFFFF
-    except (gdb.error, TypeError, ValueError):
-        return ""
-    if cr0 & 0x80000000:
+    pc = register("pc")
+    if paging_enabled() or pc is None:
         return ""
     return ("\n  (paging is off: the CPU is at 0x%08x, before the kernel's start.S has "
             "turned it on, so no kernel address is readable yet; `break kernel_main` or "
@@ -451,15 +414,9 @@ says whether the free maps agree with nfree[] and free_units.
     def __init__(self):
         super().__init__("strata-buddy", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
 
+    @reported("strata-buddy", hint=_mm_paging_hint)
     def invoke(self, arg, from_tty):
-        try:
-            self.run(arg)
-        except gdb.GdbError:
-            raise
-        except _MmError as e:
-            raise gdb.GdbError("strata-buddy: %s%s" % (e, _mm_paging_hint()))
-        except gdb.error as e:
-            raise gdb.GdbError("strata-buddy: %s%s" % (e, _mm_paging_hint()))
+        self.run(arg)
 
     @staticmethod
     def parse(arg):
@@ -480,23 +437,23 @@ says whether the free maps agree with nfree[] and free_units.
                     val, _, rest = rest.partition(" ")
                     rest = rest.strip()
                 if not val.isdigit():
-                    raise _MmError("--limit needs a number")
+                    raise StrataError("--limit needs a number")
                 opts["limit"] = int(val)
             elif word == "--":
                 break
             else:
-                raise _MmError("unknown option %s (see help strata-buddy)" % word)
+                raise StrataError("unknown option %s (see help strata-buddy)" % word)
         return opts, rest
 
     def run(self, arg):
         opts, expr = self.parse(arg)
-        _mm_need_symbols()
+        need_symbols()
         if expr.strip() not in ("", "phys", "ppalloc", "kvpa", "kernel"):
             tgt = _mm_target(expr)	# "no such symbol" before "not connected"
-            _mm_need_target()
+            need_target()
         else:
             _mm_target_symbols(expr.strip())
-            _mm_need_target()
+            need_target()
             tgt = _mm_target(expr)
         b = _MmBuddy(tgt.buddy_addr)
         scaled = tgt.base is not None and not opts["units"]
@@ -508,29 +465,28 @@ says whether the free maps agree with nfree[] and free_units.
 
         def size(units):
             if tgt.base is not None:
-                return _mm_size(units * tgt.unit_bytes)
-            return "%d unit%s" % (units, "" if units == 1 else "s")
+                return size_str(units * tgt.unit_bytes)
+            return plural(units, "unit")
 
         blocks = b.free_blocks()
         allocs, alloc_problems = b.allocations()
         counted_free = sum(len(v) << k for k, v in blocks.items())
         allocated = sum(c for _, c in allocs)
 
-        _mm_out("strata-buddy: %s, struct buddy at 0x%08x" % (tgt.label, b.addr))
+        out("strata-buddy: %s, struct buddy at 0x%08x" % (tgt.label, b.addr))
         span = ""
         if tgt.base is not None:
             span = ", %s 0x%08x-0x%08x" % (
                 "addresses" if scaled else "units map to",
                 tgt.base, (tgt.base + b.n * tgt.unit_bytes - 1) & 0xFFFFFFFF)
-        _mm_out("  %d units%s%s, %d orders (0..%d)"
-                % (b.n, " of %s" % _mm_size(tgt.unit_bytes) if tgt.base is not None else "",
-                   span, b.orders, b.orders - 1))
-        _mm_out("  free %d units%s, allocated %d in %d allocation%s, reserved %d"
-                % (b.free_units, " (%s)" % size(b.free_units) if tgt.base is not None else "",
-                   allocated, len(allocs),
-                   "" if len(allocs) == 1 else "s", b.n - b.free_units - allocated))
+        out("  %d units%s%s, %d orders (0..%d)"
+            % (b.n, " of %s" % size_str(tgt.unit_bytes) if tgt.base is not None else "",
+               span, b.orders, b.orders - 1))
+        out("  free %d units%s, allocated %d in %s, reserved %d"
+            % (b.free_units, " (%s)" % size(b.free_units) if tgt.base is not None else "",
+               allocated, plural(len(allocs), "allocation"), b.n - b.free_units - allocated))
         width = max([len(size(1 << k)) for k in range(b.orders)] + [5])
-        _mm_out("  order  %*s  free  starts" % (width, "block"))
+        out("  order  %*s  free  starts" % (width, "block"))
         for k in range(b.orders):
             starts = blocks[k]
             shown = starts if opts["limit"] is None else starts[:opts["limit"]]
@@ -539,19 +495,19 @@ says whether the free maps agree with nfree[] and free_units.
                 line += "  " + " ".join(where(s) for s in shown)
             if len(shown) < len(starts):
                 line += " ... (%d more)" % (len(starts) - len(shown))
-            _mm_out(line)
-        _mm_out("  per order: %s" % " ".join(str(len(blocks[k])) for k in range(b.orders)))
+            out(line)
+        out("  per order: %s" % " ".join(str(len(blocks[k])) for k in range(b.orders)))
 
         if opts["allocs"]:
             shown = allocs if opts["limit"] is None else allocs[:opts["limit"]]
-            _mm_out("  allocations (start, count):%s" % ("" if allocs else " none"))
+            out("  allocations (start, count):%s" % ("" if allocs else " none"))
             for s, c in shown:
                 if tgt.base is not None:
-                    _mm_out("    %s  %d page%s (%s)" % (where(s), c, "" if c == 1 else "s", size(c)))
+                    out("    %s  %s (%s)" % (where(s), plural(c, "page"), size(c)))
                 else:
-                    _mm_out("    %s  %s" % (where(s), size(c)))
+                    out("    %s  %s" % (where(s), size(c)))
             if len(shown) < len(allocs):
-                _mm_out("    ... (%d more; --all lists them)" % (len(allocs) - len(shown)))
+                out("    ... (%d more; --all lists them)" % (len(allocs) - len(shown)))
 
         problems = []
         for k in range(b.orders):
@@ -578,17 +534,15 @@ says whether the free maps agree with nfree[] and free_units.
         total = sum(len(v) for v in blocks.values())
         if problems:
             for p in problems[:20]:
-                _mm_out("  PROBLEM: %s" % p)
+                out("  PROBLEM: %s" % p)
             if len(problems) > 20:
-                _mm_out("  ... %d more problems" % (len(problems) - 20))
-            _mm_out("strata-buddy: %d free blocks, %d free units; %d problem%s"
-                    % (total, counted_free, len(problems), "" if len(problems) == 1 else "s"))
+                out("  ... %d more problems" % (len(problems) - 20))
+            out("strata-buddy: %d free blocks, %d free units; %s"
+                % (total, counted_free, plural(len(problems), "problem")))
         else:
-            _mm_out("strata-buddy: %d free block%s, %d free unit%s; free maps agree with "
-                    "nfree[] and free_units%s"
-                    % (total, "" if total == 1 else "s", counted_free,
-                       "" if counted_free == 1 else "s",
-                       "; --check found nothing wrong" if opts["check"] else ""))
+            out("strata-buddy: %s, %s; free maps agree with nfree[] and free_units%s"
+                % (plural(total, "free block"), plural(counted_free, "free unit"),
+                   "; --check found nothing wrong" if opts["check"] else ""))
 
     @staticmethod
     def check(b, blocks, allocs):
