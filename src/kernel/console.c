@@ -2,7 +2,7 @@
 
 #include "kernel/console.h"
 #include "kernel/layout.h"
-#include "kernel/trap.h"
+#include "kernel/pic.h"
 #include "kernel/x86.h"
 
 #define COM1		0x3F8
@@ -104,7 +104,7 @@ int console_getc_wait(void)
 	if (!irq_on) {
 		outb(COM1 + COM_IER, IER_RX);
 		outb(COM1 + COM_MCR, 0x03 | MCR_OUT2);
-		pic_unmask(COM1_IRQ);
+		pic_enable(COM1_IRQ);
 		irq_on = 1;
 	}
 	while ((c = console_getc()) < 0)

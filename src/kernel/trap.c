@@ -2,13 +2,12 @@
 
 #include "kernel/gdt.h"
 #include "kernel/panic.h"
+#include "kernel/pic.h"
 #include "kernel/printk.h"
 #include "kernel/symbols.h"
 #include "kernel/trap.h"
 #include "kernel/x86.h"
 
-#define PIC1		0x20
-#define PIC2		0xA0
 #define N_VECTORS	256
 #define GATE_INT	0x8E	/* present, DPL 0, 32-bit interrupt gate */
 #define GATE_INT_USER	0xEE	/* the same, callable from ring 3 */
@@ -45,7 +44,7 @@ const char *trap_name(uint32_t trapno)
 {
 	if (trapno < 32)
 		return exceptions[trapno].name;
-	if (trapno >= T_IRQ0 && trapno < T_IRQ0 + 16)
+	if (trapno >= T_IRQ0 && trapno < T_IRQ0 + PIC_IRQS)
 		return "hardware interrupt";
 	if (trapno == T_SYSCALL)
 		return "system call";
@@ -66,39 +65,14 @@ static void set_gate(int n, uint32_t handler, uint8_t type)
 	idt[n].off_hi = handler >> 16;
 }
 
-/* The 8259 PICs start on vectors 8-15, where the CPU's exceptions are:
- * move them to 32-47, and mask every line until a driver wants one. */
-static void pic_init(void)
-{
-	outb(PIC1, 0x11);
-	outb(PIC2, 0x11);
-	outb(PIC1 + 1, T_IRQ0);
-	outb(PIC2 + 1, T_IRQ0 + 8);
-	outb(PIC1 + 1, 0x04);	/* slave on IRQ2 */
-	outb(PIC2 + 1, 0x02);
-	outb(PIC1 + 1, 0x01);	/* 8086 mode */
-	outb(PIC2 + 1, 0x01);
-	outb(PIC1 + 1, 0xFF);
-	outb(PIC2 + 1, 0xFF);
-}
-
-void pic_unmask(unsigned irq)
-{
-	uint16_t port = irq < 8 ? PIC1 + 1 : PIC2 + 1;
-
-	outb(port, inb(port) & ~(1u << (irq % 8)));
-	if (irq >= 8)
-		outb(PIC1 + 1, inb(PIC1 + 1) & ~(1u << 2));	/* the cascade */
-}
-
 void trap_init(void)
 {
 	struct dtr d = { sizeof(idt) - 1, (uint32_t)idt };
 
-	for (int i = 0; i < T_IRQ0 + 16; i++)
+	for (int i = 0; i < T_IRQ0 + PIC_IRQS; i++)
 		set_gate(i, vectors[i], GATE_INT);
-	set_gate(T_SYSCALL, vectors[T_IRQ0 + 16], GATE_INT_USER);
-	pic_init();
+	set_gate(T_SYSCALL, vectors[T_IRQ0 + PIC_IRQS], GATE_INT_USER);
+	pic_init(T_IRQ0);
 	lidt(&d);
 }
 
@@ -136,11 +110,10 @@ static void page_fault(struct trapframe *tf)
 	panic_trap(tf, "unhandled page fault at va 0x%08x", va);
 }
 
+/* An IRQ no handler claimed: acknowledge it, so the line stays usable. */
 static void irq(struct trapframe *tf)
 {
-	if (tf->trapno >= T_IRQ0 + 8)
-		outb(PIC2, 0x20);
-	outb(PIC1, 0x20);
+	pic_eoi(tf->trapno - T_IRQ0);
 }
 
 void trap(struct trapframe *tf)
@@ -155,7 +128,7 @@ void trap(struct trapframe *tf)
 		handlers[tf->trapno](tf);
 		return;
 	}
-	if (tf->trapno >= T_IRQ0 && tf->trapno < T_IRQ0 + 16) {
+	if (tf->trapno >= T_IRQ0 && tf->trapno < T_IRQ0 + PIC_IRQS) {
 		irq(tf);
 		return;
 	}

@@ -37,8 +37,6 @@ struct trapframe {
 };
 
 void trap_init(void);
-/* Lets IRQ line irq (0-15) through the PICs. */
-void pic_unmask(unsigned irq);
 void trap(struct trapframe *tf);
 const char *trap_name(uint32_t trapno);
 const char *trap_mnemonic(uint32_t trapno);
