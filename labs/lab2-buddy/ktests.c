@@ -9,8 +9,8 @@
 #include "kernel/layout.h"
 #include "kernel/multiboot.h"
 #include "kernel/panic.h"
-#include "mm/allocation.h"
 #include "mm/buddy.h"
+#include "mm/ppalloc.h"
 
 #define MAX_ALLOCS	1024
 

@@ -6,7 +6,8 @@
 
 #include "kernel/ktest.h"
 #include "kernel/layout.h"
-#include "mm/allocation.h"
+#include "mm/ppalloc.h"
+#include "mm/vpalloc.h"
 
 #define REGION_START	0x40000000
 #define REGION_PAGES	100	/* not a power of two on purpose */

@@ -8,7 +8,8 @@
 #include "kernel/layout.h"
 #include "kernel/x86.h"
 #include "lib/string.h"
-#include "mm/allocation.h"
+#include "mm/ppalloc.h"
+#include "mm/vpalloc.h"
 #include "mm/paging.h"
 
 #define USER_VA		0x40000000

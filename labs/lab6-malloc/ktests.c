@@ -6,7 +6,8 @@
 #include "kernel/ktest.h"
 #include "kernel/layout.h"
 #include "lib/string.h"
-#include "mm/allocation.h"
+#include "mm/ppalloc.h"
+#include "mm/vpalloc.h"
 #include "mm/malloc.h"
 
 #define MAX_LIVE	512

@@ -15,8 +15,13 @@
 #include "kernel/trap.h"
 #include "kernel/x86.h"
 //@ LAB 2 BEGIN
-#include "mm/allocation.h"
+#include "mm/ppalloc.h"
 //@ LAB 2 END
+
+//@ LAB 3 BEGIN
+#include "mm/vpalloc.h"
+//@ LAB 3 END
+
 //@ LAB 4 BEGIN
 #include "mm/paging.h"
 //@ LAB 4 END
@@ -42,8 +47,17 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	       (uint32_t)kernel_start, (uint32_t)kernel_end, V2P(kernel_start));
 	memmap_print();
 	//@ LAB 2 BEGIN
-	allocation_init();
+	ppalloc_init();		/* physical pages; boot data open */
 	//@ LAB 2 END
+
+	//@ LAB 3 BEGIN
+	vpalloc_init();		/* kernel virtual ranges, metadata in boot data */
+	//@ LAB 3 END
+
+	//@ LAB 2 BEGIN
+	ppalloc_boot_done();	/* boot data and holes reserved; [ppalloc] summary */
+	//@ LAB 2 END
+
 	//@ LAB 4 BEGIN
 	create_init_pagedir();
 	//@ LAB 4 END

@@ -2,8 +2,8 @@
 /*
  * buddy.h: a buddy allocator over abstract units [0, n).
  *
- * The allocator knows nothing about what a unit is: allocation.c applies it to
- * physical pages (ppalloc) and to ranges of virtual pages (vpalloc). It never
+ * The allocator knows nothing about what a unit is: ppalloc.c applies it to
+ * physical pages, vpalloc.c to ranges of virtual pages. It never
  * allocates memory itself: the caller hands it buddy_meta_size(n) bytes of
  * metadata, and every operation works inside them.
  *
@@ -41,7 +41,7 @@
  * Misuse: buddy_free and buddy_reserve validate their arguments completely
  * before they change anything; on error the allocator is untouched.
  *
- * Not thread-safe: callers lock (allocation.c does, from lab 8 on).
+ * Not thread-safe: callers lock (ppalloc.c and vpalloc.c do, from lab 8 on).
  */
 #ifndef STRATA_MM_BUDDY_H
 #define STRATA_MM_BUDDY_H

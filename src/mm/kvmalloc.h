@@ -18,4 +18,10 @@ size_t kvmalloc(size_t min_pages, size_t max_pages, uintptr_t *start);
 /* Unmaps and frees exactly what one kvmalloc returned; misuse panics. */
 void kvfree(uintptr_t start, size_t n_pages);
 
+struct pagedir;
+/* A whole new directory (its page and the struct, paging.h) from kvmalloc;
+ * NULL when out of memory. pagedir_destroy releases and frees it. */
+struct pagedir *pagedir_create(void);
+void pagedir_destroy(struct pagedir *pd);
+
 #endif

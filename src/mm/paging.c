@@ -18,10 +18,8 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
-#include "mm/allocation.h"
-//@ LAB 5 BEGIN
-#include "mm/kvmalloc.h"
-//@ LAB 5 END
+#include "mm/ppalloc.h"
+#include "mm/vpalloc.h"
 #include "mm/paging.h"
 
 #define PDE_KERNEL	(PTE_PRESENT | PTE_WRITABLE)
@@ -306,34 +304,6 @@ void pagedir_switch(struct pagedir *pd)
 	active = pd;
 	write_cr3(pd->phys);
 }
-
-//@ LAB 5 BEGIN
-/* Two pages: the directory, then the struct pagedir (it holds 768 vpdes). */
-struct pagedir *pagedir_create(void)
-{
-	uintptr_t va;
-	struct pagedir *pd;
-	uintptr_t phys;
-	uint32_t flags;
-
-	_Static_assert(sizeof(struct pagedir) <= PAGE_SIZE, "struct pagedir fits a page");
-	if (!kvmalloc(2, 2, &va))
-		return NULL;
-	if (vm_translate(NULL, va, &phys, &flags) < 0) {
-		kvfree(va, 2);
-		return NULL;
-	}
-	pd = (struct pagedir *)(va + PAGE_SIZE);
-	pagedir_init(pd, phys, (uint32_t *)va);
-	return pd;
-}
-
-void pagedir_destroy(struct pagedir *pd)
-{
-	pagedir_release(pd);
-	kvfree((uintptr_t)pd->virt, 2);
-}
-//@ LAB 5 END
 
 size_t kernel_page_tables(void)
 {

@@ -71,13 +71,8 @@ void pagedir_init(struct pagedir *pd, uintptr_t phys, uint32_t *virt);
  * map, nor the directory page itself). */
 void pagedir_release(struct pagedir *pd);
 void pagedir_switch(struct pagedir *pd);
-
-//@ LAB 5 BEGIN
-/* A whole new directory (its page and the struct) from kvmalloc; NULL when
- * out of memory. pagedir_destroy releases and frees it. */
-struct pagedir *pagedir_create(void);
-void pagedir_destroy(struct pagedir *pd);
-//@ LAB 5 END
+/* pagedir_create and pagedir_destroy, which allocate a directory with
+ * kvmalloc, are in kvmalloc.h (lab 5). */
 
 /* Counts, for tests and the monitor. */
 size_t kernel_page_tables(void);

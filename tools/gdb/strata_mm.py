@@ -252,12 +252,12 @@ class _MmTarget:
 
 def _mm_phys(addr):
     """The target for the physical allocator at addr; knows how many pages
-    allocation_init reserved ('allocation.c'::phys_reserved), if it can."""
+    ppalloc_boot_done reserved ('ppalloc.c'::phys_reserved), if it can."""
     try:
-        reserved = int(gdb.parse_and_eval("'allocation.c'::phys_reserved"))
+        reserved = int(gdb.parse_and_eval("'ppalloc.c'::phys_reserved"))
     except gdb.error:
         reserved = None
-    return _MmTarget("physical allocator ('allocation.c'::phys)", addr, base=0,
+    return _MmTarget("physical allocator ('ppalloc.c'::phys)", addr, base=0,
                      reserved=reserved)
 
 
@@ -275,31 +275,31 @@ def _mm_lookup(expr, what, lab):
 
 def _mm_phys_target():
     try:
-        phys = gdb.parse_and_eval("'allocation.c'::phys")
+        phys = gdb.parse_and_eval("'ppalloc.c'::phys")
     except gdb.error:
         phys = None
     if phys is None:
         # The variable is static; ppalloc_buddy() returns it, but calling a
         # function in the target is not something a print helper should do.
-        _mm_lookup("ppalloc_buddy", "physical allocator (src/mm/allocation.c)", 2)
-        raise StrataError("found ppalloc_buddy but not allocation.c's static `phys`: "
+        _mm_lookup("ppalloc_buddy", "physical allocator (src/mm/ppalloc.c)", 2)
+        raise StrataError("found ppalloc_buddy but not ppalloc.c's static `phys`: "
                           "is build/kernel.elf the kernel QEMU runs?")
     addr = to_int(phys, bits=None)
     if addr == 0:
-        raise StrataError("the physical allocator is not set up yet ('allocation.c'::phys is "
-                          "NULL): allocation_init() has not run. Stop later, e.g. "
+        raise StrataError("the physical allocator is not set up yet ('ppalloc.c'::phys is "
+                          "NULL): ppalloc_init() has not run. Stop later, e.g. "
                           "`break ktest_run` then `continue`")
     return _mm_phys(addr)
 
 
 def _mm_kernel_vpa_expr():
-    for e in ("'allocation.c'::kvpa", "kvpa"):
+    for e in ("'vpalloc.c'::kvpa", "kvpa"):
         try:
             gdb.parse_and_eval(e)
             return e
         except gdb.error:
             continue
-    _mm_lookup("kvpa", "kernel vpallocator (allocation.c's kvpa)", 3)
+    _mm_lookup("kvpa", "kernel vpallocator (vpalloc.c's kvpa)", 3)
     return "kvpa"
 
 
@@ -325,7 +325,7 @@ def _mm_target_symbols(word):
     if word in ("kvpa", "kernel"):
         _mm_kernel_vpa_expr()
     elif gdb.lookup_global_symbol("ppalloc_buddy") is None:
-        _mm_lookup("ppalloc_buddy", "physical allocator (src/mm/allocation.c)", 2)
+        _mm_lookup("ppalloc_buddy", "physical allocator (src/mm/ppalloc.c)", 2)
 
 
 def _mm_target(expr):
@@ -359,14 +359,14 @@ def _mm_target(expr):
                           % (expr, value.type))
     # A bare struct buddy *: scale it if it is one of the kernel's own.
     try:
-        if to_int(gdb.parse_and_eval("'allocation.c'::phys"), bits=None) == addr:
+        if to_int(gdb.parse_and_eval("'ppalloc.c'::phys"), bits=None) == addr:
             return _mm_phys(addr)
     except gdb.error:
         pass
     try:
-        kvpa = gdb.parse_and_eval("'allocation.c'::kvpa")
+        kvpa = gdb.parse_and_eval("'vpalloc.c'::kvpa")
         if to_int(kvpa["buddy"], bits=None) == addr:
-            return _mm_vpa_target(kvpa, "'allocation.c'::kvpa")
+            return _mm_vpa_target(kvpa, "'vpalloc.c'::kvpa")
     except gdb.error:
         pass
     return _MmTarget("struct buddy %s" % expr, addr)
@@ -390,8 +390,8 @@ class StrataBuddyCommand(gdb.Command):
 Usage: strata-buddy [--all | --limit N] [--units] [--allocs] [--check] [EXPR]
 
 Without EXPR (or with `phys`): the physical allocator of ppalloc
-('allocation.c'::phys, lab 2). EXPR may be:
-  kvpa, kernel                 the kernel vpallocator ('allocation.c'::kvpa, lab 3)
+('ppalloc.c'::phys, lab 2). EXPR may be:
+  kvpa, kernel                 the kernel vpallocator ('vpalloc.c'::kvpa, lab 3)
   a struct vpallocator, or a pointer to one (&kvpa, vpa, &region)
   a struct buddy * (or an address); if it is phys or kvpa's, it is scaled
 For the physical allocator, block starts are physical addresses (unit i is
@@ -421,7 +421,7 @@ says whether the free maps agree with nfree[] and free_units.
     @staticmethod
     def parse(arg):
         """Leading --options, then the rest of the line verbatim as EXPR (so
-        that quotes in 'allocation.c'::kvpa survive)."""
+        that quotes in 'vpalloc.c'::kvpa survive)."""
         opts = {"limit": _MM_DEFAULT_LIMIT, "units": False, "allocs": False, "check": False}
         rest = arg.strip()
         while rest.startswith("--"):

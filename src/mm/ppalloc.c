@@ -1,8 +1,8 @@
 //@ LAB 2 FILE
 /*
- * allocation.c applies the buddy allocator (buddy.c) to pages.
+ * ppalloc.c applies the buddy allocator (buddy.c) to physical pages.
  *
- * Physical pages: one buddy over pages [0, highest available page). Every
+ * One buddy over pages [0, highest available page). Every
  * page the machine cannot give away is reserved in it once, at boot, so the
  * buddy never hands it out:
  *
@@ -10,7 +10,7 @@
  *   0x8000   the SMP trampoline page (lab 8)
  *   holes    whatever the multiboot map does not call available
  *   1 MiB    the kernel image, then the boot data: this allocator's metadata
- *            (and the kernel vpallocator's), placed by boot_alloc
+ *            (and the kernel vpallocator's, lab 3), placed by boot_alloc
  *   ...      the multiboot structures and modules
  *
  * Boot data is reached through the boot mapping of the first
@@ -21,8 +21,8 @@
 #include "kernel/multiboot.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
-#include "mm/allocation.h"
 #include "mm/buddy.h"
+#include "mm/ppalloc.h"
 
 #define MAX_RESERVED	(MEMMAP_MAX + MODULES_MAX + 16)
 #define FOUR_GIB	0x100000000ull
@@ -35,15 +35,18 @@ static struct buddy *phys;
 static size_t phys_pages;
 static size_t phys_reserved;
 static uintptr_t boot_next;	/* physical address of the next boot data byte */
+static int boot_open;		/* boot_alloc may hand out boot data */
 
 extern char kernel_end[];
 
 /* Boot data: page-aligned memory after the kernel image, before any
- * allocator exists. Only allocation_init uses it. */
-static void *boot_alloc(size_t bytes)
+ * allocator can hand out pages; reserved by ppalloc_boot_done. */
+void *boot_alloc(size_t bytes)
 {
 	uintptr_t p = boot_next;
 
+	if (!boot_open)
+		panic("boot_alloc(%u) outside ppalloc_init .. ppalloc_boot_done", bytes);
 	boot_next += PAGE_ROUNDUP(bytes);
 	if (boot_next > KERNEL_BOOT_MAPPED)
 		panic("boot data needs %u KiB past the %u KiB the boot page tables map",
@@ -136,10 +139,6 @@ static void reserve_ranges(struct range *r, int n, uint64_t top)
 	}
 }
 
-//@ LAB 3 BEGIN
-static struct vpallocator kvpa;
-//@ LAB 3 END
-
 /* next, moved past the end (page-rounded) of each of the n regions, in
  * order, that ends above it and starts inside the boot mapping. */
 static uintptr_t skip_past(const struct memregion *r, int n, uintptr_t next)
@@ -150,10 +149,8 @@ static uintptr_t skip_past(const struct memregion *r, int n, uintptr_t next)
 	return next;
 }
 
-void allocation_init(void)
+void ppalloc_init(void)
 {
-	struct range res[MAX_RESERVED];
-	int n = 0;
 	uint64_t top = memory_top();
 
 	/* Boot data goes after the kernel, and after the modules and
@@ -164,17 +161,18 @@ void allocation_init(void)
 	if (top <= boot_next)
 		panic("ppalloc: no memory above the kernel (top 0x%08x)", (uint32_t)top);
 
+	boot_open = 1;
 	phys_pages = top >> PAGE_SHIFT;
 	phys = buddy_init(boot_alloc(buddy_meta_size(phys_pages)), phys_pages);
-	//@ LAB 3 BEGIN
-	size_t kpages = (KVIRT_END - KVIRT_START) >> PAGE_SHIFT;
-	if (vpcreate(&kvpa, KVIRT_START, kpages, boot_alloc(vpmeta_size(kpages))) < 0)
-		printk("[vpalloc] vpcreate failed: no kernel virtual ranges\n");
-	else
-		printk("[vpalloc] kernel ranges 0x%08x-0x%08x, %u pages\n",
-		       KVIRT_START, KVIRT_END - 1, kpages);
-	//@ LAB 3 END
+}
 
+void ppalloc_boot_done(void)
+{
+	struct range res[MAX_RESERVED];
+	int n = 0;
+	uint64_t top = (uint64_t)phys_pages << PAGE_SHIFT;
+
+	boot_open = 0;
 	res[n++] = (struct range){ 0, PAGE_SIZE };
 	res[n++] = (struct range){ TRAMPOLINE_PHYS, TRAMPOLINE_PHYS + PAGE_SIZE };
 	res[n++] = (struct range){ KERNEL_PHYS, boot_next };
@@ -240,96 +238,3 @@ MONITOR_COMMAND(ppalloc, "the physical allocator: pages managed, free, free bloc
 	ppalloc_print();
 	return 0;
 }
-
-//@ LAB 3 BEGIN
-size_t vpmeta_size(size_t n_pages)
-{
-	return buddy_meta_size(n_pages);
-}
-
-struct vpallocator *kernel_vpallocator(void)
-{
-	return &kvpa;
-}
-
-int vpcreate(struct vpallocator *vpa, uintptr_t start, size_t n_pages, void *meta)
-{
-	//@ LAB 3 BEGIN
-	uintptr_t last = start + (n_pages - 1) * PAGE_SIZE;
-
-	if ((start & (PAGE_SIZE - 1)) || n_pages == 0 ||
-	    n_pages - 1 > (UINTPTR_MAX - start) / PAGE_SIZE ||
-	    (start < KERNBASE) != (last < KERNBASE))
-		return -1;
-	vpa->start = start;
-	vpa->n_pages = n_pages;
-	vpa->buddy = buddy_init(meta, n_pages);
-	return 0;
-	//@ LAB 3 STUB
-	//@ /* LAB 3 exercise 1: set up vpa over the region (handouts/lab3-vpalloc.md). */
-	//@ (void)vpa, (void)start, (void)n_pages, (void)meta;
-	//@ return -1;
-	//@ LAB 3 END
-}
-
-static struct vpallocator *choose(struct vpallocator *vpa, uintptr_t addr)
-{
-	return (vpa == NULL || addr >= KERNBASE) ? &kvpa : vpa;
-}
-
-size_t vpalloc(struct vpallocator *vpa, size_t min_pages, size_t max_pages,
-	       uintptr_t *start_addr)
-{
-	//@ LAB 3 BEGIN
-	size_t unit, n;
-
-	vpa = choose(vpa, 0);
-	if (min_pages == 0 || min_pages > max_pages || !vpa->buddy)
-		return 0;
-	n = buddy_alloc(vpa->buddy, min_pages, max_pages, &unit);
-	if (n)
-		*start_addr = vpa->start + ((uintptr_t)unit << PAGE_SHIFT);
-	return n;
-	//@ LAB 3 STUB
-	//@ /* LAB 3 exercise 2: vpa's buddy, scaled to addresses (handouts/lab3-vpalloc.md). */
-	//@ (void)choose, (void)vpa, (void)min_pages, (void)max_pages, (void)start_addr;
-	//@ return 0;
-	//@ LAB 3 END
-}
-
-const char *vpcheck(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
-{
-	//@ LAB 3 BEGIN
-	int err = BUDDY_ERANGE;
-
-	vpa = choose(vpa, start_addr);
-	if (start_addr & (PAGE_SIZE - 1))
-		err = BUDDY_ENOTSTART;
-	else if (vpa->buddy && start_addr >= vpa->start &&
-		 (start_addr - vpa->start) >> PAGE_SHIFT < vpa->n_pages)
-		err = buddy_check(vpa->buddy, (start_addr - vpa->start) >> PAGE_SHIFT, n_pages);
-	return err ? buddy_strerror(err) : NULL;
-	//@ LAB 3 STUB
-	//@ /* LAB 3 exercise 3: what is wrong with this vpfree, or NULL (handouts/lab3-vpalloc.md). */
-	//@ (void)vpa, (void)start_addr, (void)n_pages;
-	//@ return "vpcheck is not written yet (LAB 3 exercise 3)";
-	//@ LAB 3 END
-}
-
-void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
-{
-	const char *why = vpcheck(vpa, start_addr, n_pages);
-
-	if (why)
-		panic("vpfree(0x%08x, %u): %s", start_addr, n_pages, why);
-	vpa = choose(vpa, start_addr);
-	buddy_free(vpa->buddy, (start_addr - vpa->start) >> PAGE_SHIFT, n_pages);
-}
-
-size_t vpfree_count(const struct vpallocator *vpa)
-{
-	if (vpa == NULL)
-		vpa = &kvpa;
-	return vpa->buddy ? buddy_free_units(vpa->buddy) : 0;
-}
-//@ LAB 3 END
