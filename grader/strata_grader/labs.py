@@ -4,8 +4,9 @@ import glob
 import json
 import os
 import re
+from dataclasses import dataclass, field
 
-from .trace import TraceError, load_trace
+from .trace import Trace, TraceError, load_trace
 
 TEST_KEYS = {"name", "points", "cmdline", "trace", "boot", "memory", "cpus",
              "qemu_args", "timeout", "description"}
@@ -17,20 +18,38 @@ class LabError(Exception):
     pass
 
 
+@dataclass(eq=False)
+class Lab:
+    """One labs/labN-name/lab.json."""
+    number: int
+    title: str
+    path: str
+    tests: list["Test"] = field(default_factory=list)
+
+
+@dataclass(eq=False)
 class Test:
-    def __init__(self, lab, decl, path):
+    """One test of a lab: how to boot the kernel and the trace to match."""
+    lab: Lab
+    name: str
+    points: int
+    trace_file: str
+    cmdline: str = DEFAULTS["cmdline"]
+    boot: str = DEFAULTS["boot"]
+    memory: str = DEFAULTS["memory"]
+    cpus: int = DEFAULTS["cpus"]
+    qemu_args: list[str] = field(default_factory=list)
+    timeout: float = float(DEFAULTS["timeout"])
+    trace: Trace | None = None            # parsed by load_traces
+
+    @classmethod
+    def from_decl(cls, lab, decl, path):
+        """The test declared by `decl` (a checked tests[] entry) in the
+        lab.json at `path`."""
         d = {**DEFAULTS, **decl}
-        self.lab = lab                    # Lab
-        self.name = d["name"]
-        self.points = d["points"]
-        self.cmdline = d["cmdline"]
-        self.boot = d["boot"]
-        self.memory = d["memory"]
-        self.cpus = d["cpus"]
-        self.qemu_args = list(d["qemu_args"])
-        self.timeout = float(d["timeout"])
-        self.trace_file = os.path.join(os.path.dirname(path), d["trace"])
-        self.trace = None
+        return cls(lab, d["name"], d["points"], os.path.join(os.path.dirname(path), d["trace"]),
+                   cmdline=d["cmdline"], boot=d["boot"], memory=d["memory"], cpus=d["cpus"],
+                   qemu_args=list(d["qemu_args"]), timeout=float(d["timeout"]))
 
     @property
     def id(self):
@@ -42,12 +61,6 @@ class Test:
 
     def __repr__(self):
         return "Test(%s)" % self.id
-
-
-class Lab:
-    def __init__(self, number, title, path):
-        self.number, self.title, self.path = number, title, path
-        self.tests = []
 
 
 def _is_int(v):
@@ -120,7 +133,7 @@ def load_lab(path):
         if td["name"] in seen:
             raise LabError("%s: duplicate test name" % where)
         seen.add(td["name"])
-        lab.tests.append(Test(lab, td, path))
+        lab.tests.append(Test.from_decl(lab, td, path))
     return lab
 
 

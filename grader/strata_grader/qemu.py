@@ -8,8 +8,10 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import dataclass, field
 
 from .labs import DEFAULTS
+from .status import Ended
 from .trace import LineSplitter, Matcher
 
 DEBIAN_PACKAGE = "qemu-system-x86"
@@ -199,23 +201,22 @@ def qemu_argv(qemu, *, kernel=None, iso=None, cmdline=DEFAULTS["cmdline"],
     return argv
 
 
+@dataclass(eq=False)
 class RunResult:
     """What happened in one QEMU run (before judging it)."""
-
-    def __init__(self):
-        self.how = None          # exit|timeout|wall|flood|grace|input|error|interrupted
-        self.status = None       # QEMU exit status (negative: signal)
-        self.cpu = 0.0
-        self.idle = 0.0
-        self.prompt = ""
-        self.wall = 0.0
-        self.output = bytearray()
-        self.stderr = bytearray()
-        self.splitter = LineSplitter()
-        self.matcher = None
-        self.error = None
-        self.argv = None
-        self.debug_log = ""
+    how: Ended | None = None          # how the run ended
+    status: int | None = None         # QEMU's exit status (negative: signal), if how is EXIT
+    cpu: float = 0.0                  # QEMU's CPU seconds
+    idle: float = 0.0                 # seconds the guest sat halted (charged as CPU)
+    prompt: str = ""                  # the prompt it sat at (how is INPUT)
+    wall: float = 0.0
+    output: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+    splitter: LineSplitter = field(default_factory=LineSplitter)
+    matcher: Matcher | None = None
+    error: str | None = None          # why QEMU could not start (how is ERROR)
+    argv: list[str] | None = None
+    debug_log: str = ""               # the tail of QEMU's -d cpu_reset log
 
     @property
     def lines(self):
@@ -235,10 +236,10 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
         proc = registry.spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, cwd=cwd)
     except Interrupted:
-        res.how = "interrupted"
+        res.how = Ended.INTERRUPTED
         return res
     except OSError as e:
-        res.how, res.error = "error", "cannot start %s: %s" % (argv[0], e.strerror or e)
+        res.how, res.error = Ended.ERROR, "cannot start %s: %s" % (argv[0], e.strerror or e)
         return res
     sel = selectors.DefaultSelector()
     try:
@@ -303,16 +304,16 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
                 room = flood_limit - len(res.output)
                 if len(data) > room:
                     data = data[:room]
-                    res.how = "flood"
+                    res.how = Ended.FLOOD
                 res.output += data
                 idle_at_output = meter.idle
                 for lineno, line in splitter.feed(data):
                     matcher.feed_line(lineno, line)
                 if matcher.wants_partial():
                     matcher.feed_partial(*splitter.partial)
-                if res.how == "flood":
+                if res.how == Ended.FLOOD:
                     break
-            if res.how == "flood":
+            if res.how == Ended.FLOOD:
                 break
             if open_fds == 0:
                 # QEMU closed stdout/stderr: it has exited (or is about to).
@@ -320,37 +321,37 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
                 if _wait_zombie(proc.pid, 0.5):
                     meter.poll(time.monotonic())
                     proc.wait()
-                    res.how = "exit"
+                    res.how = Ended.EXIT
                     break
             now = time.monotonic()
             if now >= next_poll:
                 next_poll = now + POLL
                 meter.poll(now)
                 if registry.aborted is not None:
-                    res.how = "interrupted"
+                    res.how = Ended.INTERRUPTED
                     break
                 if grace_from is None and matcher.terminal is not None:
                     grace_from = (meter.charged, now)
                 if grace_from is not None and (meter.charged - grace_from[0] >= grace
                                                or now - grace_from[1] >= GRACE_WALL):
-                    res.how = "grace"
+                    res.how = Ended.GRACE
                     break
                 if meter.charged >= timeout:
-                    res.how = "timeout"
+                    res.how = Ended.TIMEOUT
                     break
                 if interactive and not pending and meter.idle - idle_at_output >= INPUT_WAIT:
                     step = matcher.waiting_for
                     prompt = splitter.partial[1]
                     if step is not None and step.kind == "expect" and prompt:
-                        res.how, res.prompt = "input", prompt
+                        res.how, res.prompt = Ended.INPUT, prompt
                         break
                 if now - start >= wall_limit:
-                    res.how = "wall"
+                    res.how = Ended.WALL
                     break
         # The incomplete last line becomes a line: matched if QEMU exited,
         # otherwise only shown in the report.
         last = splitter.finish()
-        if res.how == "exit":
+        if res.how == Ended.EXIT:
             for lineno, line in last:
                 matcher.feed_line(lineno, line)
         else:
@@ -365,7 +366,7 @@ def run_qemu(registry, argv, trace, *, timeout, flood_limit, wall_limit,
             except OSError:
                 pass
         res.wall = time.monotonic() - start
-    res.status = proc.returncode if res.how == "exit" else None
+    res.status = proc.returncode if res.how == Ended.EXIT else None
     if debug_log:
         try:
             with open(debug_log, "rb") as f:

@@ -5,8 +5,11 @@ The format is documented in grader/README.md ("Trace format").
 """
 
 import re
+from dataclasses import dataclass, field
 
-EXITS = ("pass", "fail", "panic", "reset", "triple")
+from .status import Exit
+
+EXITS = tuple(Exit)
 
 # Placeholder name -> regex (without groups).
 PLACEHOLDERS = {
@@ -191,33 +194,41 @@ class Pattern:
         return "Pattern(%r)" % self.source
 
 
+@dataclass(eq=False)
 class Step:
     """An expected line (kind 'expect', .pattern) or a send (kind 'send',
     .text).  `ordinal` numbers expected lines from 1."""
-
-    def __init__(self, kind, lineno, pattern=None, text=None, ordinal=None):
-        self.kind, self.lineno, self.pattern, self.text, self.ordinal = kind, lineno, pattern, text, ordinal
+    kind: str
+    lineno: int
+    pattern: "Pattern | None" = None
+    text: str | None = None
+    ordinal: int | None = None
 
     def __repr__(self):
         return "Step(%s, %r)" % (self.kind, self.pattern.source if self.pattern else self.text)
 
 
+@dataclass(eq=False)
 class Forbidden:
-    def __init__(self, pattern, default=False, why=None):
-        self.pattern, self.default, self.why = pattern, default, why
+    """A pattern no output line may match; `default` ones come from the
+    trace's exit, with `why`."""
+    pattern: "Pattern"
+    default: bool = False
+    why: str | None = None
 
     @property
     def source(self):
         return self.pattern.source
 
 
+@dataclass(eq=False)
 class Trace:
-    def __init__(self, path="<trace>"):
-        self.path = path
-        self.exit = "pass"
-        self.exit_lineno = None
-        self.steps = []
-        self.forbidden = []  # explicit ones, from `!` lines
+    """A parsed trace file."""
+    path: str = "<trace>"
+    exit: Exit = Exit.PASS
+    exit_lineno: int | None = None
+    steps: list[Step] = field(default_factory=list)
+    forbidden: list[Forbidden] = field(default_factory=list)  # explicit ones, from `!` lines
 
     @property
     def expects(self):
@@ -226,9 +237,9 @@ class Trace:
     def all_forbidden(self):
         """Explicit forbidden patterns plus the defaults for this exit."""
         out = list(self.forbidden)
-        if self.exit != "panic":
+        if self.exit != Exit.PANIC:
             out.append(Forbidden(Pattern("panic:"), True, "default: no panic unless @exit panic"))
-        if self.exit != "fail":
+        if self.exit != Exit.FAIL:
             out.append(Forbidden(Pattern("TEST {word}: FAIL"), True,
                                  "default: no TEST FAIL unless @exit fail"))
         return out
@@ -278,7 +289,7 @@ def parse_trace(text, path="<trace>"):
                 raise TraceError("@exit takes one of %s" % "|".join(EXITS), path, lineno)
             if tr.exit_lineno is not None:
                 raise TraceError("second @exit (first at line %d)" % tr.exit_lineno, path, lineno)
-            tr.exit, tr.exit_lineno = words[1], lineno
+            tr.exit, tr.exit_lineno = Exit(words[1]), lineno
         elif head == "!":
             body = line[1:]
             if not body:

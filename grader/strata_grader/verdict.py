@@ -2,24 +2,31 @@
 specific reason."""
 
 import difflib
+from dataclasses import dataclass, field
 
 from .qemu import GRACE, INPUT_WAIT
+from .status import Ended, Exit, Status
 
-EXIT_STATUS = {"pass": 33, "fail": 35, "panic": 37, "reset": 0, "triple": 0}
+EXIT_STATUS = {Exit.PASS: 33, Exit.FAIL: 35, Exit.PANIC: 37, Exit.RESET: 0, Exit.TRIPLE: 0}
 STATUS_MEANING = {33: "test passed", 35: "test failed", 37: "kernel panic",
                   0: "reset: reboot or triple fault"}
 CONTEXT_LINES = 10
 
 
+@dataclass
 class Verdict:
-    def __init__(self, status, reason="", details=()):
-        self.status = status          # OK | FAIL | TIMEOUT | ERROR
-        self.reason = reason
-        self.details = list(details)
+    """A test's verdict with its one-line reason and detail lines."""
+    status: Status
+    reason: str = ""
+    details: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.status = Status(self.status)
+        self.details = list(self.details)
 
     @property
     def ok(self):
-        return self.status == "OK"
+        return self.status == Status.OK
 
     def __repr__(self):
         return "Verdict(%s, %r)" % (self.status, self.reason)
@@ -38,7 +45,7 @@ def describe_status(status):
     return STATUS_MEANING.get(status, "unknown status")
 
 
-def _numbered(lines, first, last):
+def numbered(lines, first, last):
     """Lines first..last (1-based, inclusive) numbered."""
     width = len(str(max(last, 1)))
     return ["%*d| %s" % (width, n, lines[n - 1]) for n in range(first, last + 1)]
@@ -48,7 +55,7 @@ def _tail(lines, n=5):
     if not lines:
         return ["(no output at all)"]
     first = max(1, len(lines) - n + 1)
-    return ["last output lines:"] + ["  " + s for s in _numbered(lines, first, len(lines))]
+    return ["last output lines:"] + ["  " + s for s in numbered(lines, first, len(lines))]
 
 
 def _progress(matcher):
@@ -88,7 +95,7 @@ def _mismatch_details(res):
     else:
         out.append("output after %s:" % ("that line" if lm else "the start"))
         last = min(len(lines), after + CONTEXT_LINES)
-        out += ["  " + s for s in _numbered(lines, after + 1, last)]
+        out += ["  " + s for s in numbered(lines, after + 1, last)]
         if len(lines) > last:
             out.append("  ... %d more line(s), see the log" % (len(lines) - last))
         # closest candidate line
@@ -124,19 +131,19 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
     m = res.matcher
     lines = res.lines
     exp = trace.exit
-    if res.how == "error":
-        return Verdict("ERROR", res.error or "QEMU could not be started")
-    if res.how == "interrupted":
-        return Verdict("ERROR", "interrupted")
-    if res.how == "flood":
+    if res.how == Ended.ERROR:
+        return Verdict(Status.ERROR, res.error or "QEMU could not be started")
+    if res.how == Ended.INTERRUPTED:
+        return Verdict(Status.ERROR, "interrupted")
+    if res.how == Ended.FLOOD:
         lim = flood_limit
         size = ("%d MiB" % (lim >> 20)) if lim % (1 << 20) == 0 else ("%d bytes" % lim)
-        return Verdict("FAIL", "output flood: more than %s of output" % size,
+        return Verdict(Status.FAIL, "output flood: more than %s of output" % size,
                        ["(killed after %d lines; a print loop that never ends?)" % len(lines)]
                        + _tail(lines, 3))
-    if res.how in ("timeout", "wall"):
+    if res.how in (Ended.TIMEOUT, Ended.WALL):
         last, waiting = _progress(m)
-        if res.how == "timeout":
+        if res.how == Ended.TIMEOUT:
             limit = "limit %.1fs CPU" % timeout
             if res.idle > 0.25 * timeout:
                 limit += ": %.2fs CPU + %.2fs idle — guest halted or waiting for input" % (
@@ -152,28 +159,28 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
             details += _mismatch_details(res)
         else:
             details += _tail(lines)
-        return Verdict("TIMEOUT", "timed out (%s) — last expected line matched: %s, waiting for: %s"
+        return Verdict(Status.TIMEOUT, "timed out (%s) — last expected line matched: %s, waiting for: %s"
                        % (limit, last, waiting), details)
-    if res.how == "input":
+    if res.how == Ended.INPUT:
         last, waiting = _progress(m)
-        return Verdict("FAIL", "the kernel sits at its prompt %s waiting for input (idle "
+        return Verdict(Status.FAIL, "the kernel sits at its prompt %s waiting for input (idle "
                        "%.1fs), but the trace sends nothing more before: %s"
                        % (q(res.prompt), INPUT_WAIT, waiting),
                        ["last expected line matched: %s" % last] + _mismatch_details(res))
-    if res.how == "grace":
+    if res.how == Ended.GRACE:
         t = m.terminal
-        return Verdict("FAIL", "kernel printed %s (line %d) but QEMU did not exit within %.1fs CPU "
+        return Verdict(Status.FAIL, "kernel printed %s (line %d) but QEMU did not exit within %.1fs CPU "
                        "(isa-debug-exit at port 0xf4 not written?)" % (q(t[1]), t[0], grace),
                        _tail(lines, 3))
     status = res.status
     if status is None or status < 0:
-        return Verdict("FAIL", "QEMU %s" % describe_status(status), _tail(lines, 3))
+        return Verdict(Status.FAIL, "QEMU %s" % describe_status(status), _tail(lines, 3))
     if status not in STATUS_MEANING:
         err = res.stderr.decode("utf-8", "replace").strip().splitlines()
         if status == 1 and err:
-            return Verdict("FAIL", "QEMU exited with status 1: %s" % err[-1],
+            return Verdict(Status.FAIL, "QEMU exited with status 1: %s" % err[-1],
                            ["qemu stderr: " + e for e in err[-6:-1]])
-        return Verdict("FAIL", "QEMU exited with status %d (%s)" % (
+        return Verdict(Status.FAIL, "QEMU exited with status %d (%s)" % (
             status, "isa-debug-exit value %d" % (status >> 1) if status & 1 else "unknown"),
             ["qemu stderr: " + e for e in err[-5:]] + _tail(lines, 3))
     want = EXIT_STATUS[exp]
@@ -182,28 +189,28 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
         last, waiting = _progress(m)
         progress = ["(trace progress — last expected line matched: %s, waiting for: %s)" % (last, waiting)]
     # unexpected panic
-    if m.panic_line and exp != "panic":
-        return Verdict("FAIL", "kernel panic: %s" % m.panic_line[1][len("panic:"):].strip(),
+    if m.panic_line and exp != Exit.PANIC:
+        return Verdict(Status.FAIL, "kernel panic: %s" % m.panic_line[1][len("panic:"):].strip(),
                        _panic_details(res, lines) +
                        (["QEMU exited with status %d (%s)" % (status, describe_status(status))]
                         if status != 37 else []))
     # unexpected reset; "reset" is a reboot, "triple" a triple fault
     triple = "Triple fault" in res.debug_log
-    if status == 0 and exp not in ("reset", "triple"):
+    if status == 0 and exp not in (Exit.RESET, Exit.TRIPLE):
         if triple:
             reason = "QEMU reset: triple fault (an exception with no working handler)"
         else:
             reason = "QEMU reset (triple fault?)"
-        return Verdict("FAIL", reason, (progress if m.matches else []) + _tail(lines))
-    if status == 0 and exp == "reset" and triple:
-        return Verdict("FAIL", "QEMU reset by a triple fault (an exception with no working "
+        return Verdict(Status.FAIL, reason, (progress if m.matches else []) + _tail(lines))
+    if status == 0 and exp == Exit.RESET and triple:
+        return Verdict(Status.FAIL, "QEMU reset by a triple fault (an exception with no working "
                        "handler), not by a reboot", (progress if m.matches else []) + _tail(lines))
-    if status == 0 and exp == "triple" and not triple:
-        return Verdict("FAIL", "QEMU reset, but not by a triple fault", _tail(lines))
+    if status == 0 and exp == Exit.TRIPLE and not triple:
+        return Verdict(Status.FAIL, "QEMU reset, but not by a triple fault", _tail(lines))
     # unknown test name
-    if m.unknown_test and exp != "fail":
+    if m.unknown_test and exp != Exit.FAIL:
         ut = m.unknown_test
-        return Verdict("FAIL", "kernel has no test %s (line %d); known tests: %s"
+        return Verdict(Status.FAIL, "kernel has no test %s (line %d); known tests: %s"
                        % (q(ut[2]), ut[0], ut[3] or "none"))
     if status != want:
         details = []
@@ -215,7 +222,7 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
             details += _tail(lines, 3)
         if m.panic_line:
             details += _panic_details(res, lines)
-        return Verdict("FAIL", "kernel exited with status %d (%s), expected %s"
+        return Verdict(Status.FAIL, "kernel exited with status %d (%s), expected %s"
                        % (status, describe_status(status), exp),
                        details + (progress if not m.test_lines and not m.panic_line else []))
     if m.forbidden_hits:
@@ -224,13 +231,13 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
         details = ["forbidden by %s%s" % (q("!" + fb.source), why)]
         if len(m.forbidden_hits) > 1:
             details.append("%d more forbidden line(s)" % (len(m.forbidden_hits) - 1))
-        return Verdict("FAIL", "forbidden line at output line %d: %s" % (n, q(line)),
+        return Verdict(Status.FAIL, "forbidden line at output line %d: %s" % (n, q(line)),
                        details + progress)
     if not m.done:
         step = m.waiting_for
         if step.kind == "expect":
-            return Verdict("FAIL", "expected line %d not found: %s (%s:%d)"
+            return Verdict(Status.FAIL, "expected line %d not found: %s (%s:%d)"
                            % (step.ordinal, q(step.pattern.source), _base(trace.path), step.lineno),
                            _mismatch_details(res))
-        return Verdict("FAIL", "QEMU exited before %s was sent" % q(step.text))
-    return Verdict("OK")
+        return Verdict(Status.FAIL, "QEMU exited before %s was sent" % q(step.text))
+    return Verdict(Status.OK)

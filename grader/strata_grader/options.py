@@ -1,0 +1,53 @@
+"""The grader's command line: options, their defaults and checks."""
+
+import argparse
+import os
+
+DEFAULT_FLOOD = 1 << 20
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="grade.py",
+        description="Boot the Strata kernel in QEMU once per lab test and check its serial "
+                    "output against the test's trace.  Exit status: 0 every selected test OK, "
+                    "1 some test not OK, 2 setup error (build failed, QEMU missing, bad lab "
+                    "declarations, bad options), 128+N killed by signal N.")
+    sel = p.add_argument_group("selection (default: labs 1..N where N is the LAB file, else all)")
+    sel.add_argument("--lab", type=int, metavar="N", help="grade only lab N")
+    sel.add_argument("--upto", type=int, metavar="N", help="grade labs 1..N")
+    sel.add_argument("--test", action="append", default=[], metavar="NAME",
+                     help="grade only this test (NAME or labN/NAME; repeatable)")
+    sel.add_argument("--list", action="store_true", help="list labs, tests and points, then exit")
+    src = p.add_argument_group("inputs")
+    src.add_argument("-C", "--repo", metavar="DIR", help="repository root (default: the folder above grader/)")
+    src.add_argument("--labs-dir", metavar="DIR", help="lab declarations to grade with (default: REPO/labs)")
+    src.add_argument("--kernel", metavar="PATH", help="grade this prebuilt kernel ELF (no kernel build)")
+    src.add_argument("--iso", metavar="PATH", help="grade this prebuilt ISO (no ISO build)")
+    src.add_argument("--no-build", action="store_true", help="do not run make; use build/kernel.elf and build/strata.iso as they are")
+    src.add_argument("--qemu", default="qemu-system-i386", metavar="PATH", help="QEMU binary (default: qemu-system-i386 on PATH)")
+    run = p.add_argument_group("running")
+    run.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                     help="tests run at once (default: number of CPUs, %(default)s here)")
+    run.add_argument("--timeout-scale", type=float, default=1.0, metavar="F",
+                     help="multiply every test's timeout by F")
+    run.add_argument("--flood-limit", type=int, default=DEFAULT_FLOOD, metavar="BYTES",
+                     help="kill a test after this much output (default: 1 MiB)")
+    out = p.add_argument_group("output")
+    out.add_argument("-v", "--verbose", action="store_true", help="print each test's full serial log after its verdict")
+    out.add_argument("--out", metavar="DIR", help="log folder base (default: REPO/build/grade)")
+    out.add_argument("--json", metavar="FILE", help="write machine-readable results to FILE")
+    out.add_argument("--calibrate", nargs="?", type=int, const=5, metavar="N",
+                     help="measure grader overhead: N bare boots of test=selftest_pass vs N graded ones")
+    a = p.parse_args(argv)
+    if a.jobs < 1:
+        p.error("-j must be at least 1")
+    if a.timeout_scale <= 0:
+        p.error("--timeout-scale must be positive")
+    if a.flood_limit < 1024:
+        p.error("--flood-limit must be at least 1024")
+    if a.lab is not None and a.upto is not None:
+        p.error("--lab and --upto exclude each other")
+    if a.calibrate is not None and a.calibrate < 1:
+        p.error("--calibrate needs N >= 1")
+    return a

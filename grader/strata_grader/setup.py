@@ -1,0 +1,135 @@
+"""Before any test runs: the repository, QEMU, the build and the images
+the tests boot.  Everything here fails with a SetupError (exit status 2)."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+from .qemu import DEBIAN_PACKAGE
+
+
+class SetupError(Exception):
+    """The grader cannot grade (a build failure, no QEMU, a missing image)."""
+
+
+def repo_root():
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def branch_lab(root):
+    path = os.path.join(root, "LAB")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        raise SetupError("%s must hold a single lab number" % path)
+
+
+def check_qemu(registry, qemu):
+    exe = shutil.which(qemu)
+    if exe is None:
+        raise SetupError("QEMU not found: %r is not an executable on PATH — install the Debian "
+                         "package %s (apt-get install %s)" % (qemu, DEBIAN_PACKAGE, DEBIAN_PACKAGE))
+    try:
+        proc = registry.spawn([exe, "--version"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except OSError as e:
+        raise SetupError("QEMU %s cannot be run: %s — reinstall the Debian package %s"
+                         % (exe, e.strerror or e, DEBIAN_PACKAGE))
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise SetupError("`%s --version` did not finish in 30 s" % exe)
+    finally:
+        registry.release(proc)
+    text = out.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or "QEMU" not in text:
+        raise SetupError("`%s --version` failed (status %s): %s — reinstall the Debian package %s"
+                         % (exe, proc.returncode, text[-500:], DEBIAN_PACKAGE))
+    return exe, text.splitlines()[0]
+
+
+def build(registry, root, targets):
+    """make -s TARGETS in root, serialised between graders by a lock."""
+    if shutil.which("make") is None:
+        raise SetupError("make not found — install the Debian package make")
+    argv = ["make", "-s"] + targets
+    print("grade: building (%s)" % " ".join(argv), file=sys.stderr, flush=True)
+    try:
+        proc = registry.spawn(argv, cwd=root, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, gentle=True)
+    except OSError as e:
+        raise SetupError("cannot run make: %s" % (e.strerror or e))
+    try:
+        out, _ = proc.communicate()
+    finally:
+        if proc.returncode is None:
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                pass
+        registry.release(proc)
+    text = out.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        tail = text.rstrip().splitlines()[-25:]
+        raise SetupError("build failed: `%s` exited with status %d%s\n%s" % (
+            " ".join(argv), proc.returncode,
+            "; last lines of its output:" if tail else " and printed nothing",
+            "\n".join("    " + l for l in tail)))
+
+
+class BuildLock:
+    def __init__(self, root):
+        self.path = os.path.join(root, "build", ".grade-build.lock")
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            self.fd = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def snapshot(src, tmp, name, what):
+    """Copy an image to TMP/build/NAME; QEMU runs in TMP and is given the
+    relative path build/NAME, so the kernel sees the same multiboot
+    command line ('build/kernel.elf test=...') as with `make qemu-gdb`."""
+    if not os.path.isfile(src):
+        raise SetupError("%s %s not found%s" % (what, src, {
+            "kernel": " (build it with `make kernel`, or drop --no-build)",
+            "ISO": " (build it with `make iso`, or drop --no-build)"}.get(what, "")))
+    os.makedirs(os.path.join(tmp, "build"), exist_ok=True)
+    shutil.copyfile(src, os.path.join(tmp, "build", name))
+    return "build/" + name
+
+
+def prepare_images(args, registry, root, tmp, need_kernel, need_iso):
+    """Build what is needed, then snapshot the images into the per-run
+    temp dir so a rebuild during grading cannot change them."""
+    targets = []
+    if need_kernel and not args.kernel:
+        targets.append("kernel")
+    if need_iso and not args.iso:
+        targets.append("iso")
+    kernel = iso = None
+    with BuildLock(root):
+        if targets and not args.no_build:
+            build(registry, root, targets)
+        if need_kernel:
+            kernel = snapshot(os.path.abspath(args.kernel) if args.kernel else
+                              os.path.join(root, "build", "kernel.elf"), tmp, "kernel.elf", "kernel")
+        if need_iso:
+            iso = snapshot(os.path.abspath(args.iso) if args.iso else
+                           os.path.join(root, "build", "strata.iso"), tmp, "strata.iso", "ISO")
+    return kernel, iso
