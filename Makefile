@@ -39,7 +39,8 @@ KCFLAGS := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-builtin -fno-pie \
 	-Wall -Wextra -Werror -Isrc -MMD -MP \
 	-DSTRATA_LAB=$(if $(LAB),$(LAB),0)
 KASFLAGS := -m32 -g -Isrc -MMD -MP -Wa,--noexecstack
-KLDFLAGS := -m elf_i386 -nostdlib -T src/kernel/kernel.ld --no-warn-rwx-segments
+KLDFLAGS := -m elf_i386 -nostdlib -T src/kernel/kernel.ld --no-warn-rwx-segments \
+	--build-id=sha1
 
 HOSTCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc -DSTRATA_HOST
 
@@ -137,14 +138,14 @@ qemu-nox: $(BUILD)/strata.iso
 
 # Boots the ELF directly (so CMDLINE=test=NAME works), halted until gdb
 # connects. The port is per user; a free one is picked if that one is taken.
+# tools/gdbport.py reserves it (listens on it and hands the socket to QEMU),
+# writes it to $(BUILD)/qemu-gdb.port and adds QEMU's -gdb options.
 qemu-gdb: $(BUILD)/kernel.elf
 	@$(NEED) $(QEMU) qemu-system-x86
 	@$(NEED) $(PYTHON) python3
-	@port=$$($(PYTHON) tools/gdbport.py $(BUILD)/qemu-gdb.port) || exit 1; \
-	 echo "*** QEMU is waiting for GDB on port $$port."; \
-	 echo "*** In another terminal in this directory, run: make gdb   (or: gdb)"; \
-	 sh tools/run-qemu $(QEMU) -kernel $< -append "$(CMDLINE)" -nographic \
-	   $(QEMUOPTS) -S -gdb tcp:127.0.0.1:$$port
+	@$(PYTHON) tools/gdbport.py $(BUILD)/qemu-gdb.port \
+	   sh tools/run-qemu $(QEMU) -kernel $< -append "$(CMDLINE)" -nographic \
+	   $(QEMUOPTS) -S
 
 gdb: $(BUILD)/kernel.elf
 	@$(NEED) $(GDB) gdb

@@ -827,6 +827,45 @@ build/qemu-gdb.port, which `make qemu-gdb` writes (tools/gdbport.py)."""
         except gdb.error as e:
             raise gdb.GdbError("strata-connect: cannot connect to QEMU on port %s (%s): "
                                "is make qemu-gdb still running?" % (port, e))
+        try:
+            out("strata-connect: %s" % same_kernel())
+        except StrataError as e:
+            gdb.execute("disconnect", to_string=True)
+            raise gdb.GdbError("strata-connect: the kernel on port %s is not this tree's "
+                               "(%s): another QEMU has that port; run make qemu-gdb "
+                               "again here" % (port, e))
+
+
+def same_kernel():
+    """Checks that the kernel in the target's memory is the file GDB loaded:
+    the build ids (ld --build-id, kept in memory at build_id_note by
+    kernel.ld) must be equal. Says what it found; StrataError if they differ.
+    At QEMU's first instruction (-S) the -kernel image is already loaded;
+    before paging it is read at its physical address."""
+    path = gdb.current_progspace().filename
+    if path is None:
+        return "no symbols loaded, kernel not checked"
+    want = next((o.build_id for o in gdb.objfiles() if o.filename == path), None)
+    try:
+        note = to_int(gdb.parse_and_eval("&build_id_note"))
+    except gdb.error:
+        note = None
+    if want is None or note is None:
+        return "%s has no build id, kernel not checked (make kernel)" % os.path.basename(path)
+    if not paging_enabled():
+        note -= KERNBASE
+    try:
+        namesz, descsz, kind = struct.unpack("<3I", read_bytes(note, 12))
+        have = None
+        if (namesz, kind) == (4, 3) and descsz <= 64 \
+                and read_bytes(note + 12, 4) == b"GNU\0":
+            have = read_bytes(note + 16, descsz).hex()
+    except StrataError:
+        have = None
+    if have != want:
+        raise StrataError("build id %s in memory, %s in %s"
+                          % (have or "missing", want, os.path.basename(path)))
+    return "kernel build id %s matches %s" % (want[:12], os.path.basename(path))
 
 
 BANNER = """\

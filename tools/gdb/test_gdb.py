@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KERNEL = os.path.join(ROOT, "build", "kernel.elf")
 STRATA_PY = os.path.join(ROOT, "tools", "gdb", "strata.py")
+GDBPORT = os.path.join(ROOT, "tools", "gdbport.py")
 QEMU = os.environ.get("QEMU", "qemu-system-i386")
 GDB = os.environ.get("GDB", "gdb")
 GDB_TIMEOUT = 10	# seconds for one GDB session (a normal one takes under 1 s)
@@ -58,15 +60,6 @@ def show(output, lines=40):
     print("     | " + "\n     | ".join(tail) if tail else "     | (no output)")
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
 def kernel_symbols():
     """{name: (address, end)} of the kernel's text symbols, from nm."""
     out = subprocess.run(["nm", "-n", "--defined-only", KERNEL], capture_output=True,
@@ -89,35 +82,22 @@ class Qemu:
     def __init__(self, test, workdir):
         self.serial = os.path.join(workdir, "serial-%s.txt" % test)
         self.log = os.path.join(workdir, "qemu-%s.log" % test)
-        self.proc = None
-        for _ in range(3):	# another program may take the port first
-            self.port = free_port()
-            with open(self.log, "w") as log:
-                self.proc = subprocess.Popen(
-                    [QEMU, "-kernel", KERNEL, "-append", "test=%s" % test,
-                     "-display", "none", "-serial", "file:%s" % self.serial,
-                     "-monitor", "none", "-m", "128M", "-smp", "1", "-no-reboot",
-                     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                     "-S", "-gdb", "tcp:127.0.0.1:%d" % self.port],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            if self.wait_listening():
-                return
+        portfile = os.path.join(workdir, "port-%s" % test)
+        # tools/gdbport.py, as make qemu-gdb: the port is reserved for this
+        # QEMU alone (no other program can take it between choice and use).
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, GDBPORT, portfile,
+                 QEMU, "-kernel", KERNEL, "-append", "test=%s" % test,
+                 "-display", "none", "-serial", "file:%s" % self.serial,
+                 "-monitor", "none", "-m", "128M", "-smp", "1", "-no-reboot",
+                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-S"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        self.port = wait_port_file(portfile, self.proc)
+        if self.port is None:
             self.kill()
-        raise RuntimeError("QEMU did not start: %s" % self.log_text())
-
-    def wait_listening(self, seconds=5):
-        # Connecting and closing again leaves QEMU halted (it is waiting, -S).
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return True
-            except OSError:
-                time.sleep(0.05)
-        return False
+            raise RuntimeError("QEMU did not start: %s" % self.log_text())
 
     def log_text(self):
         try:
@@ -176,7 +156,7 @@ def run_gdb(args, env=None):
 def strata_commands(port):
     return ["-ex", "set pagination off", "-ex", "set confirm off",
             "-ex", "set architecture i386", "-ex", "file %s" % KERNEL,
-            "-ex", "source %s" % STRATA_PY, "-ex", "target remote 127.0.0.1:%d" % port]
+            "-ex", "source %s" % STRATA_PY, "-ex", "strata-connect %d" % port]
 
 
 def strata_session(name, qemu, *commands):
@@ -391,6 +371,107 @@ def heap_case(workdir):
         qemu.kill()
 
 
+def build_copy(workdir, name, other_tree=False):
+    """A BUILD directory holding a copy of build/kernel.elf (make -o keeps it
+    as it is). With other_tree, the copy's build id is changed: a kernel
+    built from another tree, as far as strata-connect can tell."""
+    d = os.path.join(workdir, name)
+    os.makedirs(d)
+    with open(KERNEL, "rb") as f:
+        elf = bytearray(f.read())
+    if other_tree:
+        off, size = elf_section(elf, ".note.gnu.build-id")
+        for i in range(off + 16, off + size):	# the id after the note's header
+            elf[i] ^= 0xFF
+    with open(os.path.join(d, "kernel.elf"), "wb") as f:
+        f.write(elf)
+    return d
+
+
+def elf_section(elf, wanted):
+    """(file offset, size) of an ELF32 file's section by name."""
+    shoff, = struct.unpack_from("<I", elf, 0x20)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x2E)
+    def header(i):	# sh_name, sh_offset, sh_size
+        f = struct.unpack_from("<10I", elf, shoff + i * shentsize)
+        return f[0], f[4], f[5]
+    strtab = header(shstrndx)[1]
+    for i in range(shnum):
+        name, off, size = header(i)
+        if elf[strtab + name:elf.index(b"\0", strtab + name)].decode() == wanted:
+            return off, size
+    raise RuntimeError("%s has no section %s" % (KERNEL, wanted))
+
+
+def wait_port_file(path, proc, seconds=10):
+    """The port in a port file once it is written and listened on, or None."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with open(path) as f:
+                port = int(f.read().strip())
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return port
+        except (OSError, ValueError):
+            time.sleep(0.05)
+    return None
+
+
+def connect_session(kernel, portfile):
+    """GDB with kernel's symbols runs strata-connect PORTFILE; its output."""
+    output, problem = run_gdb(["-ex", "set confirm off", "-ex", "set architecture i386",
+                               "-ex", "file %s" % kernel, "-ex", "source %s" % STRATA_PY,
+                               "-ex", "strata-connect %s" % portfile,
+                               "-ex", "python print('connected: %s' % "
+                               "(gdb.selected_inferior().pid != 0))"])
+    return output if problem is None else output + "\n" + problem
+
+
+def port_race_case(workdir):
+    """Two `make qemu-gdb` started at the same moment (issue 15, item 7):
+    each QEMU gets a port of its own and its port file says which, and
+    strata-connect refuses the other tree's kernel."""
+    name = "two make qemu-gdb at once"
+    trees = [build_copy(workdir, "tree-a"), build_copy(workdir, "tree-b", other_tree=True)]
+    procs = []
+    try:
+        for d in trees:
+            with open(os.path.join(d, "make.log"), "w") as log:
+                procs.append(subprocess.Popen(
+                    ["make", "-s", "--no-print-directory", "-o", os.path.join(d, "kernel.elf"),
+                     "BUILD=" + d, "qemu-gdb"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        ports = [wait_port_file(os.path.join(d, "qemu-gdb.port"), p)
+                 for d, p in zip(trees, procs)]
+        time.sleep(0.3)	# a QEMU that cannot have its port fails at once
+        logs = " | ".join(open(os.path.join(d, "make.log")).read().strip().replace("\n", " / ")
+                          for d in trees)
+        check("%s: both are listening on the port their file names" % name,
+              None not in ports and all(p.poll() is None for p in procs),
+              "ports %s; %s" % (ports, logs))
+        check("%s: the two ports differ" % name,
+              None not in ports and ports[0] != ports[1], "ports %s" % ports)
+        if None in ports:
+            return
+        for d in trees:
+            output = connect_session(os.path.join(d, "kernel.elf"), os.path.join(d, "qemu-gdb.port"))
+            if not check("%s: strata-connect attaches to its own tree's kernel (%s)"
+                         % (name, os.path.basename(d)),
+                         "connected: True" in output and "build id" in output
+                         and "matches" in output):
+                show(output)
+        output = connect_session(os.path.join(trees[0], "kernel.elf"),
+                                 os.path.join(trees[1], "qemu-gdb.port"))
+        if not check("%s: strata-connect refuses the other tree's kernel" % name,
+                     "connected: False" in output and "not this tree's" in output):
+            show(output)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
 def no_qemu_case():
     output, problem = run_gdb(["-ex", "source %s" % STRATA_PY,
                                "-ex", "strata-connect /nonexistent/qemu-gdb.port"])
@@ -437,6 +518,7 @@ def main():
         except RuntimeError as e:
             check("gdbinit: QEMU starts", False, str(e))
         no_qemu_case()
+        port_race_case(workdir)
     print("(%.1f s)" % (time.time() - started))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
