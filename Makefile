@@ -6,7 +6,9 @@
 #   make qemu-gdb     boot halted, waiting for gdb (then: make gdb, or gdb)
 #   make grade        grade this branch's labs
 #   make check        host unit tests (Check)
-#   make test         check + grade + grader self-tests + GDB test (+ lab branches)
+#   make test         layers + check + grade + grader self-tests + GDB test (+ lab branches)
+#   make layers       the include order of src/LAYERS, checked (and the checker's self-test)
+#   make compdb       compile_commands.json for clangd
 #   make bench        host benchmarks
 #   make deps         install the Debian packages (as root, or with sudo)
 #   make doctor       check the tools and say what is missing
@@ -64,7 +66,7 @@ endif
 
 .PHONY: all kernel iso qemu qemu-nox qemu-gdb gdb grade check test bench deps \
 	doctor clean student-repo need-cc test-check test-grade test-grader-selftest \
-	test-gdb test-labgen
+	test-gdb test-labgen layers test-layers compdb
 .DELETE_ON_ERROR:
 
 all: kernel iso
@@ -192,7 +194,7 @@ bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES))
 
 # Every step runs even if an earlier one failed (a lab branch's unit tests
 # fail until its exercises are done); the summary names the failed ones.
-TEST_STEPS := check grade grader-selftest gdb $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen)
+TEST_STEPS := layers check grade grader-selftest gdb $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen)
 
 test:
 	@$(NEED) $(PYTHON) python3
@@ -203,6 +205,14 @@ test:
 	 if [ -n "$$failed" ]; then echo "=== make test: FAILED:$$failed"; exit 1; fi; \
 	 echo "=== make test: all passed ($(TEST_STEPS))"
 
+# The include order (src/LAYERS; HACKING.md): the checker's self-test on
+# small trees that break it, then this tree.
+layers:
+	@$(NEED) $(PYTHON) python3
+	@$(PYTHON) tools/test_layercheck.py
+	@$(PYTHON) tools/layercheck.py
+
+test-layers: layers
 test-check: check
 test-grade: kernel iso
 	$(PYTHON) grader/grade.py --no-build $(UPTO)

@@ -4,7 +4,6 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/symbols.h"
-#include "kernel/trap.h"
 #include "kernel/x86.h"
 
 #define BACKTRACE_MAX	32
@@ -77,9 +76,7 @@ static void panic_start(void)
 	}
 }
 
-/* The message, the backtrace from (eip, ebp), then out of QEMU. */
-static void __attribute__((noreturn)) vpanic(uint32_t eip, uint32_t ebp, const char *fmt,
-					     va_list ap)
+void vpanic(uint32_t eip, uint32_t ebp, const char *fmt, va_list ap)
 {
 	panic_start();
 	printk("panic: ");
@@ -96,12 +93,4 @@ void panic(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vpanic(BACKTRACE_HERE, fmt, ap);
-}
-
-void panic_trap(struct trapframe *tf, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vpanic(tf->eip, tf->ebp, fmt, ap);
 }

@@ -13,15 +13,15 @@
 #define EXIT_PANIC	0x12	/* 37 */
 
 #ifndef __ASSEMBLER__
+#include <stdarg.h>
 #include <stdint.h>
-
-struct trapframe;
 
 void panic(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
-/* A panic caused by a trap: the backtrace starts at the faulting eip. */
-void panic_trap(struct trapframe *tf, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
+/* The message, the backtrace from (eip, ebp), then out of QEMU: panic's
+ * and panic_trap's (trap.h) common part. */
+void vpanic(uint32_t eip, uint32_t ebp, const char *fmt, va_list ap)
+	__attribute__((noreturn));
 
 /* Prints "  #i 0x<eip> name+0xoff" for eip, then each return address
  * found by following the saved-%ebp chain that starts at ebp. */

@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "kernel/gdt.h"
@@ -93,6 +94,14 @@ void pf_decode(uint32_t err, char *buf, int size)
 	//@ /* LAB 1 exercise 2: decode the error code (handouts/lab1-boot.md). */
 	//@ snprintf(buf, size, "undecoded 0x%x", err);
 	//@ LAB 1 END
+}
+
+void panic_trap(struct trapframe *tf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpanic(tf->eip, tf->ebp, fmt, ap);
 }
 
 static void page_fault(struct trapframe *tf)

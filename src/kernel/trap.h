@@ -45,6 +45,10 @@ const char *trap_mnemonic(uint32_t trapno);
  * "write kernel not-present", into buf. */
 void pf_decode(uint32_t err, char *buf, int size);
 
+/* A panic caused by a trap: the backtrace starts at the faulting eip. */
+void panic_trap(struct trapframe *tf, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
+
 /* A handler for a vector, e.g. the page-fault handler of a later lab. */
 typedef void (*trap_handler)(struct trapframe *tf);
 void trap_set_handler(uint32_t trapno, trap_handler h);
