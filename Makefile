@@ -165,6 +165,7 @@ grade:
 CHECK_LIBS = $$(pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 # Host unit tests: tests/test_NAME.c linked with the sources in TEST_SRCS_NAME.
+TEST_SRCS_args   := src/lib/args.c
 TEST_SRCS_fmt    := src/lib/fmt.c
 TEST_SRCS_buddy  := src/mm/buddy.c
 TEST_SRCS_malloc := src/mm/malloc.c tests/host_pages.c

@@ -4,6 +4,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/x86.h"
+#include "lib/args.h"
 #include "lib/string.h"
 
 #define LINE_MAX	128
@@ -40,29 +41,31 @@ MONITOR_COMMAND(reboot, "reset the machine")
 	machine_reboot();
 }
 
-static int split(char *line, char **argv)
+int monitor_number(const char *cmd, const char *word, uint32_t *value)
 {
-	int argc = 0;
-
-	while (*line && argc < ARGS_MAX) {
-		while (*line == ' ' || *line == '\t')
-			*line++ = '\0';
-		if (!*line)
-			break;
-		argv[argc++] = line;
-		while (*line && *line != ' ' && *line != '\t')
-			line++;
+	switch (args_number(word, value)) {
+	case ARGS_OK:
+		return 0;
+	case ARGS_RANGE:
+		printk("%s: '%s' is out of range (0 to 0xffffffff)\n", cmd, word);
+		return -1;
+	default:
+		printk("%s: '%s' is not a number\n", cmd, word);
+		return -1;
 	}
-	return argc;
 }
 
 int monitor_exec(char *line)
 {
 	char *argv[ARGS_MAX];
-	int argc = split(line, argv);
+	int argc = args_split(line, argv, ARGS_MAX);
 
 	if (argc == 0)
 		return 0;
+	if (argc < 0) {
+		printk("%s: too many words (at most %d)\n", argv[0], ARGS_MAX);
+		return 0;
+	}
 	for (const struct moncmd *c = moncmds_start; c < moncmds_end; c++)
 		if (strcmp(c->name, argv[0]) == 0)
 			return c->fn(argc, argv);

@@ -6,6 +6,8 @@
 #ifndef STRATA_MONITOR_H
 #define STRATA_MONITOR_H
 
+#include <stdint.h>
+
 struct moncmd {
 	const char *name;
 	const char *help;
@@ -22,5 +24,11 @@ struct moncmd {
 void monitor(void) __attribute__((noreturn));
 /* Runs one command line; returns what the command returned. */
 int monitor_exec(char *line);
+/*
+ * Reads a command's numeric argument (lib/args.h): returns 0 and sets
+ * *value, or prints "CMD: 'WORD' is not a number" (or "is out of range")
+ * and returns -1.
+ */
+int monitor_number(const char *cmd, const char *word, uint32_t *value);
 
 #endif

@@ -320,15 +320,18 @@ static void print_mapping(uintptr_t start, uintptr_t end, uintptr_t pa, uint32_t
 	       'r', (flags & PTE_WRITABLE) ? 'w' : '-', (flags & PTE_USER) ? 'u' : '-');
 }
 
-/* Prints the mapped runs of [start, end) in the active directory: pages
- * with consecutive physical addresses and the same flags are one run. */
-static void dump_mappings(uintptr_t start, uintptr_t end)
+/* Prints the mapped runs of the pages [start, end) in the active directory
+ * (start page-aligned; end up to 2^32, so the loop counts in 64 bits and
+ * cannot wrap at 0xfffff000): pages with consecutive physical addresses and
+ * the same flags are one run. */
+static void dump_mappings(uint64_t start, uint64_t end)
 {
 	uintptr_t run = 0, run_pa = 0, pa;
 	uint32_t run_flags = 0, flags;
 	int in_run = 0;
 
-	for (uintptr_t va = start; va < end && va >= start; va += PAGE_SIZE) {
+	for (uint64_t page = start; page < end; page += PAGE_SIZE) {
+		uintptr_t va = (uintptr_t)page;
 		int mapped = vm_translate(NULL, va, &pa, &flags) == 0;
 		int extends;
 
@@ -344,31 +347,42 @@ static void dump_mappings(uintptr_t start, uintptr_t end)
 		}
 	}
 	if (in_run)
-		print_mapping(run, end, run_pa, run_flags);
+		print_mapping(run, (uintptr_t)end, run_pa, run_flags);
 }
 
+/* maps [start end]: the pages holding start .. end - 1 (end is rounded up
+ * to a page; 0xffffffff takes in the last page). */
 MONITOR_COMMAND(maps, "maps [start end]: the mapped ranges of the active directory")
 {
-	uintptr_t start = 0, end = RECURSIVE_BASE;
+	uint32_t start = 0, end = RECURSIVE_BASE;
 
-	if (argc == 3) {
-		start = strtoul(argv[1], 0, 0) & ~(PAGE_SIZE - 1);
-		end = strtoul(argv[2], 0, 0);
+	if (argc != 1 && argc != 3) {
+		printk("usage: maps [start end]\n");
+		return 0;
 	}
-	dump_mappings(start, end);
+	if (argc == 3 && (monitor_number("maps", argv[1], &start) < 0 ||
+			  monitor_number("maps", argv[2], &end) < 0))
+		return 0;
+	if (start > end) {
+		printk("maps: start 0x%08x is above end 0x%08x\n", start, end);
+		return 0;
+	}
+	dump_mappings(start & ~(PAGE_SIZE - 1),
+		      ((uint64_t)end + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1));
 	return 0;
 }
 
 MONITOR_COMMAND(translate, "translate va: walk the page tables for va")
 {
-	uintptr_t va, pa;
-	uint32_t flags;
+	uint32_t va, flags;
+	uintptr_t pa;
 
 	if (argc != 2) {
 		printk("usage: translate va\n");
 		return 0;
 	}
-	va = strtoul(argv[1], 0, 0);
+	if (monitor_number("translate", argv[1], &va) < 0)
+		return 0;
 	if (vm_translate(NULL, va, &pa, &flags) < 0)
 		printk("0x%08x: not mapped\n", va);
 	else
