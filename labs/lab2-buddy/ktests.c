@@ -202,3 +202,179 @@ KTEST(ppfree_kernel)
 	printk("ppfree_kernel: freeing the kernel's first page\n");
 	ppfree(KERNEL_PHYS, 1);
 }
+
+/*
+ * The block chosen and what goes back, exactly. For each request the test
+ * predicts from the free counts alone which order buddy_alloc must take
+ * (exercise 1's two rules) and how the per-order counts change (exercise 2:
+ * one upper half back per order below, down to the allocation's size), then
+ * checks the counts after ppfree are those of before (exercise 3: every
+ * piece merged back as far as it goes).
+ */
+#define NORD	BUDDY_MAX_ORDER
+
+static void counts(size_t *n)
+{
+	for (unsigned k = 0; k < NORD; k++)
+		n[k] = buddy_free_blocks(ppalloc_buddy(), k);
+}
+
+static unsigned log2_up(size_t x)
+{
+	unsigned k = 0;
+
+	while (k < 8 * sizeof(size_t) && ((size_t)1 << k) < x)
+		k++;
+	return k;
+}
+
+/* Exercise 1's rules: the order to take, or -1. */
+static int expected_order(const size_t *n, size_t min, size_t max)
+{
+	unsigned need = log2_up(min), want = log2_up(max);
+	unsigned orders = buddy_orders(ppalloc_buddy());
+
+	for (unsigned k = want; k < orders; k++)
+		if (n[k])
+			return k;
+	for (unsigned k = want < orders ? want : orders; k-- > need;)
+		if (n[k])
+			return k;
+	return -1;
+}
+
+/* Exercise 2: the counts after taking `used` units from a block of order k. */
+static void expected_split(size_t *n, unsigned k, size_t used)
+{
+	n[k]--;
+	while (used < ((size_t)1 << k)) {
+		size_t half = (size_t)1 << --k;
+		if (used <= half)
+			n[k]++;
+		else
+			used -= half;
+	}
+}
+
+/* The start of the lowest free block of order want_order, in pages. */
+static void lowest_cb(void *arg, unsigned order, size_t start)
+{
+	size_t *p = arg;
+
+	if (order == p[0] && p[1] == (size_t)-1)
+		p[1] = start;
+}
+
+static void check_choice(size_t min, size_t max)
+{
+	size_t before[NORD], want[NORD], after[NORD], low[2];
+	uintptr_t a = 1;
+	int k;
+
+	counts(before);
+	k = expected_order(before, min, max);
+	if (k < 0) {
+		if (ppalloc(min, max, &a) != 0)
+			ktest_fail("ppalloc(%u, %u) succeeded; no free block has %u pages",
+				   min, max, min);
+		printk("ppalloc_choice: ppalloc(%u, %u) = 0, no block fits\n", min, max);
+		return;
+	}
+	low[0] = k, low[1] = (size_t)-1;
+	buddy_for_each_free(ppalloc_buddy(), lowest_cb, low);
+	size_t expect = max < ((size_t)1 << k) ? max : ((size_t)1 << k);
+	size_t got = ppalloc(min, max, &a);
+	if (got != expect)
+		ktest_fail("ppalloc(%u, %u) = %u pages, expected %u: the block taken must be "
+			   "of order %d (exercise 1: the smallest order >= ceil_log2(max) with a "
+			   "free block, else the largest order >= ceil_log2(min))",
+			   min, max, got, expect, k);
+	counts(after);
+	int taken = -1;
+	for (unsigned j = 0; j < NORD; j++)
+		if (after[j] < before[j])
+			taken = j;
+	if (taken != k)
+		ktest_fail("ppalloc(%u, %u) split a block of order %d; exercise 1 must take "
+			   "order %d: the smallest order >= ceil_log2(max) = %u with a free "
+			   "block, else the largest order in [ceil_log2(min), ceil_log2(max))",
+			   min, max, taken, k, log2_up(max));
+	for (unsigned j = 0; j < NORD; j++)
+		want[j] = before[j];
+	expected_split(want, k, got);
+	for (unsigned j = 0; j < NORD; j++)
+		if (after[j] != want[j])
+			ktest_fail("ppalloc(%u, %u) from a free block of order %d: order %u has "
+				   "%u free blocks after it, expected %u (exercise 1 takes that "
+				   "order; exercise 2 gives back one upper half per order below it, "
+				   "down to the allocation)", min, max, k, j, after[j], want[j]);
+	if (a != low[1] * PAGE_SIZE)
+		ktest_fail("ppalloc(%u, %u) = 0x%08x, expected 0x%08x: the lowest free block "
+			   "of order %d", min, max, a, low[1] * PAGE_SIZE, k);
+	ppfree(a, got);
+	counts(after);
+	for (unsigned j = 0; j < NORD; j++)
+		if (after[j] != before[j])
+			ktest_fail("ppfree(0x%08x, %u): order %u has %u free blocks, expected "
+				   "%u as before the allocation (exercise 3: merge with the buddy "
+				   "for as long as it is free)", a, got, j, after[j], before[j]);
+	printk("ppalloc_choice: ppalloc(%u, %u) took order %d, freed back\n", min, max, k);
+}
+
+KTEST(ppalloc_choice)
+{
+	static const size_t req[][2] = {
+		{ 1, 1 }, { 1, 2 }, { 2, 2 }, { 3, 3 }, { 5, 8 }, { 1, 16 }, { 7, 100 },
+		{ 1, 1 << 30 }, { 1, (size_t)-1 }, { 300, 300 }, { 1 << 14, 1 << 14 },
+	};
+	static uintptr_t hold[256];
+	static size_t held[256];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+		check_choice(req[i][0], req[i][1]);
+	/* Take every free block of orders 0-2, so that rule 1 has orders to
+	 * skip and a request of 1 page must split a block of order 3 or more. */
+	for (unsigned k = 0; k < 3; k++)
+		while (n < 256 && buddy_free_blocks(ppalloc_buddy(), k) > 0) {
+			held[n] = ppalloc((size_t)1 << k, (size_t)1 << k, &hold[n]);
+			KEXPECT(held[n] > 0);
+			n++;
+		}
+	KEXPECT(n < 256);
+	printk("ppalloc_choice: orders 0-2 taken\n");
+	for (unsigned i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+		check_choice(req[i][0], req[i][1]);
+	while (n--)
+		ppfree(hold[n], held[n]);
+}
+
+/*
+ * Merging into the top order. The physical buddy's top-order block holds
+ * page 0 (reserved), so it is never free: this test runs a buddy of its own
+ * over 64 units, all one free block of order 6 (the top order).
+ */
+static uint64_t small_meta[(2600 + 7) / 8];
+
+KTEST(buddy_top_merge)
+{
+	struct buddy *b;
+	size_t s1, s2, s3;
+
+	KEXPECT(buddy_meta_size(64) <= sizeof(small_meta));
+	b = buddy_init(small_meta, 64);
+	KEXPECT_EQ(buddy_free_blocks(b, 6), 1);
+	KEXPECT_EQ(buddy_alloc(b, 1, 1, &s1), 1);
+	KEXPECT_EQ(buddy_alloc(b, 5, 5, &s2), 5);
+	KEXPECT_EQ(buddy_alloc(b, 32, 32, &s3), 32);
+	KEXPECT_EQ(buddy_free(b, s2, 5), BUDDY_OK);
+	KEXPECT_EQ(buddy_free(b, s1, 1), BUDDY_OK);
+	KEXPECT_EQ(buddy_free(b, s3, 32), BUDDY_OK);
+	for (unsigned k = 0; k < 6; k++)
+		if (buddy_free_blocks(b, k) != 0)
+			ktest_fail("all 64 units free again, but order %u has %u free blocks: "
+				   "they must merge into the one block of the top order 6 "
+				   "(exercise 3)", k, buddy_free_blocks(b, k));
+	KEXPECT_EQ(buddy_free_blocks(b, 6), 1);
+	printk("buddy_top_merge: 64 units back to one block of order 6\n");
+}
