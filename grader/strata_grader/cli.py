@@ -17,6 +17,7 @@ import time
 
 from . import labs as labsmod
 from .calibrate import calibrate
+from .hosttest import build_host_tests
 from .labs import LabError
 from .options import parse_args
 from .qemu import Interrupted, Registry
@@ -98,10 +99,15 @@ def _main(args, registry, tmp):
         labsmod.load_traces(tests)
         if args.list:
             return list_tests(labs, tests)
-        qemu, _ = check_qemu(registry, args.qemu)
-        need_iso = any(t.boot == "iso" for t in tests)
+        booted = [t for t in tests if not t.host]
+        qemu = None
+        if booted:
+            qemu, _ = check_qemu(registry, args.qemu)
+        need_iso = any(t.boot == "iso" for t in booted)
         kernel, iso = prepare_images(args, registry, root, tmp, need_kernel=any(
-            t.boot == "kernel" for t in tests), need_iso=need_iso)
+            t.boot == "kernel" for t in booted), need_iso=need_iso)
+        host_built = build_host_tests(registry, root, labs_dir, tmp,
+                                      sorted({t.host for t in tests if t.host}))
     except (SetupError, LabError) as e:
         return _setup_error(args, str(e))
     base = os.path.abspath(args.out) if args.out else os.path.join(root, "build", "grade")
@@ -110,7 +116,7 @@ def _main(args, registry, tmp):
     except OSError as e:
         return _setup_error(args, "cannot create log folder under %s: %s" % (base, e.strerror))
     run_id = "%d-%d" % (os.getpid(), time.time_ns() % 10**9)
-    ctx = Context(args, registry, qemu, kernel, iso, tmp, run_dir, run_id)
+    ctx = Context(args, registry, qemu, kernel, iso, tmp, run_dir, run_id, host_built)
     try:
         results = run_tests(ctx, tests, lambda r: print(format_result(r, args.verbose), flush=True))
     finally:

@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from .trace import Trace, TraceError, load_trace
 
 TEST_KEYS = {"name", "points", "cmdline", "trace", "boot", "memory", "cpus",
-             "qemu_args", "timeout", "description"}
+             "qemu_args", "timeout", "description", "host", "given"}
+# A host test ("host": "NAME") runs tests/test_NAME.c on the host; it has
+# no trace and boots nothing.
+HOST_KEYS = {"name", "points", "host", "timeout", "description", "given"}
+HOST_TIMEOUT = 60
 DEFAULTS = {"memory": "128M", "cpus": 1, "timeout": 10, "boot": "kernel", "qemu_args": [],
             "cmdline": ""}
 
@@ -41,15 +45,22 @@ class Test:
     qemu_args: list[str] = field(default_factory=list)
     timeout: float = float(DEFAULTS["timeout"])
     trace: Trace | None = None            # parsed by load_traces
+    host: str | None = None               # a host test: tests/test_<host>.c
+    given: bool = False                   # tests code the lab gives (passes on its branch)
 
     @classmethod
     def from_decl(cls, lab, decl, path):
         """The test declared by `decl` (a checked tests[] entry) in the
         lab.json at `path`."""
+        if "host" in decl:
+            return cls(lab, decl["name"], decl["points"], "", host=decl["host"],
+                       timeout=float(decl.get("timeout", HOST_TIMEOUT)),
+                       given=bool(decl.get("given", False)))
         d = {**DEFAULTS, **decl}
         return cls(lab, d["name"], d["points"], os.path.join(os.path.dirname(path), d["trace"]),
                    cmdline=d["cmdline"], boot=d["boot"], memory=d["memory"], cpus=d["cpus"],
-                   qemu_args=list(d["qemu_args"]), timeout=float(d["timeout"]))
+                   qemu_args=list(d["qemu_args"]), timeout=float(d["timeout"]),
+                   given=bool(d.get("given", False)))
 
     @property
     def id(self):
@@ -74,14 +85,13 @@ def _check_test(decl, where):
     if unknown:
         raise LabError("%s: unknown key(s) %s (known: %s)"
                        % (where, ", ".join(sorted(unknown)), ", ".join(sorted(TEST_KEYS))))
+    if "host" in decl:
+        return _check_host_test(decl, where)
     for key in ("name", "points", "trace"):
         if key not in decl:
             raise LabError("%s: missing %r" % (where, key))
     d = {**DEFAULTS, **decl}
-    if not isinstance(d["name"], str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", d["name"]):
-        raise LabError("%s: name must match [A-Za-z0-9_.-]+" % where)
-    if not _is_int(d["points"]) or d["points"] < 0:
-        raise LabError("%s: points must be a non-negative integer" % where)
+    _check_common(d, where)
     if not isinstance(d["trace"], str) or not d["trace"] or os.path.isabs(d["trace"]):
         raise LabError("%s: trace must be a file name relative to lab.json" % where)
     if not isinstance(d["cmdline"], str) or "\n" in d["cmdline"]:
@@ -101,6 +111,31 @@ def _check_test(decl, where):
     to = d["timeout"]
     if not isinstance(to, (int, float)) or isinstance(to, bool) or not 0 < to <= 3600:
         raise LabError("%s: timeout must be a number of seconds in (0, 3600]" % where)
+
+
+def _check_common(d, where):
+    if not isinstance(d["name"], str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", d["name"]):
+        raise LabError("%s: name must match [A-Za-z0-9_.-]+" % where)
+    if not _is_int(d["points"]) or d["points"] < 0:
+        raise LabError("%s: points must be a non-negative integer" % where)
+    if not isinstance(d.get("given", False), bool):
+        raise LabError("%s: given must be true or false" % where)
+    to = d["timeout"]
+    if not isinstance(to, (int, float)) or isinstance(to, bool) or not 0 < to <= 3600:
+        raise LabError("%s: timeout must be a number of seconds in (0, 3600]" % where)
+
+
+def _check_host_test(decl, where):
+    extra = set(decl) - HOST_KEYS
+    if extra:
+        raise LabError("%s: a host test takes only %s, not %s"
+                       % (where, ", ".join(sorted(HOST_KEYS)), ", ".join(sorted(extra))))
+    for key in ("name", "points"):
+        if key not in decl:
+            raise LabError("%s: missing %r" % (where, key))
+    if not isinstance(decl["host"], str) or not re.fullmatch(r"[a-z0-9_]+", decl["host"]):
+        raise LabError("%s: host must name a host test, tests/test_NAME.c ([a-z0-9_]+)" % where)
+    _check_common({"timeout": HOST_TIMEOUT, **decl}, where)
 
 
 def load_lab(path):
@@ -154,6 +189,8 @@ def load_traces(tests):
     problem found."""
     errors = []
     for t in tests:
+        if t.host:
+            continue
         try:
             t.trace = load_trace(t.trace_file)
         except TraceError as e:

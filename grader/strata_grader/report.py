@@ -17,18 +17,21 @@ def write_log(path, test, res, verdict, seconds, timeout):
     out = bytes(res.output)
     if out and not out.endswith(b"\n"):
         out += b"\n"
-    if res.how == Ended.EXIT:
+    if res.how == Ended.EXIT and test.host:
+        how = "exited with status %s" % res.status
+    elif res.how == Ended.EXIT:
         how = "QEMU exited with status %s (%s)" % (res.status, describe_status(res.status))
     else:
         how = ENDED_TEXT.get(res.how, res.how)
     trailer = ["", "----- strata grader: %s -----" % test.id,
                "verdict: %s%s" % (verdict.status, (" — " + verdict.reason) if verdict.reason else "")]
     trailer += ["  " + d for d in verdict.details]
-    trailer += ["qemu: %s" % " ".join(shlex.quote(a) for a in (res.argv or [])),
+    trailer += ["%s: %s" % ("run" if test.host else "qemu", " ".join(shlex.quote(a) for a in (res.argv or []))),
                 "end: %s" % how,
                 "time: %.2fs wall, %.2fs CPU, %.2fs idle (limit %.1fs)" % (
                     seconds, res.cpu, res.idle, timeout),
-                "trace: %s" % test.trace_file]
+                "trace: %s" % test.trace_file if not test.host else
+                "host test: tests/test_%s.c" % test.host]
     err = bytes(res.stderr).decode("utf-8", "replace").rstrip()
     if err:
         trailer += ["----- qemu stderr -----", err]
@@ -69,6 +72,10 @@ def list_tests(labs, selected):
             continue
         print("lab%d %s (%d points)" % (lab.number, lab.title, sum(t.points for t in tests)))
         for t in tests:
+            if t.host:
+                print("  %-24s %3d pts  timeout %gs  host test tests/test_%s.c" % (
+                    t.name, t.points, t.timeout, t.host))
+                continue
             extra = []
             if t.boot != labsmod.DEFAULTS["boot"]:
                 extra.append("boot=%s" % t.boot)
@@ -97,7 +104,8 @@ def result_json(results, total, score, run_dir, setup_error=None):
             "idle_seconds": round(r.res.idle, 3) if r.res else 0.0,
             "exit_status": r.res.status if r.res else None,
             "ended": r.res.how if r.res else None,
-            "timeout": t.timeout, "log": r.log})
+            "timeout": t.timeout, "log": r.log,
+            "kind": "host" if t.host else "qemu", "given": t.given})
     return d
 
 

@@ -11,6 +11,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from .hosttest import run_host_test
 from .labs import Test
 from .qemu import Interrupted, Registry, RunResult, qemu_argv, run_qemu
 from .report import write_log
@@ -39,9 +40,12 @@ class Context:
     tmp: str
     run_dir: str | None       # the log folder (None: no logs)
     run_id: str               # part of each QEMU's -name
+    host_built: dict | None = None   # host test name -> (binary, build output)
 
 
 def run_test(ctx, test):
+    if test.host:
+        return run_host(ctx, test)
     start = time.monotonic()
     timeout = test.timeout * ctx.args.timeout_scale
     wall_limit = max(60.0, 6 * timeout)
@@ -60,6 +64,18 @@ def run_test(ctx, test):
     seconds = time.monotonic() - start
     log = None
     if ctx.run_dir and res.how != Ended.INTERRUPTED:
+        log = os.path.join(ctx.run_dir, test.log_name)
+        write_log(log, test, res, verdict, seconds, timeout)
+    return TestResult(test, verdict, res, seconds, log)
+
+
+def run_host(ctx, test):
+    start = time.monotonic()
+    timeout = test.timeout * ctx.args.timeout_scale
+    res, verdict = run_host_test(ctx.registry, test, ctx.host_built[test.host], timeout)
+    seconds = time.monotonic() - start
+    log = None
+    if ctx.run_dir:
         log = os.path.join(ctx.run_dir, test.log_name)
         write_log(log, test, res, verdict, seconds, timeout)
     return TestResult(test, verdict, res, seconds, log)

@@ -49,6 +49,11 @@ KTEST(paging_init)
 
 	KEXPECT_EQ(walk(NULL, 0, &flags), 0xFFFFFFFF);
 	KEXPECT_EQ(walk(NULL, 0x100000, &flags), 0xFFFFFFFF);
+	for (unsigned i = 0; i < USER_PDES; i++)
+		if (init_pagedir()->virt[i])
+			ktest_fail("user PDE %u (0x%08x) of the init directory is 0x%08x: exercise 4 "
+				   "clears the whole user half, not only the first 4 MiB", i, i << 22,
+				   init_pagedir()->virt[i]);
 	KEXPECT_EQ(walk(NULL, code, &flags), code - KERNBASE);
 	KEXPECT(flags & PTE_PRESENT);
 	KEXPECT_EQ(current_pagedir(), init_pagedir());
@@ -66,9 +71,23 @@ KTEST(recursive_slot)
 
 	KEXPECT_EQ(PTE_ADDR(pd[RECURSIVE_SLOT]), read_cr3());
 	KEXPECT_EQ(pd[USER_PDES], init_pagedir()->virt[USER_PDES]);
+	if (walk(NULL, code, &flags) == 0xFFFFFFFF)
+		ktest_fail("vm_translate(NULL, 0x%08x) says not mapped: the kernel's own code "
+			   "is mapped (exercise 1)", code);
 	KEXPECT_EQ(PTE_ADDR(kt[PTE_INDEX(code)]), PTE_ADDR(walk(NULL, code, &flags)));
+	/* The window is the page tables seen as pages, not a mapping. */
+	static const uintptr_t window_va[] = {
+		RECURSIVE_BASE, RECURSIVE_BASE + PDE_INDEX(KERNBASE) * PAGE_SIZE,
+		RECURSIVE_BASE + RECURSIVE_SLOT * PAGE_SIZE, 0xFFFFFFFC,
+	};
+	for (unsigned i = 0; i < sizeof(window_va) / sizeof(window_va[0]); i++)
+		if (walk(NULL, window_va[i], &flags) != 0xFFFFFFFF)
+			ktest_fail("vm_translate(NULL, 0x%08x) says mapped (to 0x%08x): addresses "
+				   "of the recursive slot must give -1 (exercise 1)", window_va[i],
+				   walk(NULL, window_va[i], &flags));
 	KEXPECT_EQ(kvpd[PDE_INDEX(code) - USER_PDES].table, kt);
 	printk("recursive_slot: 0xfffff000 is the directory, 0xffc00000 + 4 KiB * i its table i\n");
+	printk("recursive_slot: vm_translate says the window is not mapped\n");
 }
 
 KTEST(null_read)
@@ -349,4 +368,172 @@ KTEST(tlb_remap)
 	printk("tlb_remap: so is a user page of the active directory\n");
 	free_kernel_page(va2, pa2);
 	free_kernel_page(va1, pa1);
+}
+
+/* The flags vm_translate reports: exactly the PTE's flag bits. */
+static void expect_flags(struct pagedir *pd, uintptr_t va, uintptr_t pa, uint32_t want,
+			 const char *what)
+{
+	uint32_t flags = 0;
+
+	if (walk(pd, va, &flags) != pa)
+		ktest_fail("%s 0x%08x: vm_translate gives 0x%08x, expected 0x%08x", what, va,
+			   walk(pd, va, &flags), pa);
+	if (flags & ~PTE_FLAGS)
+		ktest_fail("%s 0x%08x: vm_translate's flags are 0x%08x: only the PTE's flag "
+			   "bits (PTE_FLAGS), not the frame address (exercise 1)", what, va, flags);
+	if ((flags & ~(PTE_ACCESSED | PTE_DIRTY)) != want)
+		ktest_fail("%s 0x%08x: flags 0x%03x, expected exactly 0x%03x (plus the CPU's "
+			   "accessed/dirty bits): map_mem keeps PTE_PRESENT, PTE_WRITABLE and "
+			   "PTE_USER of its flags and nothing else (exercise 3)", what, va, flags, want);
+}
+
+KTEST(translate_flags)
+{
+	uintptr_t pa, va;
+
+	KEXPECT_EQ(ppalloc(2, 2, &pa), 2);
+	KEXPECT_EQ(vpalloc(NULL, 2, 2, &va), 2);
+	/* Extra bits in flags (PWT, PCD, global, a software bit) are dropped. */
+	KEXPECT_EQ(map_mem(NULL, pa, va, 1, PTE_PRESENT | PTE_WRITABLE | 0x008 | 0x010 | 0x100 | 0x200), 0);
+	KEXPECT_EQ(map_mem(NULL, pa + PAGE_SIZE, va + PAGE_SIZE, 1, PTE_PRESENT), 0);
+	expect_flags(NULL, va, pa, PTE_PRESENT | PTE_WRITABLE, "kernel read-write page");
+	expect_flags(NULL, va + PAGE_SIZE, pa + PAGE_SIZE, PTE_PRESENT, "kernel read-only page");
+	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_USER), 0);
+	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA + PAGE_SIZE, 1,
+			   PTE_PRESENT | PTE_WRITABLE | PTE_USER), 0);
+	expect_flags(NULL, USER_VA, pa, PTE_PRESENT | PTE_USER, "user read-only page");
+	expect_flags(NULL, USER_VA + PAGE_SIZE, pa, PTE_PRESENT | PTE_WRITABLE | PTE_USER,
+		     "user read-write page");
+	printk("translate_flags: flags are exactly what was mapped\n");
+	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 2, 0), 0);
+	KEXPECT_EQ(map_mem(NULL, 0, va, 2, 0), 0);
+	vpfree(NULL, va, 2);
+	ppfree(pa, 2);
+}
+
+/* Unmapping what has no page table is a no-op: no table is made for it,
+ * and nothing is written through a table that is not there. */
+KTEST(unmap_no_table)
+{
+	uintptr_t big;
+	size_t tables = kernel_page_tables();
+	struct ppstats before, after;
+
+	KEXPECT_EQ(vpalloc(NULL, 1024, 1024, &big), 1024);
+	KEXPECT_EQ(kvpd[PDE_INDEX(big) - USER_PDES].table, NULL);
+	KEXPECT_EQ(init_pagedir()->vpdes[PDE_INDEX(OTHER_VA)].table, NULL);
+	ppstats(&before);
+	printk("unmap_no_table: unmapping pages that have no page table\n");
+	KEXPECT_EQ(map_mem(NULL, 0, big, 16, 0), 0);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0, OTHER_VA, 16, 0), 0);
+	ppstats(&after);
+	if (kernel_page_tables() != tables || kvpd[PDE_INDEX(big) - USER_PDES].table)
+		ktest_fail("unmapping 0x%08x made a kernel page table: unmapping makes none", big);
+	if (init_pagedir()->vpdes[PDE_INDEX(OTHER_VA)].table || after.free != before.free)
+		ktest_fail("unmapping 0x%08x made a user page table: unmapping makes none", OTHER_VA);
+	printk("unmap_no_table: returns 0, no page table made\n");
+	vpfree(NULL, big, 1024);
+}
+
+/* A TLB entry must not outlive the mapping it caches. */
+KTEST(tlb_unmap)
+{
+	uintptr_t pa, va;
+
+	va = kernel_page(&pa);
+	*(volatile uint32_t *)va = 0x600d;
+	KEXPECT_EQ(*(volatile uint32_t *)va, 0x600d);	/* now in the TLB */
+	KEXPECT_EQ(map_mem(NULL, 0, va, 1, 0), 0);
+	printk("tlb_unmap: reading 0x%08x after unmapping it\n", va);
+	uint32_t v = *(volatile uint32_t *)va;
+	ktest_fail("read 0x%x from 0x%08x after map_mem unmapped it: the TLB still had it "
+		   "(exercise 3: invlpg when unmapping, too)", v, va);
+}
+
+KTEST(tlb_unmap_user)
+{
+	uintptr_t pa, va;
+
+	va = kernel_page(&pa);
+	*(volatile uint32_t *)va = 0x600d;
+	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	KEXPECT_EQ(*(volatile uint32_t *)USER_VA, 0x600d);
+	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
+	printk("tlb_unmap_user: reading 0x%08x after unmapping it\n", USER_VA);
+	uint32_t v = *(volatile uint32_t *)USER_VA;
+	ktest_fail("read 0x%x from 0x%08x after map_mem unmapped it in the active directory: "
+		   "the TLB still had it (exercise 3: invlpg when unmapping, too)", v, USER_VA);
+}
+
+extern char _start[];
+
+/* Exercise 4: the 1:1 alias of the boot code is gone, TLB included. The
+ * CPU ran _start's page through it just after paging went on. */
+KTEST(low_unmapped)
+{
+	volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)_start;
+
+	printk("low_unmapped: reading 0x%08x, the 1:1 alias of the entry code\n", (uintptr_t)p);
+	uint32_t v = *p;
+	ktest_fail("read 0x%x at 0x%08x: the boot 1:1 mapping still works (exercise 4: clear "
+		   "the user PDEs, then reload CR3 to flush the TLB)", v, (uintptr_t)p);
+}
+
+/* Kernel PDEs never carry PTE_USER: the kernel half is the kernel's. */
+KTEST(kernel_pde_flags)
+{
+	uintptr_t big, pa;
+	uint32_t *pd = init_pagedir()->virt;
+
+	KEXPECT_EQ(vpalloc(NULL, 1024, 1024, &big), 1024);
+	KEXPECT_EQ(ppalloc(1, 1, &pa), 1);
+	KEXPECT_EQ(map_mem(NULL, pa, big, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	for (unsigned i = USER_PDES; i < RECURSIVE_SLOT; i++)
+		if ((pd[i] & PTE_PRESENT) && (pd[i] & (PTE_USER | PTE_WRITABLE)) != PTE_WRITABLE)
+			ktest_fail("kernel PDE %u (0x%08x) is 0x%08x: a kernel page table's PDE is "
+				   "PTE_PRESENT | PTE_WRITABLE, never PTE_USER (exercise 2)", i,
+				   i << 22, pd[i]);
+	printk("kernel_pde_flags: every kernel PDE is present and writable, not user\n");
+	KEXPECT_EQ(map_mem(NULL, 0, big, 1, 0), 0);
+	vpfree(NULL, big, 1024);
+	ppfree(pa, 1);
+}
+
+/* A kernel page table that cannot be allocated: MAP_ENOMEM, nothing made,
+ * and physical page 0 (where a failed ppalloc's address would point) is
+ * not used as a page table. */
+KTEST(map_oom_kernel)
+{
+	uintptr_t big, low, pa0;
+	uint32_t saved[64];
+	size_t n, tables;
+
+	KEXPECT_EQ(vpalloc(NULL, 1024, 1024, &big), 1024);
+	KEXPECT_EQ(kvpd[PDE_INDEX(big) - USER_PDES].table, NULL);
+	low = kernel_page(&pa0);	/* a window on physical page 0 */
+	tables = kernel_page_tables();
+	KEXPECT_EQ(map_mem(NULL, 0, low, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	for (int i = 0; i < 64; i++)
+		saved[i] = ((volatile uint32_t *)low)[i];
+	n = hold_all_memory();
+	int err = map_mem(NULL, 0x1000, big, 1, PTE_PRESENT | PTE_WRITABLE);
+	while (n--)
+		ppfree(held[n].pa, held[n].n);
+	if (err != MAP_ENOMEM)
+		ktest_fail("map_mem at 0x%08x with no free page for its page table gave %d, "
+			   "expected MAP_ENOMEM (exercise 2: check ppalloc)", big, err);
+	if (kvpd[PDE_INDEX(big) - USER_PDES].table || kernel_page_tables() != tables ||
+	    init_pagedir()->virt[PDE_INDEX(big)])
+		ktest_fail("map_mem failed with MAP_ENOMEM but left a kernel page table for "
+			   "0x%08x", big);
+	for (int i = 0; i < 64; i++)
+		if (((volatile uint32_t *)low)[i] != saved[i])
+			ktest_fail("physical page 0 changed (word %d): a failed ppalloc's page "
+				   "was used as a page table (exercise 2)", i);
+	printk("map_oom_kernel: MAP_ENOMEM, no kernel page table made, page 0 untouched\n");
+	KEXPECT_EQ(map_mem(NULL, 0, low, 1, 0), 0);
+	vpfree(NULL, low, 1);
+	ppfree(pa0, 1);
+	vpfree(NULL, big, 1024);
 }

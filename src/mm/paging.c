@@ -26,7 +26,10 @@
 #define PDE_USER	(PTE_PRESENT | PTE_WRITABLE | PTE_USER)
 #define PTE_ALLOWED	(PTE_PRESENT | PTE_WRITABLE | PTE_USER)
 
-struct vpde kvpd[KERNEL_PDES];
+/* One more than the kernel PDEs: kvpd[KERNEL_PDES] is the recursive slot,
+ * whose "page table" is the directory itself (window(RECURSIVE_SLOT)). So a
+ * walk that does not stop at PDE 1023 reads PDEs as PTEs, as the MMU does. */
+struct vpde kvpd[KERNEL_PDES + 1];
 static struct pagedir init_pd;
 static struct pagedir *active;
 
@@ -260,6 +263,7 @@ void create_init_pagedir(void)
 	for (unsigned i = 0; i < KERNEL_PDES; i++)
 		if (boot_pgdir[USER_PDES + i] & PTE_PRESENT)
 			kvpd[i].table = window(USER_PDES + i);
+	kvpd[KERNEL_PDES].table = window(RECURSIVE_SLOT);
 	active = &init_pd;
 
 	//@ LAB 4 BEGIN

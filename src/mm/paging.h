@@ -43,7 +43,7 @@ struct pagedir {
 	struct vpde vpdes[USER_PDES];
 };
 
-extern struct vpde kvpd[KERNEL_PDES];
+extern struct vpde kvpd[KERNEL_PDES + 1];	/* + the recursive slot: the directory */
 
 /* Turns the boot page directory into the first struct pagedir and removes
  * the boot 1:1 mapping of low memory, so that a NULL dereference faults. */

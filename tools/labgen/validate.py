@@ -150,6 +150,20 @@ def unclean(t):
     return None
 
 
+def unclean_host(t):
+    """(category, why) when a host test's FAIL is not clean: it must fail
+    through Check (a failed or crashed Check test), not build failures,
+    timeouts or a program that never reports."""
+    verdict, reason = t.get("verdict"), t.get("reason") or ""
+    if verdict == "TIMEOUT":
+        return "TIMEOUT", "the host test hangs with the stubs: " + reason
+    if verdict != "FAIL":
+        return verdict, "%s, expected a clean FAIL: %s" % (verdict, reason)
+    if reason.startswith("host test "):
+        return "host test", reason
+    return None
+
+
 def judge_grade(n, first, res, rc):
     """The catch-up branch labN's grader results (the --json data res, the
     grader's exit status rc): (summary parts, problems)."""
@@ -167,7 +181,9 @@ def judge_grade(n, first, res, rc):
     for t in bad:
         problems.append("  lab%d/%s: %s, expected OK (the solved earlier lab): %s"
                         % (t["lab"], t["name"], t["verdict"], t.get("reason") or ""))
-    passing = [t for t in own if t["verdict"] == "OK"]
+    # A test marked "given" (a host test of code the lab hands out, such as
+    # lab 1's formatter) passes with the stubs; every other must fail.
+    passing = [t for t in own if t["verdict"] == "OK" and not t.get("given")]
     for t in passing:
         problems.append("  lab%d/%s: OK with the lab %d stubs in place; the test must fail "
                         "until the student's code is written" % (t["lab"], t["name"], n))
@@ -176,7 +192,7 @@ def judge_grade(n, first, res, rc):
     for t in own:
         if t["verdict"] == "OK":
             continue
-        why = unclean(t)
+        why = unclean(t) if t.get("kind") != "host" else unclean_host(t)
         if why:
             verdicts[why[0]] = verdicts.get(why[0], 0) + 1
             problems.append("  lab%d/%s: does not fail cleanly with the lab %d stubs: %s"
