@@ -667,3 +667,56 @@ def lab_file_sets_default_selection():
     not_contains(text, "lab3")
     contains(text, "Score: 3/3")
     assert os.path.islink(os.path.join(repo, "build", "grade", "latest")), "default log folder"
+
+
+# ---------------------------------------------------------------- host tests
+
+PRISTINE_FMT = r'''#include <check.h>
+#include <stdlib.h>
+#include "lib/fmt.h"
+START_TEST(test_pristine_marker)
+{
+	ck_assert_msg(0, "the pristine copy's test ran");
+}
+END_TEST
+int main(void)
+{
+	Suite *s = suite_create("pristine");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_pristine_marker);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+'''
+
+
+@test
+def host_test_graded_from_the_labs_dirs_tests():
+    """A host test is graded with the repository's code and the test source
+    of the tests/ folder beside --labs-dir: here a pristine copy whose
+    test_fmt.c fails on purpose, so its message must be the reason."""
+    base = os.path.join(WORK, "pristine-" + uuid.uuid4().hex[:8])
+    os.makedirs(os.path.join(base, "labs", "lab1-selftest"))
+    os.makedirs(os.path.join(base, "tests"))
+    with open(os.path.join(base, "labs", "lab1-selftest", "lab.json"), "w") as f:
+        json.dump({"lab": 1, "tests": [{"name": "host_fmt", "points": 3, "host": "fmt"}]}, f)
+    with open(os.path.join(base, "tests", "test_fmt.c"), "w") as f:
+        f.write(PRISTINE_FMT)
+    out = os.path.join(WORK, "host-%s.json" % uuid.uuid4().hex[:8])
+    run = grade("--labs-dir", os.path.join(base, "labs"), "--json", out)
+    eq(run.rc, 1, run.out + run.err)
+    contains(run.out, "lab1 host_fmt: FAIL")
+    contains(run.out, "test_pristine_marker: the pristine copy's test ran (tests/test_fmt.c:")
+    with open(out) as f:
+        t = json.load(f)["tests"][0]
+    eq((t["verdict"], t["kind"], t["score"], t["points"]), ("FAIL", "host", 0, 3))
+    with open(t["log"]) as f:
+        contains(f.read(), "host test: tests/test_fmt.c")
+    # The repository's own test_fmt.c passes.
+    run = grade("--test", "lab1/host_fmt")
+    eq(run.rc, 0, run.out + run.err)
+    contains(run.out, "lab1 host_fmt: OK")

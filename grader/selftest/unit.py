@@ -544,3 +544,55 @@ def trace_errors_reported_together():
     contains(str(e), "lab1/a")
     contains(str(e), "a.trace:1")
     contains(str(e), "lab1/b")
+
+
+# ---------------------------------------------------------------- host tests
+
+@test
+def host_test_declarations():
+    d = write_labs({"lab2-b": {"lab": 2, "title": "b", "tests": [
+        T("y"), {"name": "host_buddy", "points": 20, "host": "buddy"},
+        {"name": "host_fmt", "points": 5, "host": "fmt", "given": True, "timeout": 5}]}})
+    y, hb, hf = labsmod.discover(d)[0].tests
+    eq((hb.host, hb.points, hb.timeout, hb.given, hb.trace_file), ("buddy", 20, 60.0, False, ""))
+    eq((hf.host, hf.timeout, hf.given, y.host, y.given), ("fmt", 5.0, True, None, False))
+    labsmod.load_traces([y, hb, hf])
+    eq(hb.trace, None, "a host test has no trace")
+    for bad, text in (({"host": "buddy", "trace": "x.trace"}, "a host test takes only"),
+                      ({"host": "Buddy!"}, "host must name a host test"),
+                      ({"host": "buddy", "given": "yes"}, "given must be true or false")):
+        d = write_labs({"lab2-b": {"lab": 2, "tests": [{"name": "h", "points": 1, **bad}]}})
+        raises(LabError, labsmod.discover, d, contains_text=text)
+
+
+def host_result(output, status=0):
+    from strata_grader.hosttest import judge_host
+    from strata_grader.status import Ended
+    res = RunResult()
+    res.how, res.status, res.output = Ended.EXIT, status, bytearray(output.encode())
+    return judge_host(res, 60.0)
+
+
+@test
+def host_test_verdicts():
+    ok = ("Running suite(s): buddy\n"
+          "tests/test_buddy.c:310:P:core:test_strerror:0: Passed\n"
+          "100%: Checks: 1, Failures: 0, Errors: 0\n")
+    eq(host_result(ok).status, "OK")
+    bad = ("Running suite(s): buddy\n"
+           "94%: Checks: 18, Failures: 1, Errors: 1\n"
+           "/abs/pristine/tests/test_buddy.c:480:F:core:test_alloc_bad_args:0: Assertion "
+           "'buddy_alloc(w->b, 64, (size_t)-1, &start) == 64' failed: buddy_alloc(...) == 0\n"
+           "/abs/pristine/tests/test_buddy.c:500:E:core:test_exhaustion:0: (after this point) "
+           "Received signal 11 (Segmentation fault)\n")
+    v = host_result(bad, status=1)
+    eq(v.status, "FAIL")
+    eq(v.reason, "test_alloc_bad_args: Assertion 'buddy_alloc(w->b, 64, (size_t)-1, &start) "
+                 "== 64' failed: buddy_alloc(...) == 0 (tests/test_buddy.c:480)")
+    contains("\n".join(v.details), "test_exhaustion: (after this point) Received signal 11")
+    contains("\n".join(v.details), "94%: Checks: 18, Failures: 1, Errors: 1")
+    v = host_result("Running suite(s): x\n", status=-9)
+    eq(v.status, "FAIL")
+    contains(v.reason, "killed by signal 9")
+    v = host_result("Running suite(s): x\n", status=0)
+    contains(v.reason, "printed no Check summary")
