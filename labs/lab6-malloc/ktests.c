@@ -248,3 +248,147 @@ KTEST(malloc_overrun)
 	printk("malloc_overrun: freeing %p after writing 16 bytes past its end\n", p);
 	free(p);
 }
+
+/*
+ * The chunks themselves: which chunk malloc takes, and the exact sizes of
+ * chunks after a split, a shrink and a grow. chunk(n) is the chunk size of
+ * an n-byte request: n plus header and footer (8 bytes each), rounded up to
+ * 16, at least 32 (MIN_CHUNK).
+ */
+#define CHUNK(n)	((((n) + 16 + 15) & ~(size_t)15) < 32 ? 32 : (((n) + 16 + 15) & ~(size_t)15))
+
+struct chunk_info {
+	uintptr_t want;
+	size_t size, next_size;
+	int found, next_free, next_seen;
+};
+
+static void find_chunk(void *arg, void *start, size_t size, int is_free)
+{
+	struct chunk_info *ci = arg;
+
+	if (ci->found && !ci->next_seen) {
+		ci->next_seen = 1;
+		ci->next_size = size;
+		ci->next_free = is_free;
+	}
+	if ((uintptr_t)start + MALLOC_CHUNK_OFFSET == ci->want) {
+		ci->found = 1;
+		ci->size = size;
+		(void)is_free;
+	}
+}
+
+/* p's chunk size; the chunk after it in *next (0 if not free). */
+static size_t chunk_of(void *p, size_t *next_free_size)
+{
+	struct chunk_info ci = { (uintptr_t)p, 0, 0, 0, 0, 0 };
+
+	malloc_walk(find_chunk, &ci);
+	KEXPECT(ci.found);
+	if (next_free_size)
+		*next_free_size = ci.next_seen && ci.next_free ? ci.next_size : 0;
+	return ci.size;
+}
+
+KTEST(malloc_fit)
+{
+	void *a, *b, *g[8], *x, *y;
+
+	/* 1. A freed chunk of exactly the right size is reused: first fit
+	 * looks in the request's own class first. */
+	a = malloc(200);
+	g[0] = malloc(16);
+	free(a);
+	b = malloc(200);
+	if (b != a)
+		ktest_fail("malloc(200) gave %p, not the free %u-byte chunk of a freed malloc(200) "
+			   "at %p: find_fit looks in the request's own class first (exercise 1)",
+			   b, CHUNK(200), a);
+	printk("malloc_fit: a freed chunk of the right size is reused\n");
+
+	/* 2. First fit within a class: chunks of 1200 and 1040 bytes share a
+	 * class; the list is last-freed first; the first that fits is taken. */
+	x = malloc(1200 - 16);
+	g[1] = malloc(16);
+	y = malloc(1040 - 16);
+	g[2] = malloc(16);
+	free(x);
+	free(y);			/* list: y (1040), x (1200) */
+	b = malloc(1040 - 16);
+	if (b != y)
+		ktest_fail("malloc(%u) with free chunks of 1040 (first on its list) and 1200 "
+			   "bytes in its class gave %p, not the first that fits, %p (exercise 1: "
+			   "first fit, not worst fit)", 1040 - 16, b, y);
+	free(b);
+	y = malloc(1040 - 16);		/* the same chunk again */
+	free(y);
+	x = malloc(1200 - 16);
+	free(x);			/* list: x (1200), y (1040) */
+	b = malloc(1040 - 16);
+	if (b != x)
+		ktest_fail("malloc(%u) with free chunks of 1200 (first on its list) and 1040 "
+			   "bytes in its class gave %p, not the first that fits, %p (exercise 1: "
+			   "first fit, not best fit)", 1040 - 16, b, x);
+	if (chunk_of(b, 0) != 1040)
+		ktest_fail("malloc(%u) from a 1200-byte chunk: chunk of %u bytes, expected 1040 "
+			   "(the 160 bytes beyond are split off)", 1040 - 16, chunk_of(b, 0));
+	printk("malloc_fit: first fit within a class\n");
+	free(b);
+
+	/* 3. Split when exactly MIN_CHUNK bytes would remain. */
+	a = malloc(80);			/* a 96-byte chunk */
+	g[3] = malloc(16);
+	free(a);
+	b = malloc(48);			/* needs 64: 32 bytes remain */
+	size_t rest;
+	if (b != a || chunk_of(b, &rest) != 64 || rest != 32)
+		ktest_fail("malloc(48) from a free 96-byte chunk: %p with a chunk of %u bytes "
+			   "and %u free bytes after it, expected %p, 64 and 32: split whenever "
+			   "at least MIN_CHUNK (32) bytes remain (exercise 1)", b,
+			   chunk_of(b, &rest), rest, a);
+	printk("malloc_fit: split when exactly MIN_CHUNK bytes remain\n");
+	free(b);
+	for (int i = 0; i < 4; i++)
+		free(g[i]);
+	KEXPECT_EQ(malloc_check(), 0);
+}
+
+KTEST(malloc_resize)
+{
+	void *p, *q, *g, *r;
+	size_t rest;
+
+	/* Shrinking in place gives the tail back. */
+	p = malloc(1000);		/* 1024-byte chunk */
+	g = malloc(16);
+	r = realloc(p, 100);		/* needs 128 */
+	if (r != p)
+		ktest_fail("realloc(%p, 100) moved the block to %p: shrinking is in place", p, r);
+	if (chunk_of(p, &rest) != CHUNK(100) || rest != 1024 - CHUNK(100))
+		ktest_fail("realloc(p, 100) of a 1024-byte chunk: chunk of %u bytes and %u free "
+			   "after it, expected %u and %u (exercise 3: split off the tail and free it)",
+			   chunk_of(p, &rest), rest, CHUNK(100), 1024 - CHUNK(100));
+	printk("malloc_resize: shrinking gives the tail back\n");
+	free(p);
+	free(g);
+
+	/* Growing into a free neighbour takes only what it needs. */
+	p = malloc(100);		/* 128 */
+	q = malloc(1000);		/* 1024 */
+	g = malloc(16);
+	free(q);
+	r = realloc(p, 300);		/* needs 320 */
+	if (r != p)
+		ktest_fail("realloc(%p, 300) with 1024 free bytes after it moved to %p: grow "
+			   "in place (exercise 3)", p, r);
+	if (chunk_of(p, &rest) != CHUNK(300) || rest != 128 + 1024 - CHUNK(300))
+		ktest_fail("realloc(p, 300) into a 1024-byte free neighbour: chunk of %u bytes "
+			   "and %u free after it, expected %u and %u (exercise 3: take the "
+			   "neighbour in, then split off what is beyond need)",
+			   chunk_of(p, &rest), rest, CHUNK(300), 128 + 1024 - CHUNK(300));
+	printk("malloc_resize: growing takes only what it needs from the neighbour\n");
+	free(p);
+	free(g);
+	KEXPECT_EQ(malloc_check(), 0);
+}
