@@ -1,23 +1,13 @@
-"""A minimal test harness for the grader's self-tests (stdlib only)."""
+"""Assertion helpers for the grader's self-tests (unittest test cases):
+each raises AssertionError with the text it looked in, which unittest
+reports as the failure."""
 
 import os
 import re
 import sys
-import time
-import traceback
 
-TESTS = []          # (name, function)
 GRADER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, GRADER)
-
-
-def test(fn):
-    TESTS.append((fn.__module__.rsplit(".", 1)[-1] + "." + fn.__name__, fn))
-    return fn
-
-
-class Skip(Exception):
-    pass
 
 
 def eq(actual, expected, what=""):
@@ -55,28 +45,3 @@ def _indent(text, n=4):
     if len(text) > 6000:
         text = text[:3000] + "\n...\n" + text[-3000:]
     return "\n".join(" " * n + l for l in text.splitlines())
-
-
-def run(tests, verbose=False):
-    passed = failed = skipped = 0
-    for name, fn in tests:
-        t0 = time.monotonic()
-        try:
-            fn()
-        except Skip as e:
-            skipped += 1
-            print("skip %s: %s" % (name, e), flush=True)
-            continue
-        except Exception as e:
-            failed += 1
-            dt = time.monotonic() - t0
-            print("FAIL %s (%.1fs)" % (name, dt), flush=True)
-            if isinstance(e, AssertionError):
-                print(_indent(str(e)), flush=True)
-            else:
-                print(_indent(traceback.format_exc()), flush=True)
-            continue
-        passed += 1
-        if verbose:
-            print("ok   %s (%.2fs)" % (name, time.monotonic() - t0), flush=True)
-    return passed, failed, skipped

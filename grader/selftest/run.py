@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
-"""Self-tests of the Strata grader.
+"""Self-tests of the Strata grader (unittest).
 
     python3 grader/selftest/run.py [-v] [-k SUBSTRING] [--unit] [--repo DIR]
 
-Unit tests (trace matcher, verdicts, lab declarations) need nothing; the
-integration tests build and boot the real kernel (`make kernel iso` through
-the grader) with a temporary labs folder of selftest_* kernel tests.
---repo grades another checkout (default: this one).  The last line is
-`N passed, M failed`; the exit status is non-zero if anything failed."""
+Unit tests (trace matcher, verdicts, lab declarations: unit.py) need
+nothing; the integration tests (integration.py) build and boot the real
+kernel (`make kernel iso` through the grader) with a temporary labs folder
+of selftest_* kernel tests.  --repo grades another checkout (default: this
+one).  The last line is `N passed, M failed`; the exit status is non-zero
+if anything failed.  The same tests run under plain unittest too:
+`cd grader/selftest && python3 -m unittest unit integration`."""
 
 import argparse
 import os
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import harness  # noqa: E402
 
 
 def main():
@@ -26,21 +27,21 @@ def main():
     p.add_argument("--unit", action="store_true", help="unit tests only (no QEMU)")
     p.add_argument("--repo", help="repository to build and boot (default: this one)")
     a = p.parse_args()
-    import unit  # noqa: F401
-    if not a.unit:
-        import integration
-        integration.configure(a.repo)
-    tests = [(n, f) for n, f in harness.TESTS if not a.k or a.k in n]
+    if a.repo:
+        os.environ["STRATA_SELFTEST_REPO"] = os.path.abspath(a.repo)
+    loader = unittest.TestLoader()
+    if a.k:
+        loader.testNamePatterns = ["*%s*" % a.k]
+    loader.sortTestMethodsUsing = None      # in file order
+    suite = loader.loadTestsFromNames(["unit"] if a.unit else ["unit", "integration"])
     t0 = time.monotonic()
-    try:
-        passed, failed, skipped = harness.run(tests, a.verbose)
-    finally:
-        if not a.unit:
-            integration.cleanup()
-    print("(%d tests in %.1fs%s)" % (len(tests), time.monotonic() - t0,
+    res = unittest.TextTestRunner(stream=sys.stdout, verbosity=2 if a.verbose else 1).run(suite)
+    failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+    skipped = len(res.skipped)
+    print("(%d tests in %.1fs%s)" % (res.testsRun, time.monotonic() - t0,
                                     ", %d skipped" % skipped if skipped else ""))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed or not tests else 0
+    print("%d passed, %d failed" % (res.testsRun - failed - skipped, failed))
+    return 1 if failed or not res.testsRun else 0
 
 
 if __name__ == "__main__":
