@@ -6,14 +6,18 @@
 #define PTE_PRESENT	0x001
 #define PTE_WRITABLE	0x002
 #define PTE_USER	0x004
+#define PTE_PWT		0x008	/* write-through */
+#define PTE_PCD		0x010	/* cache disabled */
 #define PTE_ACCESSED	0x020
 #define PTE_DIRTY	0x040
 #define PTE_PS		0x080
+#define PTE_GLOBAL	0x100
 #define PTE_FLAGS	0xFFF
 #define PTE_ADDR(e)	((e) & ~0xFFFu)
 
 #define CR0_WP		0x00010000
 #define CR0_PG		0x80000000
+#define CR4_PSE		0x00000010	/* PDEs with PS set map 4 MiB pages */
 #define FL_IF		0x00000200
 
 #ifndef __ASSEMBLER__
