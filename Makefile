@@ -13,7 +13,8 @@
 #   make deps         install the Debian packages (as root, or with sudo)
 #   make doctor       check the tools and say what is missing
 #
-# Variables: MEM=128M CPUS=1 QEMUEXTRA=... CMDLINE="test=NAME" LAB=N GRADEFLAGS=...
+# Variables: MEM=128M CPUS=1 QEMU=qemu-system-i386 QEMUEXTRA=... CMDLINE="test=NAME" LAB=N
+# GRADEFLAGS=... (QEMU= is honoured by qemu*, grade and test)
 
 .SECONDEXPANSION:
 
@@ -64,14 +65,14 @@ $(call stamp,$(BUILD)/sources.stamp,$(KSRCS))
 $(call stamp,$(BUILD)/cmdline.stamp,$(CMDLINE))
 endif
 
-.PHONY: all kernel iso qemu qemu-nox qemu-gdb gdb grade check test bench deps \
+.PHONY: all kernel facts iso qemu qemu-nox qemu-gdb gdb grade check test bench deps \
 	doctor clean student-repo need-cc test-check test-grade test-grader-selftest \
-	test-gdb test-labgen layers test-layers compdb
+	test-gdb test-labgen test-facts layers test-layers compdb
 .DELETE_ON_ERROR:
 
 all: kernel iso
 
-kernel: $(BUILD)/kernel.elf
+kernel: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py
 iso: $(BUILD)/strata.iso
 
 $(KOBJS): | need-cc
@@ -89,6 +90,15 @@ $(BUILD)/k/%.o: %.S $(BUILD)/flags.stamp
 	@mkdir -p $(@D)
 	@echo "  AS    $<"
 	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
+
+# The facts the kernel shares with Python (exit statuses, page bits, the
+# layout, the trap frame...), read from the headers by compiling
+# tools/facts/facts.c with the kernel's flags: tools/facts/facts.c says how.
+facts: $(BUILD)/strata_facts.py
+$(BUILD)/strata_facts.py: tools/facts/facts.c tools/facts/mkfacts.py $(BUILD)/flags.stamp | need-cc
+	@mkdir -p $(@D)
+	$(Q)$(PYTHON) tools/facts/mkfacts.py -o $@ -- $(CC) $(KCFLAGS) -MF $(BUILD)/strata_facts.d \
+	  -MT $@ tools/facts/facts.c
 
 # The backtrace symbol table is embedded in the kernel: link once with an
 # empty table, list the text symbols of that link, link again with them.
@@ -126,28 +136,32 @@ $(BUILD)/strata.iso: $(BUILD)/kernel.elf tools/grub.cfg $(BUILD)/cmdline.stamp
 
 # ---- running ---------------------------------------------------------------
 
-QEMUOPTS = -m $(MEM) -smp $(CPUS) -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 $(QEMUEXTRA)
+# QEMU's command line is built in one place, grader/strata_grader/qemucmd.py
+# (the grader and the GDB test use it too); tools/run-qemu runs it and says
+# how the kernel ended. RUNQEMU_PRINT=1 prints the command instead.
+RUNQEMU = $(PYTHON) tools/run-qemu $(if $(filter 1,$(RUNQEMU_PRINT)),--print) \
+	--qemu "$(QEMU)" --facts $(BUILD)/strata_facts.py --memory "$(MEM)" --cpus "$(CPUS)"
 
-qemu: $(BUILD)/strata.iso
+qemu: $(BUILD)/strata.iso $(BUILD)/strata_facts.py
 	@$(NEED) $(QEMU) qemu-system-x86
-	@sh tools/run-qemu $(QEMU) -cdrom $< -serial mon:stdio $(QEMUOPTS) \
-	 $(if $(DISPLAY)$(WAYLAND_DISPLAY),,-display none)
+	@$(NEED) $(PYTHON) python3
+	@$(RUNQEMU) --iso $< --console window -- $(QEMUEXTRA)
 
-qemu-nox: $(BUILD)/strata.iso
+qemu-nox: $(BUILD)/strata.iso $(BUILD)/strata_facts.py
 	@$(NEED) $(QEMU) qemu-system-x86
-	@sh tools/run-qemu $(QEMU) -cdrom $< -nographic $(QEMUOPTS)
+	@$(NEED) $(PYTHON) python3
+	@$(RUNQEMU) --iso $< --console nographic -- $(QEMUEXTRA)
 
 # Boots the ELF directly (so CMDLINE=test=NAME works), halted until gdb
 # connects. The port is per user; a free one is picked if that one is taken.
 # tools/gdbport.py reserves it (listens on it and hands the socket to QEMU),
 # writes it to $(BUILD)/qemu-gdb.port and adds QEMU's -gdb options.
-qemu-gdb: $(BUILD)/kernel.elf
+qemu-gdb: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py
 	@$(NEED) $(QEMU) qemu-system-x86
 	@$(NEED) $(PYTHON) python3
 	@$(PYTHON) tools/gdbport.py $(BUILD)/qemu-gdb.port \
-	   sh tools/run-qemu $(QEMU) -kernel $< -append "$(CMDLINE)" -nographic \
-	   $(QEMUOPTS) -S
+	   $(RUNQEMU) --kernel $< --append "$(CMDLINE)" --console nographic --halted \
+	   -- $(QEMUEXTRA)
 
 gdb: $(BUILD)/kernel.elf
 	@$(NEED) $(GDB) gdb
@@ -160,7 +174,7 @@ UPTO = $(if $(LAB),$(if $(filter --lab --lab=%,$(GRADEFLAGS)),,--upto $(LAB)))
 
 grade:
 	@$(NEED) $(PYTHON) python3
-	@$(PYTHON) grader/grade.py $(UPTO) $(GRADEFLAGS)
+	@$(PYTHON) grader/grade.py --qemu "$(QEMU)" $(UPTO) $(GRADEFLAGS)
 
 CHECK_LIBS = $$(pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
@@ -199,7 +213,7 @@ bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES))
 
 # Every step runs even if an earlier one failed (a lab branch's unit tests
 # fail until its exercises are done); the summary names the failed ones.
-TEST_STEPS := layers check grade grader-selftest gdb $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen)
+TEST_STEPS := layers check facts grade grader-selftest gdb $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen)
 
 test:
 	@$(NEED) $(PYTHON) python3
@@ -219,12 +233,14 @@ layers:
 
 test-layers: layers
 test-check: check
+test-facts: facts
+	$(PYTHON) tools/facts/test_facts.py $(BUILD)/strata_facts.py -- $(CC) $(KCFLAGS)
 test-grade: kernel iso
-	$(PYTHON) grader/grade.py --no-build $(UPTO)
+	$(PYTHON) grader/grade.py --qemu "$(QEMU)" --no-build $(UPTO)
 test-grader-selftest: kernel iso
 	$(PYTHON) grader/selftest/run.py
 test-gdb: kernel
-	$(PYTHON) tools/gdb/test_gdb.py
+	QEMU="$(QEMU)" GDB="$(GDB)" $(PYTHON) tools/gdb/test_gdb.py
 test-labgen:
 	$(PYTHON) tools/labgen/validate.py
 
@@ -249,4 +265,4 @@ doctor:
 clean:
 	rm -rf $(BUILD)
 
--include $(KOBJS:.o=.d)
+-include $(KOBJS:.o=.d) $(BUILD)/strata_facts.d

@@ -2,12 +2,28 @@
 each raises AssertionError with the text it looked in, which unittest
 reports as the failure."""
 
+import functools
 import os
 import re
+import subprocess
 import sys
 
 GRADER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, GRADER)
+
+from strata_grader import facts as factsmod  # noqa: E402
+
+
+@functools.cache
+def kernel_facts():
+    """The kernel's facts (exit statuses...) of this repository, made by
+    `make -s facts` first (cheap when they are up to date)."""
+    root = os.path.dirname(GRADER)
+    p = subprocess.run(["make", "-s", "facts"], cwd=root, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise AssertionError("make facts failed:\n" + p.stdout.decode("utf-8", "replace"))
+    return factsmod.load(os.path.join(root, "build"))
 
 
 def eq(actual, expected, what=""):

@@ -15,7 +15,7 @@ import time
 import unittest
 import uuid
 
-from harness import GRADER, contains, eq, matches, not_contains
+from harness import GRADER, contains, eq, kernel_facts, matches, not_contains
 
 GRADE = os.path.join(GRADER, "grade.py")
 REPO = os.path.dirname(GRADER)
@@ -289,12 +289,13 @@ class MainRun(unittest.TestCase):
 
     def test_verdict_pass(self):
         t, _ = case("pass")
-        eq(t["exit_status"], 33)
+        eq(t["exit_status"], kernel_facts().STATUS_PASS)
         eq(t["score"], 10)
 
     def test_verdict_fail_quotes_reason(self):
         t, text = case("fail")
-        eq(t["reason"], "kernel exited with status 35 (test failed), expected pass")
+        eq(t["reason"], "kernel exited with status %d (test failed), expected pass"
+           % kernel_facts().STATUS_FAIL)
         contains(text, "TEST selftest_fail: FAIL selftest failure")
         run, _ = main_run()
         contains(block(run, "fail"), "TEST selftest_fail: FAIL selftest failure")
@@ -305,7 +306,7 @@ class MainRun(unittest.TestCase):
         eq(t["reason"], "kernel panic: selftest panic")
         contains(text, "panic: selftest panic")
         matches(text, r"#0 0x[0-9a-f]+ ktest_selftest_panic\+0x[0-9a-f]+")
-        eq(t["exit_status"], 37)
+        eq(t["exit_status"], kernel_facts().STATUS_PANIC)
         case("panic_expected")
 
     def test_verdict_hang_times_out(self):
@@ -352,7 +353,8 @@ class MainRun(unittest.TestCase):
 
     def test_verdict_exit_mismatch(self):
         t, _ = case("exit_mismatch")
-        eq(t["reason"], "kernel exited with status 33 (test passed), expected panic")
+        eq(t["reason"], "kernel exited with status %d (test passed), expected panic"
+           % kernel_facts().STATUS_PASS)
 
     def test_placeholders_regex_and_memory(self):
         case("placeholders")
@@ -563,6 +565,22 @@ class OtherRuns(unittest.TestCase):
         eq(run.rc, 2, run.text)
         contains(run.out, "SETUP ERROR")
         contains(run.out, "/nonexistent/kernel.elf not found")
+
+    def test_missing_facts_is_setup_error(self):
+        """Without the kernel's facts (build/strata_facts.py: exit statuses)
+        nothing can be judged: with --no-build that is a SETUP ERROR that
+        says how to make them."""
+        labs = case_labs(["pass"])
+        ensure_built()
+        repo = os.path.join(WORK, "nofacts")
+        os.makedirs(os.path.join(repo, "build"))
+        kernel = os.path.join(repo, "build", "kernel.elf")
+        shutil.copyfile(os.path.join(REPO, "build", "kernel.elf"), kernel)
+        run = grade("-C", repo, "--labs-dir", labs, "--kernel", kernel, "--no-build")
+        eq(run.rc, 2, run.text)
+        contains(run.out, "SETUP ERROR: %s is missing" % os.path.join(repo, "build",
+                                                                     "strata_facts.py"))
+        contains(run.out, "make facts")
 
 
 # ---------------------------------------------------------------- fake QEMU

@@ -6,7 +6,7 @@ import os
 import tempfile
 import unittest
 
-from harness import contains, eq, not_contains, raises
+from harness import contains, eq, kernel_facts, not_contains, raises
 
 from strata_grader import labs as labsmod
 from strata_grader.labs import LabError
@@ -299,8 +299,10 @@ class Matching(unittest.TestCase):
 # ---------------------------------------------------------------- verdicts
 
 
-def result(trace_text, output, how="exit", status=33, debug_log="", stderr=b"", cpu=0.1, idle=0.0):
+def result(trace_text, output, how="exit", status=None, debug_log="", stderr=b"", cpu=0.1, idle=0.0):
     tr = parse_trace(trace_text, "v.trace")
+    if status is None:
+        status = F.STATUS_PASS
     res = RunResult()
     res.matcher = m = Matcher(tr)
     res.how, res.status, res.debug_log, res.cpu, res.idle = how, status, debug_log, cpu, idle
@@ -310,7 +312,15 @@ def result(trace_text, output, how="exit", status=33, debug_log="", stderr=b"", 
         m.feed_line(ln, line)
     for ln, line in res.splitter.finish():
         m.feed_line(ln, line)
-    return judge(res, tr, timeout=10.0, flood_limit=1 << 20), res
+    return judge(res, tr, timeout=10.0, flood_limit=1 << 20, facts=F), res
+
+
+F = None     # the kernel's facts
+
+
+def setUpModule():
+    global F
+    F = kernel_facts()
 
 
 class Verdicts(unittest.TestCase):
@@ -319,17 +329,18 @@ class Verdicts(unittest.TestCase):
         eq(v.status, "OK")
 
     def test_verdict_exit_mismatch_quotes_test_fail_line(self):
-        v, _ = result("TEST a: PASS\n", "boot\nTEST a: FAIL ppalloc returned 0\n", status=35)
+        v, _ = result("TEST a: PASS\n", "boot\nTEST a: FAIL ppalloc returned 0\n",
+                      status=F.STATUS_FAIL)
         eq(v.status, "FAIL")
-        eq(v.reason, "kernel exited with status 35 (test failed), expected pass")
+        eq(v.reason, "kernel exited with status %d (test failed), expected pass" % F.STATUS_FAIL)
         contains("\n".join(v.details), "line 2: TEST a: FAIL ppalloc returned 0")
-        v, _ = result("@exit panic\nx\n", "x\nTEST a: PASS\n", status=33)
-        eq(v.reason, "kernel exited with status 33 (test passed), expected panic")
+        v, _ = result("@exit panic\nx\n", "x\nTEST a: PASS\n", status=F.STATUS_PASS)
+        eq(v.reason, "kernel exited with status %d (test passed), expected panic" % F.STATUS_PASS)
 
     def test_verdict_panic_shows_message_and_backtrace(self):
         out = ("TEST a: start\npanic: out of frames\nbacktrace:\n  #0 0xc0101234 f+0x12\n"
                "  #1 0xc0105678 g+0x40\nkernel panic: stopping\nmore\n")
-        v, _ = result("TEST a: PASS\n", out, status=37)
+        v, _ = result("TEST a: PASS\n", out, status=F.STATUS_PANIC)
         eq(v.reason, "kernel panic: out of frames")
         d = "\n".join(v.details)
         contains(d, "line 2: panic: out of frames")
@@ -390,7 +401,8 @@ class Verdicts(unittest.TestCase):
         eq(v.reason, "output flood: more than 1 MiB of output")
         v, _ = result("TEST a: PASS\n", "TEST a: PASS\n", how="grace", status=None)
         contains(v.reason, "did not exit")
-        v, _ = result("TEST a: PASS\n", "unknown test 'a'; known tests: b c\n", status=35)
+        v, _ = result("TEST a: PASS\n", "unknown test 'a'; known tests: b c\n",
+                      status=F.STATUS_FAIL)
         eq(v.reason, "kernel has no test `a` (line 1); known tests: b c")
         v, _ = result("x\n", "", status=1, stderr=b"qemu-system-i386: -bad: invalid option\n")
         eq(v.reason, "QEMU exited with status 1: qemu-system-i386: -bad: invalid option")

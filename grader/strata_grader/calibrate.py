@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from . import labs as labsmod
-from .qemu import qemu_argv
+from .qemucmd import qemu_argv
 from .runner import Context, run_test
 from .setup import SetupError, check_qemu, prepare_images
 from .trace import parse_trace
@@ -16,25 +16,26 @@ from .trace import parse_trace
 def calibrate(args, registry, root, tmp):
     n = args.calibrate
     qemu, version = check_qemu(registry, args.qemu)
-    kernel, _ = prepare_images(args, registry, root, tmp, need_kernel=True, need_iso=False)
+    kernel, _, facts = prepare_images(args, registry, root, tmp, need_kernel=True, need_iso=False)
     lab = labsmod.Lab(0, "calibration", "<calibrate>")
     test = labsmod.Test.from_decl(lab, {"name": "selftest_pass", "points": 0,
                                         "cmdline": "test=selftest_pass", "trace": "<calibrate>"},
                                   os.path.join(tmp, "lab.json"))
     # the bare boot gets the same machine as the graded one (DEFAULTS)
     bare_argv = qemu_argv(qemu, kernel=kernel, cmdline=test.cmdline, memory=test.memory,
-                          cpus=test.cpus, extra=test.qemu_args)
+                          cpus=test.cpus, extra=test.qemu_args, facts=facts)
     test.trace = parse_trace("TEST selftest_pass: PASS\n", "<calibrate>")
-    ctx = Context(args, registry, qemu, kernel, None, tmp, None, "cal-%d" % os.getpid())
+    ctx = Context(args, registry, qemu, kernel, None, tmp, None, "cal-%d" % os.getpid(), facts)
 
     def bare():
         t0 = time.monotonic()
         p = subprocess.run(bare_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, cwd=tmp)
         dt = time.monotonic() - t0
-        if p.returncode != 33:
-            raise SetupError("bare boot of test=selftest_pass exited with status %d, expected 33:\n%s"
-                             % (p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")[-1500:]))
+        if p.returncode != facts.STATUS_PASS:
+            raise SetupError("bare boot of test=selftest_pass exited with status %d, expected %d:\n%s"
+                             % (p.returncode, facts.STATUS_PASS,
+                                (p.stdout + p.stderr).decode("utf-8", "replace")[-1500:]))
         return dt
 
     def graded():

@@ -104,7 +104,7 @@ def _main(args, registry, tmp):
         if booted:
             qemu, _ = check_qemu(registry, args.qemu)
         need_iso = any(t.boot == "iso" for t in booted)
-        kernel, iso = prepare_images(args, registry, root, tmp, need_kernel=any(
+        kernel, iso, facts = prepare_images(args, registry, root, tmp, need_kernel=any(
             t.boot == "kernel" for t in booted), need_iso=need_iso)
         host_built = build_host_tests(registry, root, labs_dir, tmp,
                                       sorted({t.host for t in tests if t.host}))
@@ -116,7 +116,7 @@ def _main(args, registry, tmp):
     except OSError as e:
         return _setup_error(args, "cannot create log folder under %s: %s" % (base, e.strerror))
     run_id = "%d-%d" % (os.getpid(), time.time_ns() % 10**9)
-    ctx = Context(args, registry, qemu, kernel, iso, tmp, run_dir, run_id, host_built)
+    ctx = Context(args, registry, qemu, kernel, iso, tmp, run_dir, run_id, facts, host_built)
     try:
         results = run_tests(ctx, tests, lambda r: print(format_result(r, args.verbose), flush=True))
     finally:

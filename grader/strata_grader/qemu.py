@@ -1,5 +1,6 @@
-"""Running QEMU: command lines, the process registry (so that no QEMU
-outlives the grader), CPU-time accounting and the streaming run loop."""
+"""Running QEMU: the process registry (so that no QEMU outlives the
+grader), CPU-time accounting and the streaming run loop.  QEMU's command
+line is built in qemucmd.py."""
 
 import errno
 import os
@@ -10,7 +11,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .labs import DEFAULTS
 from .status import Ended
 from .trace import LineSplitter, Matcher
 
@@ -178,27 +178,6 @@ def _wait_zombie(pid, timeout):
             return False
         time.sleep(delay)
         delay = min(delay * 2, 0.01)
-
-
-def qemu_argv(qemu, *, kernel=None, iso=None, cmdline=DEFAULTS["cmdline"],
-              memory=DEFAULTS["memory"], cpus=DEFAULTS["cpus"], extra=(), name=None,
-              debug_log=None):
-    argv = [qemu]
-    if name:
-        argv += ["-name", name]
-    if iso:
-        argv += ["-cdrom", iso.replace(",", ",,"), "-boot", "d"]
-    else:
-        argv += ["-kernel", kernel]
-        if cmdline:
-            argv += ["-append", cmdline]
-    argv += ["-m", str(memory), "-smp", str(cpus),
-             "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none",
-             "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
-    if debug_log:
-        argv += ["-d", "cpu_reset", "-D", debug_log]
-    argv += list(extra)
-    return argv
 
 
 @dataclass(eq=False)

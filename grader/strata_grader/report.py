@@ -11,7 +11,7 @@ from .status import ENDED_TEXT, Ended
 from .verdict import numbered, describe_status
 
 
-def write_log(path, test, res, verdict, seconds, timeout):
+def write_log(path, test, res, verdict, seconds, timeout, facts):
     """The serial output, then a trailer; `timeout` is the CPU-time limit
     the run had (the test's timeout times --timeout-scale)."""
     out = bytes(res.output)
@@ -20,7 +20,7 @@ def write_log(path, test, res, verdict, seconds, timeout):
     if res.how == Ended.EXIT and test.host:
         how = "exited with status %s" % res.status
     elif res.how == Ended.EXIT:
-        how = "QEMU exited with status %s (%s)" % (res.status, describe_status(res.status))
+        how = "QEMU exited with status %s (%s)" % (res.status, describe_status(res.status, facts))
     else:
         how = ENDED_TEXT.get(res.how, res.how)
     trailer = ["", "----- strata grader: %s -----" % test.id,

@@ -13,7 +13,8 @@ from typing import Any
 
 from .hosttest import run_host_test
 from .labs import Test
-from .qemu import Interrupted, Registry, RunResult, qemu_argv, run_qemu
+from .qemu import Interrupted, Registry, RunResult, run_qemu
+from .qemucmd import qemu_argv
 from .report import write_log
 from .status import Ended, Status
 from .verdict import Verdict, judge
@@ -40,6 +41,7 @@ class Context:
     tmp: str
     run_dir: str | None       # the log folder (None: no logs)
     run_id: str               # part of each QEMU's -name
+    facts: Any                # the kernel's facts (facts.load)
     host_built: dict | None = None   # host test name -> (binary, build output)
 
 
@@ -54,18 +56,19 @@ def run_test(ctx, test):
         debug_log = os.path.join(tdir, "qemu-debug.log")
         argv = qemu_argv(ctx.qemu, kernel=ctx.kernel, iso=ctx.iso if test.boot == "iso" else None,
                          cmdline=test.cmdline, memory=test.memory, cpus=test.cpus,
-                         extra=test.qemu_args, debug_log=debug_log,
+                         extra=test.qemu_args, debug_log=debug_log, facts=ctx.facts,
                          name="strata-grade-%s-lab%d-%s" % (ctx.run_id, test.lab.number, test.name))
         res = run_qemu(ctx.registry, argv, test.trace, timeout=timeout, cwd=ctx.tmp,
                        flood_limit=ctx.args.flood_limit, wall_limit=wall_limit, debug_log=debug_log)
-        verdict = judge(res, test.trace, timeout=timeout, flood_limit=ctx.args.flood_limit)
+        verdict = judge(res, test.trace, timeout=timeout, flood_limit=ctx.args.flood_limit,
+                        facts=ctx.facts)
     finally:
         shutil.rmtree(tdir, ignore_errors=True)
     seconds = time.monotonic() - start
     log = None
     if ctx.run_dir and res.how != Ended.INTERRUPTED:
         log = os.path.join(ctx.run_dir, test.log_name)
-        write_log(log, test, res, verdict, seconds, timeout)
+        write_log(log, test, res, verdict, seconds, timeout, ctx.facts)
     return TestResult(test, verdict, res, seconds, log)
 
 
@@ -77,7 +80,7 @@ def run_host(ctx, test):
     log = None
     if ctx.run_dir:
         log = os.path.join(ctx.run_dir, test.log_name)
-        write_log(log, test, res, verdict, seconds, timeout)
+        write_log(log, test, res, verdict, seconds, timeout, ctx.facts)
     return TestResult(test, verdict, res, seconds, log)
 
 

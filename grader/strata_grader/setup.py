@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 
+from . import facts as factsmod
 from .qemu import DEBIAN_PACKAGE
 
 
@@ -114,9 +115,22 @@ def snapshot(src, tmp, name, what):
     return "build/" + name
 
 
+def facts_dir_of(args, build_dir):
+    """Where the kernel's facts are: beside a prebuilt kernel or ISO (the
+    build that made it), else in this tree's build folder; None if neither
+    has them yet."""
+    for image in (args.kernel, args.iso):
+        if image and os.path.isfile(factsmod.path_in(os.path.dirname(os.path.abspath(image)))):
+            return os.path.dirname(os.path.abspath(image))
+    return build_dir if os.path.isfile(factsmod.path_in(build_dir)) else None
+
+
 def prepare_images(args, registry, root, tmp, need_kernel, need_iso):
     """Build what is needed, then snapshot the images into the per-run
-    temp dir so a rebuild during grading cannot change them."""
+    temp dir so a rebuild during grading cannot change them.  Returns the
+    kernel and ISO paths (relative to tmp; None if not needed) and the
+    kernel's facts."""
+    build_dir = os.path.join(root, "build")
     targets = []
     if need_kernel and not args.kernel:
         targets.append("kernel")
@@ -124,12 +138,20 @@ def prepare_images(args, registry, root, tmp, need_kernel, need_iso):
         targets.append("iso")
     kernel = iso = None
     with BuildLock(root):
+        facts_dir = facts_dir_of(args, build_dir)
+        if facts_dir is None or (targets and facts_dir == build_dir):
+            targets.append("facts")
+            facts_dir = build_dir
         if targets and not args.no_build:
             build(registry, root, targets)
         if need_kernel:
             kernel = snapshot(os.path.abspath(args.kernel) if args.kernel else
-                              os.path.join(root, "build", "kernel.elf"), tmp, "kernel.elf", "kernel")
+                              os.path.join(build_dir, "kernel.elf"), tmp, "kernel.elf", "kernel")
         if need_iso:
             iso = snapshot(os.path.abspath(args.iso) if args.iso else
-                           os.path.join(root, "build", "strata.iso"), tmp, "strata.iso", "ISO")
-    return kernel, iso
+                           os.path.join(build_dir, "strata.iso"), tmp, "strata.iso", "ISO")
+        try:
+            facts = factsmod.load(facts_dir)
+        except factsmod.FactsMissing as e:
+            raise SetupError(str(e))
+    return kernel, iso, facts

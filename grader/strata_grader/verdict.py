@@ -4,12 +4,10 @@ specific reason."""
 import difflib
 from dataclasses import dataclass, field
 
+from .facts import status_meaning
 from .qemu import GRACE, INPUT_WAIT
 from .status import Ended, Exit, Status
 
-EXIT_STATUS = {Exit.PASS: 33, Exit.FAIL: 35, Exit.PANIC: 37, Exit.RESET: 0, Exit.TRIPLE: 0}
-STATUS_MEANING = {33: "test passed", 35: "test failed", 37: "kernel panic",
-                  0: "reset: reboot or triple fault"}
 CONTEXT_LINES = 10
 
 
@@ -37,12 +35,19 @@ def q(text):
     return "`%s`" % text
 
 
-def describe_status(status):
+def expected_status(exit, facts):
+    """The QEMU exit status a trace's @exit means (the values are the
+    kernel's: facts.py)."""
+    return {Exit.PASS: facts.STATUS_PASS, Exit.FAIL: facts.STATUS_FAIL,
+            Exit.PANIC: facts.STATUS_PANIC, Exit.RESET: 0, Exit.TRIPLE: 0}[exit]
+
+
+def describe_status(status, facts):
     if status is None:
         return "did not exit"
     if status < 0:
         return "killed by signal %d" % -status
-    return STATUS_MEANING.get(status, "unknown status")
+    return status_meaning(facts).get(status, "unknown status")
 
 
 def numbered(lines, first, last):
@@ -127,7 +132,7 @@ def _panic_details(res, lines):
     return out
 
 
-def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
+def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE):
     m = res.matcher
     lines = res.lines
     exp = trace.exit
@@ -174,8 +179,8 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
                        _tail(lines, 3))
     status = res.status
     if status is None or status < 0:
-        return Verdict(Status.FAIL, "QEMU %s" % describe_status(status), _tail(lines, 3))
-    if status not in STATUS_MEANING:
+        return Verdict(Status.FAIL, "QEMU %s" % describe_status(status, facts), _tail(lines, 3))
+    if status not in status_meaning(facts):
         err = res.stderr.decode("utf-8", "replace").strip().splitlines()
         if status == 1 and err:
             return Verdict(Status.FAIL, "QEMU exited with status 1: %s" % err[-1],
@@ -183,7 +188,7 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
         return Verdict(Status.FAIL, "QEMU exited with status %d (%s)" % (
             status, "isa-debug-exit value %d" % (status >> 1) if status & 1 else "unknown"),
             ["qemu stderr: " + e for e in err[-5:]] + _tail(lines, 3))
-    want = EXIT_STATUS[exp]
+    want = expected_status(exp, facts)
     progress = []
     if not m.done:
         last, waiting = _progress(m)
@@ -192,8 +197,8 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
     if m.panic_line and exp != Exit.PANIC:
         return Verdict(Status.FAIL, "kernel panic: %s" % m.panic_line[1][len("panic:"):].strip(),
                        _panic_details(res, lines) +
-                       (["QEMU exited with status %d (%s)" % (status, describe_status(status))]
-                        if status != 37 else []))
+                       (["QEMU exited with status %d (%s)" % (status, describe_status(status, facts))]
+                        if status != facts.STATUS_PANIC else []))
     # unexpected reset; "reset" is a reboot, "triple" a triple fault
     triple = "Triple fault" in res.debug_log
     if status == 0 and exp not in (Exit.RESET, Exit.TRIPLE):
@@ -223,7 +228,7 @@ def judge(res, trace, *, timeout, flood_limit, grace=GRACE):
         if m.panic_line:
             details += _panic_details(res, lines)
         return Verdict(Status.FAIL, "kernel exited with status %d (%s), expected %s"
-                       % (status, describe_status(status), exp),
+                       % (status, describe_status(status, facts), exp),
                        details + (progress if not m.test_lines and not m.panic_line else []))
     if m.forbidden_hits:
         n, line, fb = m.forbidden_hits[0]

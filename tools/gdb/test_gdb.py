@@ -32,13 +32,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 KERNEL = os.path.join(ROOT, "build", "kernel.elf")
 STRATA_PY = os.path.join(ROOT, "tools", "gdb", "strata.py")
 GDBPORT = os.path.join(ROOT, "tools", "gdbport.py")
+sys.path.insert(0, os.path.join(ROOT, "grader"))
+from strata_grader import facts as factsmod  # noqa: E402
+from strata_grader.labs import DEFAULTS  # noqa: E402
+from strata_grader.qemucmd import qemu_argv  # noqa: E402
+
 QEMU = os.environ.get("QEMU", "qemu-system-i386")
 GDB = os.environ.get("GDB", "gdb")
 GDB_TIMEOUT = 10	# seconds for one GDB session (a normal one takes under 1 s)
 EXIT_TIMEOUT = 5	# seconds for the kernel to finish after GDB detaches
 UNMAPPED_VA = 0xdeadb000
-KERNBASE = 0xC0000000
-PANIC_STATUS = 37	# isa-debug-exit status of a kernel panic
+FACTS = None	# the kernel's facts (KERNBASE, STATUS_PANIC...), loaded by main
 
 passed = failed = 0
 gdb_hung = False	# after one GDB hangs, the others are not started
@@ -87,11 +91,10 @@ class Qemu:
         # QEMU alone (no other program can take it between choice and use).
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, GDBPORT, portfile,
-                 QEMU, "-kernel", KERNEL, "-append", "test=%s" % test,
-                 "-display", "none", "-serial", "file:%s" % self.serial,
-                 "-monitor", "none", "-m", "128M", "-smp", "1", "-no-reboot",
-                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-S"],
+                [sys.executable, GDBPORT, portfile] + qemu_argv(
+                    QEMU, facts=FACTS, kernel=KERNEL, cmdline="test=%s" % test,
+                    memory=DEFAULTS["memory"], cpus=DEFAULTS["cpus"], console="file",
+                    serial_file=self.serial, halted=True),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self.port = wait_port_file(portfile, self.proc)
@@ -217,9 +220,10 @@ def check_walks(name, output, syms):
     kmain = syms.get("kernel_main", (None,))[0]
     if not check("%s: kernel_main is in the symbols" % name, kmain is not None):
         return
-    expect = "strata-walk: va=0x%08x -> pa=0x%08x [P" % (kmain, kmain - KERNBASE)
+    expect = "strata-walk: va=0x%08x -> pa=0x%08x [P" % (kmain, kmain - FACTS.KERNBASE)
     walks = [l for l in output.splitlines() if l.startswith("strata-walk: va=0x%08x" % kmain)]
-    check("%s: strata-walk &kernel_main translates to 0x%08x with P" % (name, kmain - KERNBASE),
+    check("%s: strata-walk &kernel_main translates to 0x%08x with P"
+          % (name, kmain - FACTS.KERNBASE),
           len(walks) >= 1 and walks[0].startswith(expect), repr(walks[:1]))
     check("%s: strata-walk --phys agrees" % name,
           len(walks) >= 2 and walks[1].startswith(expect), repr(walks[1:2]))
@@ -227,7 +231,7 @@ def check_walks(name, output, syms):
     for m in re.finditer(r"^  (0x[0-9a-f]{8})-(0x[0-9a-f]{8}) -> (0x[0-9a-f]{8})-", output, re.M):
         va0, va1, pa0 = (int(m.group(i), 16) for i in (1, 2, 3))
         if va0 <= kmain <= va1:
-            ok = pa0 + (kmain - va0) == kmain - KERNBASE
+            ok = pa0 + (kmain - va0) == kmain - FACTS.KERNBASE
     check("%s: strata-maps lists kernel_main's page at its physical address" % name, ok)
 
 
@@ -262,7 +266,7 @@ def pf_case(test, words, err, syms, workdir):
               and int(m.group(2), 16) == eip and m.group(4) == words,
               m.group(0) if m else "no 'page fault:' line on the serial port")
         check("%s: QEMU exits with the panic status %d after gdb detaches"
-              % (name, PANIC_STATUS), status == PANIC_STATUS, "status %s" % status)
+              % (name, FACTS.STATUS_PANIC), status == FACTS.STATUS_PANIC, "status %s" % status)
         if failed != before:
             print("     gdb output:")
             show(output, 60)
@@ -363,7 +367,8 @@ def heap_case(workdir):
                    chunk is not None and None is not re.search(
                        r"^  !! chunk 0x%08x: bad size .*bad canary" % chunk, output, re.M),
                    "kernel freed %s" % (freed and freed.group(1)))
-        ok &= check("%s: and the kernel panics on that free" % name, status == PANIC_STATUS,
+        ok &= check("%s: and the kernel panics on that free" % name,
+                    status == FACTS.STATUS_PANIC,
                     "QEMU exit status %s" % status)
         if not ok:
             show(output)
@@ -494,6 +499,13 @@ def main():
             check("make kernel", False)
             print("%d passed, %d failed" % (passed, failed))
             return 1
+    global FACTS
+    try:
+        FACTS = factsmod.load(os.path.join(ROOT, "build"))
+    except factsmod.FactsMissing as e:
+        check("the kernel's facts", False, str(e))
+        print("%d passed, %d failed" % (passed, failed))
+        return 1
     started = time.time()
     syms = kernel_symbols()
     with tempfile.TemporaryDirectory(prefix="strata-gdb-") as workdir:

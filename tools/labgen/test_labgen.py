@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -493,6 +494,11 @@ class Generate(Tmp):
         self.assertFalse(os.path.exists(out))
 
 
+# The exit statuses in these samples of the grader's JSON, and the facts
+# validate reads them with (the kernel's are build/strata_facts.py's).
+SAMPLE_FACTS = types.SimpleNamespace(STATUS_PASS=33, STATUS_FAIL=35, STATUS_PANIC=37)
+
+
 def result(name, verdict="FAIL", status=35, reason="kernel exited with status 35 (test "
            "failed), expected pass", lab=2, ended="exit"):
     """One test of the grader's --json results; ended: how the run ended
@@ -506,7 +512,7 @@ class ValidateJudge(unittest.TestCase):
 
     def judge(self, own, rc=1, setup_error=None):
         res = {"setup_error": setup_error, "tests": [result("boot", "OK", 33, "", lab=1)] + own}
-        return validate.judge_grade(2, 1, res, rc)
+        return validate.judge_grade(2, 1, res, rc, SAMPLE_FACTS)
 
     def test_clean_failures(self):
         parts, problems = self.judge([

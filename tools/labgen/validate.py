@@ -35,7 +35,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "grader"))
 import labgen  # noqa: E402
+from strata_grader import facts as factsmod  # noqa: E402
 
 GRADE_TIMEOUT = 600	# seconds, for one lab's whole grader run
 BUILD_TIMEOUT = 300
@@ -115,12 +117,14 @@ def tail(text, n=25):
     return "\n".join(("    " + l) for l in lines[-n:])
 
 
-# Exit statuses of a kernel that ran its test to the end: passed, failed, panicked
-# (QEMU's isa-debug-exit), or a reset that the test's trace expects.
-CLEAN_STATUS = (33, 35, 37, 0)
+def clean_statuses(facts):
+    """Exit statuses of a kernel that ran its test to the end: passed, failed,
+    panicked (QEMU's isa-debug-exit; the values are the kernel's facts), or a
+    reset that the test's trace expects."""
+    return (facts.STATUS_PASS, facts.STATUS_FAIL, facts.STATUS_PANIC, 0)
 
 
-def unclean(t):
+def unclean(t, clean):
     """(category, why) when the grader's result t (a test of the lab the stubs
     are for) is not a clean failure, else None. Clean: a FAIL verdict of a
     kernel that ran the test and exited (wrong output, the test's own FAIL,
@@ -128,7 +132,7 @@ def unclean(t):
     waiting for input that will not come; not a TIMEOUT, not a QEMU reset
     or triple fault, not a QEMU that crashed, hung or exited with an unknown
     status, not an ERROR. How the run ended is the grader's `ended` (see
-    grader/README.md, "JSON results")."""
+    grader/README.md, "JSON results"); clean: clean_statuses()."""
     verdict, reason, status = t.get("verdict"), t.get("reason") or "", t.get("exit_status")
     ended = t.get("ended")
     if verdict == "TIMEOUT":
@@ -143,7 +147,7 @@ def unclean(t):
         return "no exit", "QEMU did not exit (ended: %s): %s" % (ended, reason)
     if reason.startswith("QEMU reset"):
         return "QEMU reset", "QEMU reset or triple fault: " + reason
-    if status is None or status < 0 or status not in CLEAN_STATUS:
+    if status is None or status < 0 or status not in clean:
         return "QEMU crash", "QEMU crashed or exited with an unknown status: " + reason
     if reason.startswith("kernel has no test"):
         return "not run", "the test did not run: " + reason
@@ -164,9 +168,10 @@ def unclean_host(t):
     return None
 
 
-def judge_grade(n, first, res, rc):
+def judge_grade(n, first, res, rc, facts):
     """The catch-up branch labN's grader results (the --json data res, the
-    grader's exit status rc): (summary parts, problems)."""
+    grader's exit status rc; facts: the branch's kernel facts): (summary
+    parts, problems)."""
     problems = []
     if rc not in (0, 1) or res.get("setup_error"):
         problems.append("  grader exit %s (expected 1)%s" % (
@@ -192,7 +197,7 @@ def judge_grade(n, first, res, rc):
     for t in own:
         if t["verdict"] == "OK":
             continue
-        why = unclean(t) if t.get("kind") != "host" else unclean_host(t)
+        why = unclean(t, clean_statuses(facts)) if t.get("kind") != "host" else unclean_host(t)
         if why:
             verdicts[why[0]] = verdicts.get(why[0], 0) + 1
             problems.append("  lab%d/%s: does not fail cleanly with the lab %d stubs: %s"
@@ -253,7 +258,11 @@ class Checker:
         except (OSError, ValueError) as e:
             return False, "%s: build OK, grader (exit %s) wrote no results (%s):\n%s" % (
                 name, rc, e, tail(out + err))
-        parts, problems = judge_grade(n, self.first, res, rc)
+        try:
+            facts = factsmod.load(os.path.join(d, "build"))
+        except factsmod.FactsMissing as e:
+            return False, "%s: build OK, but %s" % (name, e)
+        parts, problems = judge_grade(n, self.first, res, rc, facts)
         if problems and rc not in (0, 1):
             problems.append("  grader output:\n" + tail(out + err))
         line = "%s: %s" % (name, ", ".join(["build OK"] + parts))
