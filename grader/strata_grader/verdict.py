@@ -175,7 +175,8 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE):
     if res.how == Ended.GRACE:
         t = m.terminal
         return Verdict(Status.FAIL, "kernel printed %s (line %d) but QEMU did not exit within %.1fs CPU "
-                       "(isa-debug-exit at port 0xf4 not written?)" % (q(t[1]), t[0], grace),
+                       "(isa-debug-exit at port 0x%x not written?)"
+                       % (q(t[1]), t[0], grace, facts.DEBUG_EXIT_PORT),
                        _tail(lines, 3))
     status = res.status
     if status is None or status < 0:
