@@ -91,10 +91,13 @@ int console_getc(void)
 /*
  * Waits with the CPU halted, so that QEMU uses no host CPU while the
  * monitor waits for a key: COM1 raises IRQ 4 when a byte arrives, which
- * ends the hlt. Interrupts are on only inside the wait ("sti; hlt": an
+ * ends the hlt. Interrupts are on inside the wait ("sti; hlt": an
  * interrupt that came in before the sti is taken at the hlt, so no byte
- * is missed); the IRQ handler only acknowledges it and the byte stays in
- * the UART until console_getc reads it.
+ * is missed) and as they were before it afterwards (popfl); the IRQ
+ * handler only acknowledges it and the byte stays in the UART until
+ * console_getc reads it. From lab 7 on interrupts are on all the time: a
+ * byte that arrives between the check and the hlt is then seen at the next
+ * timer tick, and the timer preempts the waiting thread like any other.
  */
 int console_getc_wait(void)
 {
@@ -108,6 +111,6 @@ int console_getc_wait(void)
 		irq_on = 1;
 	}
 	while ((c = console_getc()) < 0)
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		__asm__ volatile("pushfl; sti; hlt; popfl" ::: "memory");
 	return c;
 }

@@ -4,14 +4,7 @@
 #include "kernel/layout.h"
 #include "kernel/x86.h"
 
-struct tss {
-	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2;
-	uint32_t cr3, eip, eflags, eax, ecx, edx, ebx, esp, ebp, esi, edi;
-	uint32_t es, cs, ss, ds, fs, gs, ldt;
-	uint16_t trap, iomap_base;
-} __attribute__((packed));
-
-static uint64_t gdt[6];
+static uint64_t gdt[7];
 static struct tss tss;
 extern char boot_stack_top[];
 
@@ -60,4 +53,14 @@ void gdt_init(void)
 void tss_set_kernel_stack(uint32_t esp0)
 {
 	tss.esp0 = esp0;
+}
+
+struct tss *gdt_tss(void)
+{
+	return &tss;
+}
+
+void gdt_set_tss(uint16_t sel, struct tss *t)
+{
+	gdt[sel >> 3] = segment((uint32_t)t, sizeof(*t) - 1, 0x89, 0x0);
 }

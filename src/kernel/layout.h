@@ -7,6 +7,7 @@
  *   0xC0100000  kernel binary, then boot stack and boot data; the first
  *               KERNEL_BOOT_MAPPED bytes of physical memory appear at KERNBASE
  *   0xC0000000  KERNBASE: user space ends here
+ *   0x80000000  user virtual ranges (each process's vpallocator, lab 7)
  *   0x00001000  user space; page 0 is never mapped
  */
 #ifndef STRATA_LAYOUT_H
@@ -28,6 +29,8 @@
 #define RECURSIVE_SLOT		1023
 #define USER_START		0x00001000
 #define USER_END		KERNBASE
+#define UVIRT_START		0x80000000	/* a process's user virtual ranges (lab 7) */
+#define UVIRT_END		KERNBASE
 #define TRAMPOLINE_PHYS		0x00008000	/* the SMP start-up page (lab 8) */
 #define BOOT_STACK_SIZE		16384
 

@@ -29,6 +29,12 @@
 #include "mm/malloc.h"
 //@ LAB 6 END
 
+//@ LAB 7 BEGIN
+#include "kernel/dfault.h"
+#include "kernel/pit.h"
+#include "kernel/thread.h"
+//@ LAB 7 END
+
 extern char kernel_start[], kernel_end[];
 
 void kernel_main(uint32_t magic, uint32_t info_phys)
@@ -67,6 +73,13 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 		printk("[malloc] poisoning freed memory\n");
 	}
 	//@ LAB 6 END
+
+	//@ LAB 7 BEGIN
+	dfault_init();		/* double faults on a task and stack of their own */
+	thread_init();		/* this context becomes thread 1 'main', plus idle */
+	pit_init();		/* 100 Hz: ticks, sleep_ticks, preemption */
+	__asm__ volatile("sti" ::: "memory");
+	//@ LAB 7 END
 
 	if (cmdline_get("test", test, sizeof(test)))
 		ktest_run(test);

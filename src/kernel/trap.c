@@ -12,6 +12,7 @@
 #define N_VECTORS	256
 #define GATE_INT	0x8E	/* present, DPL 0, 32-bit interrupt gate */
 #define GATE_INT_USER	0xEE	/* the same, callable from ring 3 */
+#define GATE_TASK	0x85	/* present, DPL 0, task gate */
 
 struct gate {
 	uint16_t off_lo, sel;
@@ -80,6 +81,12 @@ void trap_init(void)
 void trap_set_handler(uint32_t trapno, trap_handler h)
 {
 	handlers[trapno] = h;
+}
+
+void trap_set_task_gate(uint32_t vector, uint16_t tss_sel)
+{
+	set_gate(vector, 0, GATE_TASK);
+	idt[vector].sel = tss_sel;
 }
 
 void pf_decode(uint32_t err, char *buf, int size)

@@ -14,6 +14,7 @@
 #define T_DEBUG		1
 #define T_NMI		2
 #define T_BRKPT		3
+#define T_DBLFLT	8
 #define T_GPFLT		13
 #define T_PGFLT		14
 #define T_IRQ0		32
@@ -52,5 +53,8 @@ void panic_trap(struct trapframe *tf, const char *fmt, ...)
 /* A handler for a vector, e.g. the page-fault handler of a later lab. */
 typedef void (*trap_handler)(struct trapframe *tf);
 void trap_set_handler(uint32_t trapno, trap_handler h);
+/* Makes vector a task gate to the TSS at selector tss_sel (the double
+ * fault, lab 7): the CPU switches to that task's own registers and stack. */
+void trap_set_task_gate(uint32_t vector, uint16_t tss_sel);
 
 #endif

@@ -1,0 +1,103 @@
+//@ LAB 7 FILE
+/*
+ * Processes (lab 7). A process is an address space and the threads that
+ * run in it:
+ *
+ *   struct process
+ *   +-------------------+      +--------------------------------------+
+ *   | pagedir ----------+----> | struct pagedir (pagedir_create):     |
+ *   |                   |      | user half its own, kernel half shared|
+ *   | vpa               |      +--------------------------------------+
+ *   |  (user ranges     |
+ *   |   UVIRT_START ..  |      threads ---> thread ---> thread ---> NULL
+ *   |   UVIRT_END)      |                  (proc_next links)
+ *   | parent, children  |
+ *   | state, status     |      children --> process --> process (sibling)
+ *   +-------------------+
+ *
+ * The kernel process (pid 0) has the kernel directory (no user half of its
+ * own) and the kernel threads: main, idle, the monitor's and the tests'.
+ *
+ * Lifetime: process_create makes a process whose first thread runs
+ * fn(arg). The process ends when its last thread ends; its exit status is
+ * the value given to process_exit, or else its last thread's exit value. It
+ * is then a ZOMBIE until its parent's process_wait reaps it, which returns
+ * every page it had: threads' stacks, user pages, page tables, directory,
+ * the vpallocator's metadata, the structs. Children of a process that ends
+ * are given to the kernel process.
+ *
+ * Every user page mapped in a process's directory belongs to it and came
+ * from its own ppalloc(1, 1): teardown frees each present user PTE's page.
+ *
+ * Locks: proc_lock protects the process list, every process's fields and
+ * thread list, and each thread's proc_next/all_next/exit_value/joined; it
+ * is taken before sched_lock.
+ */
+#ifndef STRATA_PROCESS_H
+#define STRATA_PROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/sched.h"
+#include "kernel/thread.h"
+#include "mm/allocation.h"
+
+#define PROCESS_NAME_MAX	16
+
+enum process_state { PROCESS_ALIVE, PROCESS_ZOMBIE };
+
+struct process {
+	int pid;
+	char name[PROCESS_NAME_MAX];
+	enum process_state state;
+	struct pagedir *pagedir;
+	struct vpallocator vpa;		/* user virtual ranges; not in the kernel process */
+	uintptr_t vpa_meta;		/* its metadata, vpa_meta_pages from kvmalloc */
+	size_t vpa_meta_pages;
+	struct thread *threads;		/* threads not yet freed */
+	int live_threads;		/* of which not DEAD */
+	struct process *parent;
+	struct process *children;	/* linked by sibling */
+	struct process *sibling;
+	struct waitq child_exit;	/* its process_wait sleeps here */
+	int exit_status;
+	int status_set;			/* process_exit gave the status */
+	struct process *all_next;	/* every process, for ps and strata-threads */
+};
+
+extern struct process *all_processes;
+
+/* Makes the kernel process (pid 0) with the boot thread in it. */
+void process_init(struct thread *boot);
+/* A new process, child of the current one, whose first thread runs fn(arg)
+ * in the kernel (user mode is lab 7 part 2). Returns its pid, or -1 when
+ * out of memory (nothing stays allocated). */
+int process_create(const char *name, thread_fn fn, void *arg);
+/* Ends the calling thread's process with status: the calling thread exits
+ * now. (The process's other threads run on until they exit; part 2 kills
+ * them where they return to user mode.) */
+void process_exit(int status) __attribute__((noreturn));
+/* Waits for the child pid (-1: any child) to end, reaps it and stores its
+ * exit status. Returns the pid reaped, or -1 if pid is not a child of the
+ * caller's process (never was, or already reaped) or it has no children. */
+int process_wait(int pid, int *status);
+
+struct process *current_process(void);
+struct process *process_find(int pid);	/* NULL if none (for tests, ps) */
+struct pagedir *process_pagedir(struct process *p);
+const char *process_state_name(enum process_state s);
+
+/* For thread.c: the thread side of process bookkeeping. */
+void process_add_thread(struct process *p, struct thread *t);
+void process_thread_exit(struct thread *t, int value) __attribute__((noreturn));
+int process_join_thread(struct thread *t, int *value);
+
+/* Free physical and kernel virtual page counts, for tests and ps. */
+struct page_counts {
+	size_t phys_free;
+	size_t kvirt_free;
+};
+void page_counts(struct page_counts *pc);
+
+#endif

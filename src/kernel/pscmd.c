@@ -1,0 +1,45 @@
+//@ LAB 7 FILE
+/* The monitor's ps command: processes, then threads. */
+#include "kernel/cpu.h"
+#include "kernel/layout.h"
+#include "kernel/lock.h"
+#include "kernel/monitor.h"
+#include "kernel/pit.h"
+#include "kernel/printk.h"
+#include "kernel/process.h"
+#include "kernel/thread.h"
+
+static void print_process(struct process *p)
+{
+	printk("  %3d %4d %-7s %-16s %d\n", p->pid, p->parent ? p->parent->pid : -1,
+	       process_state_name(p->state), p->name, p->live_threads);
+}
+
+static void print_thread(struct thread *t)
+{
+	char state[32];
+
+	if (t->state == THREAD_BLOCKED && t->waiting)
+		snprintf(state, sizeof(state), "blocked:%s", t->waiting->name);
+	else
+		snprintf(state, sizeof(state), "%s", thread_state_name(t->state));
+	printk("  %3d %4d %-13s %-16s 0x%08x-0x%08x %u\n", t->tid, t->process->pid, state,
+	       t->name, t->stack, t->stack + t->stack_pages * PAGE_SIZE, t->ticks);
+}
+
+MONITOR_COMMAND(ps, "list processes and threads")
+{
+	(void)argc, (void)argv;
+	/* A consistent picture: nothing switches while it is printed. */
+	irq_push();
+	printk("ticks %u, %u context switches (%u loaded another directory)\n",
+	       pit_ticks(), mycpu()->switches, mycpu()->cr3_loads);
+	printk("  PID PPID STATE   NAME             THREADS\n");
+	for (struct process *p = all_processes; p; p = p->all_next)
+		print_process(p);
+	printk("  TID  PID STATE         NAME             KERNEL STACK          TICKS\n");
+	for (struct thread *t = all_threads; t; t = t->all_next)
+		print_thread(t);
+	irq_pop();
+	return 0;
+}

@@ -1,0 +1,90 @@
+//@ LAB 7 FILE
+/*
+ * The scheduler (lab 7): one FIFO run queue, round-robin with a time slice
+ * of SCHED_SLICE timer ticks, an idle thread per CPU, and wait queues.
+ *
+ * Thread states (struct thread.state), all changed under sched_lock:
+ *
+ *      thread_create            sched() picks it
+ *   ----------------> RUNNABLE ------------------> RUNNING
+ *                       ^   ^  <------------------  |  |  |
+ *                       |   |   thread_yield, the    |  |  | thread_exit
+ *      waitq_wakeup     |   |   end of its slice     |  |  v
+ *                       |   |                        |  | DEAD --(join/reap frees it)
+ *                    BLOCKED <-----------------------+  |
+ *                              waitq_sleep              |
+ *
+ * Locks: sched_lock protects the run queue, every thread's state and
+ * context, every wait queue's list and each CPU's current thread. It is the
+ * innermost lock: taken after any other, never held while taking another.
+ *
+ * Wait queues. waitq_sleep(q, lk) blocks the calling thread on q and
+ * releases lk, the lock that protects the condition the thread waits for:
+ *
+ *	lock_acquire(&lk);
+ *	while (!condition)
+ *		waitq_sleep(&q, &lk);
+ *	... the condition holds, lk is held ...
+ *	lock_release(&lk);
+ *
+ * and the waker changes the condition and calls waitq_wakeup(&q) with lk
+ * held. No wakeup is lost: the sleeper is on q, marked BLOCKED, before lk
+ * is released (both under sched_lock), so a waker, which needs lk to change
+ * the condition, either ran before the check (the condition is seen true)
+ * or runs after the sleeper is on q (and finds it there). The naive
+ * protocol, release lk and then block, has a window between the two in
+ * which a wakeup finds nobody on q; the sleeper then blocks for good.
+ */
+#ifndef STRATA_SCHED_H
+#define STRATA_SCHED_H
+
+#include <stdint.h>
+
+struct lock;
+struct thread;
+
+#define SCHED_SLICE	5	/* timer ticks a thread runs before it is preempted */
+
+struct waitq {
+	const char *name;	/* shown by ps and strata-threads */
+	struct thread *head, *tail;
+};
+
+#define WAITQ_INIT(nm)	{ .name = (nm), .head = 0, .tail = 0 }
+
+void waitq_init(struct waitq *q, const char *name);
+/* Blocks on q and releases lk (held by the caller) atomically; lk is held
+ * again on return. lk may be NULL only when the caller accepts that a
+ * wakeup before the block is lost (ktests show why not to). */
+void waitq_sleep(struct waitq *q, struct lock *lk);
+/* Makes every thread on q runnable (none: nothing happens). */
+void waitq_wakeup(struct waitq *q);
+
+/* Sets up this CPU's scheduler with the running context as its first
+ * thread (boot), and creates its idle thread. */
+void sched_init(struct thread *boot);
+/* Gives the CPU to the next runnable thread; returns at once if none. */
+void thread_yield(void);
+/* Called by the timer interrupt on every tick: charges the tick to the
+ * running thread and preempts it at the end of its slice. */
+void sched_tick(void);
+/* Makes a new (RUNNABLE) thread eligible to run. */
+void sched_start(struct thread *t);
+/* The end of thread_exit: marks the running thread DEAD, releases lk (the
+ * caller's last lock) and switches away for good. */
+void sched_exit(struct lock *lk) __attribute__((noreturn));
+/* The first thing a new thread does (thread.c): finishes the switch that
+ * started it. */
+void sched_first_run(void);
+/* Tests: preemption on (1, the default) or off (0). */
+void sched_set_preemption(int on);
+
+/* switch.S: saves the callee-saved registers on the current stack, stores
+ * the stack pointer in *save, loads load as the stack pointer and restores
+ * the registers saved there; returns on the other thread's stack. */
+struct context;
+void switch_threads(struct context **save, struct context *load);
+/* What switch_threads calls while it is not written: a clean panic. */
+void switch_missing(void) __attribute__((noreturn));
+
+#endif

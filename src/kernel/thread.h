@@ -1,0 +1,102 @@
+//@ LAB 7 FILE
+/*
+ * Kernel threads (lab 7).
+ *
+ * Every thread has a 1-page kernel stack in the kernel virtual ranges with
+ * the page below it reserved and never mapped: the guard. A thread that
+ * overflows its stack touches the guard, and the page fault that follows
+ * cannot be delivered on the same stack: that double fault is reported by
+ * dfault.c on a stack of its own.
+ *
+ *   stack + PAGE_SIZE  +---------------------------+  <- TSS esp0 while it runs
+ *                      | the thread's frames ...   |
+ *                      |            |              |
+ *                      |            v              |
+ *   stack              +---------------------------+
+ *                      | guard: reserved, unmapped |
+ *   stack - PAGE_SIZE  +---------------------------+
+ *
+ * A thread that is not running has its callee-saved registers on its stack
+ * (struct context, pushed by switch_threads) and context points at them.
+ *
+ * Lifetime: a thread ends with thread_exit(value), or by returning value
+ * from its function. A kernel-process thread must be joined (thread_join
+ * frees it); a thread of another process is freed by thread_join or, at the
+ * latest, when its process is reaped (process_wait).
+ */
+#ifndef STRATA_THREAD_H
+#define STRATA_THREAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/sched.h"
+
+#define THREAD_NAME_MAX	16
+
+enum thread_state { THREAD_RUNNABLE, THREAD_RUNNING, THREAD_BLOCKED, THREAD_DEAD };
+
+/* What switch_threads leaves on a stack it switched away from, lowest
+ * address first: the callee-saved registers, then switch_threads' return
+ * address. */
+struct context {
+	uint32_t edi, esi, ebx, ebp;
+	uint32_t eip;
+};
+
+struct process;
+
+struct thread {
+	int tid;
+	char name[THREAD_NAME_MAX];
+	enum thread_state state;	/* under sched_lock */
+	int on_cpu;			/* its stack is in use (until the switch away is done) */
+	struct context *context;	/* saved stack pointer while not running */
+	uintptr_t stack;		/* lowest address of the kernel stack */
+	size_t stack_pages;		/* 1; 4 for the boot thread (the boot stack) */
+	struct process *process;
+	struct thread *next;		/* run queue or wait queue link (sched_lock) */
+	struct waitq *waiting;		/* the queue it is blocked on, or NULL */
+	int slice;			/* ticks left in its time slice */
+	uint32_t ticks;			/* timer ticks it has run */
+	/* Under proc_lock (process.c): */
+	struct thread *proc_next;	/* its process's threads */
+	struct thread *all_next;	/* every thread (ps, strata-threads) */
+	int exit_value;
+	int joined;			/* someone joins (or has joined) it */
+	struct waitq exited;		/* its joiner waits here */
+};
+
+typedef int (*thread_fn)(void *arg);
+
+/* Turns the running boot context into thread 1 'main' of the kernel
+ * process, creates the idle thread; the timer then may preempt. */
+void thread_init(void);
+/* A new thread of the current thread's process running fn(arg); NULL when
+ * out of memory (nothing stays allocated). */
+struct thread *thread_create(const char *name, thread_fn fn, void *arg);
+/* The same in process p (process.c uses it for a process's first thread). */
+struct thread *thread_create_in(struct process *p, const char *name, thread_fn fn,
+				void *arg);
+/* A new thread, not yet in a process nor runnable (process.c); NULL when
+ * out of memory. thread_setup does the same in a struct the caller owns
+ * (the idle threads), returning 0 or -1. */
+struct thread *thread_alloc(const char *name, thread_fn fn, void *arg);
+int thread_setup(struct thread *t, const char *name, thread_fn fn, void *arg);
+void thread_exit(int value) __attribute__((noreturn));
+/* Waits for t (a thread of the caller's process, not the caller, not
+ * joined before) to exit; stores its exit value, frees it. Returns 0, or -1
+ * (nothing done) if t may not be joined. */
+int thread_join(struct thread *t, int *value);
+/* Frees a dead thread's stack and struct (join, process teardown). */
+void thread_free(struct thread *t);
+
+/* The next thread id (process.c, under proc_lock). */
+int thread_new_tid(void);
+/* The thread tid, or NULL. For the monitor and tests. */
+struct thread *thread_find(int tid);
+const char *thread_state_name(enum thread_state s);
+/* Every thread not yet freed, newest first (under proc_lock). */
+extern struct thread *all_threads;
+
+#endif
