@@ -8,6 +8,7 @@
 #include "kernel/printk.h"
 #include "kernel/process.h"
 #include "kernel/thread.h"
+#include "lib/string.h"
 
 static void print_process(struct process *p)
 {
@@ -41,5 +42,19 @@ MONITOR_COMMAND(ps, "list processes and threads")
 	for (struct thread *t = all_threads; t; t = t->all_next)
 		print_thread(t);
 	irq_pop();
+	return 0;
+}
+
+MONITOR_COMMAND(sleep, "sleep TICKS: the monitor's thread sleeps (the idle thread runs)")
+{
+	const char *end;
+	unsigned long n;
+
+	if (argc != 2 || (n = strtoul(argv[1], &end, 0), *end)) {
+		printk("usage: sleep TICKS\n");
+		return 0;
+	}
+	sleep_ticks(n);
+	printk("slept %lu ticks\n", n);
 	return 0;
 }
