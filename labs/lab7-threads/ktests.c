@@ -15,7 +15,8 @@
 #include "kernel/sched.h"
 #include "kernel/thread.h"
 #include "kernel/x86.h"
-#include "mm/allocation.h"
+#include "mm/ppalloc.h"
+#include "mm/vpalloc.h"
 #include "mm/paging.h"
 
 #define WATCHDOG_TICKS	500	/* 5 s: a test that waits longer has lost a wakeup */

@@ -6,7 +6,7 @@
  * through mycpu() only, so that lab 8 changes mycpu's body (a segment
  * register instead of &cpus[0]) and nothing else. mycpu() panics when
  * interrupts are on: the thread could be moved to another CPU between the
- * lookup and the use. Use current_thread() for the running thread.
+ * lookup and the use. current_thread() (sched.h) is safe anywhere.
  */
 #ifndef STRATA_CPU_H
 #define STRATA_CPU_H
@@ -30,7 +30,5 @@ struct cpu {
 
 /* This CPU's state; interrupts must be off (panics otherwise). */
 struct cpu *mycpu(void);
-/* The running thread (safe with interrupts on). */
-struct thread *current_thread(void);
 
 #endif

@@ -32,7 +32,7 @@
 //@ LAB 7 BEGIN
 #include "kernel/dfault.h"
 #include "kernel/pit.h"
-#include "kernel/thread.h"
+#include "kernel/process.h"
 //@ LAB 7 END
 
 extern char kernel_start[], kernel_end[];
@@ -76,7 +76,7 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 
 	//@ LAB 7 BEGIN
 	dfault_init();		/* double faults on a task and stack of their own */
-	thread_init();		/* this context becomes thread 1 'main', plus idle */
+	process_init();		/* this context becomes thread 1 'main', plus idle */
 	pit_init();		/* 100 Hz: ticks, sleep_ticks, preemption */
 	__asm__ volatile("sti" ::: "memory");
 	//@ LAB 7 END

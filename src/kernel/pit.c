@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "kernel/lock.h"
+#include "kernel/pic.h"
 #include "kernel/pit.h"
 #include "kernel/sched.h"
 #include "kernel/trap.h"
@@ -11,8 +12,6 @@
 #define PIT_CMD		0x43
 #define PIT_INPUT_HZ	1193182	/* the PIT's input clock */
 #define PIT_RATE_GEN	0x34	/* channel 0, low then high byte, mode 2 */
-#define PIC1_CMD	0x20
-#define PIC_EOI		0x20
 
 /* ticks and the sleepers' queue; taken before sched_lock. */
 static struct lock tick_lock = LOCK_INIT("ticks");
@@ -24,7 +23,7 @@ static volatile uint32_t ticks;
 static void pit_irq(struct trapframe *tf)
 {
 	(void)tf;
-	outb(PIC1_CMD, PIC_EOI);
+	pic_eoi(0);
 	lock_acquire(&tick_lock);
 	ticks++;
 	waitq_wakeup(&tick_wait);
@@ -40,7 +39,7 @@ void pit_init(void)
 	outb(PIT_CH0, divisor & 0xFF);
 	outb(PIT_CH0, divisor >> 8);
 	trap_set_handler(T_IRQ0 + 0, pit_irq);
-	pic_unmask(0);
+	pic_enable(0);
 }
 
 uint32_t pit_ticks(void)

@@ -1,7 +1,8 @@
 //@ LAB 7 FILE
 /*
- * Processes: creation, exit, wait and teardown, and the thread lists.
- * See process.h for the lifetime and the locks.
+ * Processes: creation, exit, wait and teardown; the threads of a process:
+ * creation, exit, join; the process and thread lists. See process.h for
+ * the lifetimes and the locks.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +15,8 @@
 #include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/thread.h"
-#include "mm/allocation.h"
+#include "mm/ppalloc.h"
+#include "mm/vpalloc.h"
 #include "mm/kvmalloc.h"
 #include "mm/malloc.h"
 #include "mm/paging.h"
@@ -23,8 +25,12 @@
  * Taken before sched_lock. */
 static struct lock proc_lock = LOCK_INIT("proc");
 static struct process kernel_process;
+static struct thread boot_thread;
 struct process *all_processes;
-static int next_pid;
+struct thread *all_threads;
+static int next_pid, next_tid = 1;
+
+extern char boot_stack[];
 
 const char *process_state_name(enum process_state s)
 {
@@ -61,23 +67,32 @@ void page_counts(struct page_counts *pc)
 	pc->kvirt_free = vpfree_count(NULL);
 }
 
-void process_init(struct thread *boot)
+static void add_thread(struct process *p, struct thread *t);
+
+void process_init(void)
 {
 	struct process *k = &kernel_process;
+	struct thread *boot = &boot_thread;
 
 	k->pid = next_pid++;
 	snprintf(k->name, sizeof(k->name), "kernel");
 	k->pagedir = init_pagedir();
 	waitq_init(&k->child_exit, "wait");
 	all_processes = k;
-	process_add_thread(k, boot);
+	boot->stack = (uintptr_t)boot_stack;
+	boot->stack_pages = BOOT_STACK_SIZE / PAGE_SIZE;
+	snprintf(boot->name, sizeof(boot->name), "main");
+	waitq_init(&boot->exited, "join");
+	add_thread(k, boot);
+	add_thread(k, sched_init(boot));
 }
 
-void process_add_thread(struct process *p, struct thread *t)
+static void add_thread(struct process *p, struct thread *t)
 {
 	lock_acquire(&proc_lock);
-	t->tid = thread_new_tid();
+	t->tid = next_tid++;
 	t->process = p;
+	t->pagedir = p->pagedir;
 	t->proc_next = p->threads;
 	p->threads = t;
 	p->live_threads++;
@@ -133,8 +148,37 @@ static void become_zombie(struct process *p)
 	waitq_wakeup(&p->parent->child_exit);
 }
 
-void process_thread_exit(struct thread *t, int value)
+struct thread *thread_create_in(struct process *p, const char *name, thread_fn fn,
+				void *arg)
 {
+	struct thread *t = thread_alloc(name, fn, arg);
+
+	if (!t)
+		return NULL;
+	add_thread(p, t);
+	sched_start(t);
+	return t;
+}
+
+struct thread *thread_create(const char *name, thread_fn fn, void *arg)
+{
+	return thread_create_in(current_process(), name, fn, arg);
+}
+
+struct thread *thread_find(int tid)
+{
+	struct thread *t;
+
+	lock_acquire(&proc_lock);
+	for (t = all_threads; t && t->tid != tid; t = t->all_next)
+		;
+	lock_release(&proc_lock);
+	return t;
+}
+
+void thread_exit(int value)
+{
+	struct thread *t = current_thread();
 	struct process *p = t->process;
 
 	lock_acquire(&proc_lock);
@@ -148,7 +192,7 @@ void process_thread_exit(struct thread *t, int value)
 	sched_exit(&proc_lock);
 }
 
-int process_join_thread(struct thread *t, int *value)
+int thread_join(struct thread *t, int *value)
 {
 	struct thread *self = current_thread();
 
@@ -214,7 +258,7 @@ int process_create(const char *name, thread_fn fn, void *arg)
 	p->all_next = all_processes;
 	all_processes = p;
 	lock_release(&proc_lock);
-	process_add_thread(p, t);
+	add_thread(p, t);
 	sched_start(t);
 	return pid;
 }
@@ -260,6 +304,8 @@ static void teardown(struct process *p)
 
 	while ((t = p->threads)) {
 		p->threads = t->proc_next;
+		if (t == &boot_thread)
+			panic("teardown: the boot thread");
 		thread_free(t);
 	}
 	free_user_pages(p->pagedir);

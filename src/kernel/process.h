@@ -41,7 +41,7 @@
 
 #include "kernel/sched.h"
 #include "kernel/thread.h"
-#include "mm/allocation.h"
+#include "mm/vpalloc.h"
 
 #define PROCESS_NAME_MAX	16
 
@@ -67,9 +67,33 @@ struct process {
 };
 
 extern struct process *all_processes;
+/* Every thread not yet freed, newest first (under proc_lock). */
+extern struct thread *all_threads;
 
-/* Makes the kernel process (pid 0) with the boot thread in it. */
-void process_init(struct thread *boot);
+/* The kernel process (pid 0): the running boot context becomes its thread
+ * 1 'main' (on the boot stack, BOOT_STACK_SIZE, the one stack without a
+ * guard page), and this CPU's idle thread is made; the timer may then
+ * preempt. */
+void process_init(void);
+
+/* ---- threads ---- */
+
+/* A new thread of the current thread's process running fn(arg); NULL when
+ * out of memory (nothing stays allocated). */
+struct thread *thread_create(const char *name, thread_fn fn, void *arg);
+/* The same in process p. */
+struct thread *thread_create_in(struct process *p, const char *name, thread_fn fn,
+				void *arg);
+void thread_exit(int value) __attribute__((noreturn));
+/* Waits for t (a thread of the caller's process, not the caller, not
+ * joined before) to exit; stores its exit value, frees it. Returns 0, or -1
+ * (nothing done) if t may not be joined. */
+int thread_join(struct thread *t, int *value);
+/* The thread tid, or NULL (the monitor, tests). */
+struct thread *thread_find(int tid);
+
+/* ---- processes ---- */
+
 /* A new process, child of the current one, whose first thread runs fn(arg)
  * in the kernel (user mode is lab 7 part 2). Returns its pid, or -1 when
  * out of memory (nothing stays allocated). */
@@ -87,11 +111,6 @@ struct process *current_process(void);
 struct process *process_find(int pid);	/* NULL if none (for tests, ps) */
 struct pagedir *process_pagedir(struct process *p);
 const char *process_state_name(enum process_state s);
-
-/* For thread.c: the thread side of process bookkeeping. */
-void process_add_thread(struct process *p, struct thread *t);
-void process_thread_exit(struct thread *t, int value) __attribute__((noreturn));
-int process_join_thread(struct thread *t, int *value);
 
 /* Free physical and kernel virtual page counts, for tests and ps. */
 struct page_counts {

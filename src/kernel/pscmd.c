@@ -8,7 +8,6 @@
 #include "kernel/printk.h"
 #include "kernel/process.h"
 #include "kernel/thread.h"
-#include "lib/string.h"
 
 static void print_process(struct process *p)
 {
@@ -47,14 +46,15 @@ MONITOR_COMMAND(ps, "list processes and threads")
 
 MONITOR_COMMAND(sleep, "sleep TICKS: the monitor's thread sleeps (the idle thread runs)")
 {
-	const char *end;
-	unsigned long n;
+	uint32_t n;
 
-	if (argc != 2 || (n = strtoul(argv[1], &end, 0), *end)) {
+	if (argc != 2) {
 		printk("usage: sleep TICKS\n");
 		return 0;
 	}
+	if (monitor_number("sleep", argv[1], &n) < 0)
+		return 0;
 	sleep_ticks(n);
-	printk("slept %lu ticks\n", n);
+	printk("slept %u ticks\n", n);
 	return 0;
 }

@@ -11,7 +11,6 @@
 #include "kernel/layout.h"
 #include "kernel/lock.h"
 #include "kernel/panic.h"
-#include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/thread.h"
 #include "kernel/x86.h"
@@ -23,18 +22,7 @@ static struct lock sched_lock = LOCK_INIT("sched");
 static struct thread *runq_head, *runq_tail;
 static int preemption = 1;
 
-static struct cpu cpus[NCPU];
 static struct thread idle_threads[NCPU];	/* not from malloc: they never end */
-
-struct cpu *mycpu(void)
-{
-	uint32_t eflags;
-
-	__asm__ volatile("pushfl; popl %0" : "=r"(eflags));
-	if (eflags & FL_IF)
-		panic("mycpu() with interrupts on");
-	return &cpus[0];	/* lab 8: this CPU's struct through a segment register */
-}
 
 struct thread *current_thread(void)
 {
@@ -79,13 +67,13 @@ static void make_runnable(struct thread *t)
 		queue_push(&runq_head, &runq_tail, t);
 }
 
-/* Loads next's page directory if it belongs to another process than prev:
- * the threads of one process share one address space. */
+/* Loads next's page directory if it is not prev's: the threads of one
+ * process share its directory, threads of different processes do not. */
 static void switch_address_space(struct cpu *c, struct thread *prev, struct thread *next)
 {
-	if (next->process == prev->process)
+	if (next->pagedir == prev->pagedir)
 		return;
-	pagedir_switch(process_pagedir(next->process));
+	pagedir_switch(next->pagedir);
 	c->cr3_loads++;
 }
 
@@ -220,7 +208,7 @@ static int __attribute__((noreturn)) idle_main(void *arg)
 	}
 }
 
-void sched_init(struct thread *boot)
+struct thread *sched_init(struct thread *boot)
 {
 	struct cpu *c;
 
@@ -236,7 +224,7 @@ void sched_init(struct thread *boot)
 	c->idle = &idle_threads[c->id];
 	if (thread_setup(c->idle, "idle", idle_main, 0) < 0)
 		panic("sched_init: no memory for the idle thread");
-	process_add_thread(boot->process, c->idle);
+	return c->idle;
 }
 
 void waitq_init(struct waitq *q, const char *name)

@@ -40,17 +40,11 @@
 
 #include <stdint.h>
 
+#include "kernel/thread.h"
+
 struct lock;
-struct thread;
 
 #define SCHED_SLICE	5	/* timer ticks a thread runs before it is preempted */
-
-struct waitq {
-	const char *name;	/* shown by ps and strata-threads */
-	struct thread *head, *tail;
-};
-
-#define WAITQ_INIT(nm)	{ .name = (nm), .head = 0, .tail = 0 }
 
 void waitq_init(struct waitq *q, const char *name);
 /* Blocks on q and releases lk (held by the caller) atomically; lk is held
@@ -60,9 +54,11 @@ void waitq_sleep(struct waitq *q, struct lock *lk);
 /* Makes every thread on q runnable (none: nothing happens). */
 void waitq_wakeup(struct waitq *q);
 
+/* The running thread (safe with interrupts on). */
+struct thread *current_thread(void);
 /* Sets up this CPU's scheduler with the running context as its first
- * thread (boot), and creates its idle thread. */
-void sched_init(struct thread *boot);
+ * thread (boot); makes and returns its idle thread (not yet in a process). */
+struct thread *sched_init(struct thread *boot);
 /* Gives the CPU to the next runnable thread; returns at once if none. */
 void thread_yield(void);
 /* Called by the timer interrupt on every tick: charges the tick to the
@@ -73,18 +69,14 @@ void sched_start(struct thread *t);
 /* The end of thread_exit: marks the running thread DEAD, releases lk (the
  * caller's last lock) and switches away for good. */
 void sched_exit(struct lock *lk) __attribute__((noreturn));
-/* The first thing a new thread does (thread.c): finishes the switch that
- * started it. */
+/* The first thing a new thread does (thread_start, switch.S): finishes
+ * the switch that started it, turns interrupts on. */
 void sched_first_run(void);
 /* Tests: preemption on (1, the default) or off (0). */
 void sched_set_preemption(int on);
 
-/* switch.S: saves the callee-saved registers on the current stack, stores
- * the stack pointer in *save, loads load as the stack pointer and restores
- * the registers saved there; returns on the other thread's stack. */
-struct context;
-void switch_threads(struct context **save, struct context *load);
-/* What switch_threads calls while it is not written: a clean panic. */
+/* What switch_threads (switch.S) calls while it is not written: a clean
+ * panic. */
 void switch_missing(void) __attribute__((noreturn));
 
 #endif

@@ -40,3 +40,18 @@ switch_threads:
 	//@    load the other's (handouts/lab7-threads.md). Until then: */
 	//@ call switch_missing
 	//@ LAB 7 END
+
+/*
+ * void thread_start(void): where every thread begins. The first frame
+ * (thread.c) "returns" here with the stack holding
+ *     (%esp) 0, 4(%esp) fn, 8(%esp) arg
+ * and %ebp = 0. Finishes the switch, runs fn(arg), exits with its value.
+ */
+	.globl thread_start
+thread_start:
+	call sched_first_run
+	movl 4(%esp), %eax		/* fn */
+	pushl 8(%esp)			/* arg */
+	call *%eax
+	pushl %eax
+	call thread_exit		/* never returns */

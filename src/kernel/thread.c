@@ -1,28 +1,20 @@
 //@ LAB 7 FILE
 /*
- * Threads: creation with a guarded 1-page kernel stack, exit, join.
- * Scheduling is in sched.c, processes in process.c.
+ * Threads: the guarded 1-page kernel stack and the first frame. Scheduling
+ * is in sched.c; creation in a process, exit and join in process.c.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/cpu.h"
 #include "kernel/layout.h"
-#include "kernel/lock.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
-#include "kernel/process.h"
-#include "kernel/sched.h"
 #include "kernel/thread.h"
-#include "mm/allocation.h"
+#include "mm/ppalloc.h"
+#include "mm/vpalloc.h"
 #include "mm/malloc.h"
 #include "mm/paging.h"
 
-extern char boot_stack[];
-
-struct thread *all_threads;
-static int next_tid = 1;
-static struct thread boot_thread;
 
 const char *thread_state_name(enum thread_state s)
 {
@@ -66,18 +58,11 @@ static void stack_free(struct thread *t)
 	vpfree(NULL, t->stack - PAGE_SIZE, 2);
 }
 
-/* Where every thread begins (the first frame thread_create builds returns
- * here): finishes the switch, runs fn(arg), exits with its value. */
-static void thread_start(thread_fn fn, void *arg)
-{
-	sched_first_run();
-	thread_exit(fn(arg));
-}
-
 /*
  * The stack of a new thread, built so that the first switch_threads to it
- * "returns" into thread_start(fn, arg) as if thread_start had been called
- * from address 0 (which ends backtraces):
+ * "returns" into thread_start (switch.S) with fn and arg above a return
+ * address of 0, as if it had been called from address 0 (which ends
+ * backtraces):
  *
  *   stack + PAGE_SIZE ->  +------------------+
  *                         | arg              |  thread_start's arguments
@@ -115,7 +100,7 @@ int thread_setup(struct thread *t, const char *name, thread_fn fn, void *arg)
 	if (stack_alloc(t) < 0)
 		return -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	waitq_init(&t->exited, "join");
+	t->exited = (struct waitq)WAITQ_INIT("join");
 	t->state = THREAD_RUNNABLE;
 	build_first_frame(t, fn, arg);
 	return 0;
@@ -132,69 +117,10 @@ struct thread *thread_alloc(const char *name, thread_fn fn, void *arg)
 	return t;
 }
 
-struct thread *thread_create_in(struct process *p, const char *name, thread_fn fn,
-				void *arg)
-{
-	struct thread *t = thread_alloc(name, fn, arg);
-
-	if (!t)
-		return NULL;
-	process_add_thread(p, t);	/* gives it its tid */
-	sched_start(t);
-	return t;
-}
-
-struct thread *thread_create(const char *name, thread_fn fn, void *arg)
-{
-	return thread_create_in(current_thread()->process, name, fn, arg);
-}
-
-void thread_exit(int value)
-{
-	process_thread_exit(current_thread(), value);	/* does not return */
-}
-
-int thread_join(struct thread *t, int *value)
-{
-	return process_join_thread(t, value);
-}
-
 void thread_free(struct thread *t)
 {
 	while (t->on_cpu)	/* lab 8: another CPU may still be switching away */
 		__asm__ volatile("pause");
-	if (t == &boot_thread)
-		panic("thread_free: thread %d '%s' is not freeable", t->tid, t->name);
 	stack_free(t);
 	free(t);
-}
-
-struct thread *thread_find(int tid)
-{
-	for (struct thread *t = all_threads; t; t = t->all_next)
-		if (t->tid == tid)
-			return t;
-	return NULL;
-}
-
-int thread_new_tid(void)
-{
-	return next_tid++;
-}
-
-/*
- * The boot context becomes thread 1 'main' of the kernel process. It keeps
- * the boot stack (BOOT_STACK_SIZE in the kernel image), the one stack
- * without a guard page: the page below it holds the boot page tables.
- */
-void thread_init(void)
-{
-	struct thread *t = &boot_thread;
-
-	t->stack = (uintptr_t)boot_stack;
-	t->stack_pages = BOOT_STACK_SIZE / PAGE_SIZE;
-	snprintf(t->name, sizeof(t->name), "main");
-	waitq_init(&t->exited, "join");
-	process_init(t);
-	sched_init(t);
 }

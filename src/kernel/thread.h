@@ -19,10 +19,11 @@
  * A thread that is not running has its callee-saved registers on its stack
  * (struct context, pushed by switch_threads) and context points at them.
  *
- * Lifetime: a thread ends with thread_exit(value), or by returning value
- * from its function. A kernel-process thread must be joined (thread_join
- * frees it); a thread of another process is freed by thread_join or, at the
- * latest, when its process is reaped (process_wait).
+ * Lifetime (process.h: thread_create, thread_exit, thread_join): a thread
+ * ends with thread_exit(value), or by returning value from its function. A
+ * kernel-process thread must be joined (thread_join frees it); a thread of
+ * another process is freed by thread_join or, at the latest, when its
+ * process is reaped (process_wait).
  */
 #ifndef STRATA_THREAD_H
 #define STRATA_THREAD_H
@@ -30,9 +31,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/sched.h"
-
 #define THREAD_NAME_MAX	16
+
+struct thread;
+struct pagedir;
+struct process;
+
+/* A wait queue: threads BLOCKED until a waitq_wakeup (sched.h). */
+struct waitq {
+	const char *name;	/* shown by ps and strata-threads */
+	struct thread *head, *tail;
+};
+
+#define WAITQ_INIT(nm)	{ .name = (nm), .head = 0, .tail = 0 }
 
 enum thread_state { THREAD_RUNNABLE, THREAD_RUNNING, THREAD_BLOCKED, THREAD_DEAD };
 
@@ -44,8 +55,6 @@ struct context {
 	uint32_t eip;
 };
 
-struct process;
-
 struct thread {
 	int tid;
 	char name[THREAD_NAME_MAX];
@@ -55,6 +64,7 @@ struct thread {
 	uintptr_t stack;		/* lowest address of the kernel stack */
 	size_t stack_pages;		/* 1; 4 for the boot thread (the boot stack) */
 	struct process *process;
+	struct pagedir *pagedir;	/* its process's, loaded while it runs */
 	struct thread *next;		/* run queue or wait queue link (sched_lock) */
 	struct waitq *waiting;		/* the queue it is blocked on, or NULL */
 	int slice;			/* ticks left in its time slice */
@@ -69,34 +79,23 @@ struct thread {
 
 typedef int (*thread_fn)(void *arg);
 
-/* Turns the running boot context into thread 1 'main' of the kernel
- * process, creates the idle thread; the timer then may preempt. */
-void thread_init(void);
-/* A new thread of the current thread's process running fn(arg); NULL when
- * out of memory (nothing stays allocated). */
-struct thread *thread_create(const char *name, thread_fn fn, void *arg);
-/* The same in process p (process.c uses it for a process's first thread). */
-struct thread *thread_create_in(struct process *p, const char *name, thread_fn fn,
-				void *arg);
-/* A new thread, not yet in a process nor runnable (process.c); NULL when
- * out of memory. thread_setup does the same in a struct the caller owns
- * (the idle threads), returning 0 or -1. */
+/* A new thread that will run fn(arg): its guarded stack and first frame,
+ * RUNNABLE but in no process and on no queue yet (process.c adds it, with
+ * thread_create); NULL when out of memory. thread_setup does the same in a
+ * struct the caller owns (the idle threads) and returns 0 or -1. */
 struct thread *thread_alloc(const char *name, thread_fn fn, void *arg);
 int thread_setup(struct thread *t, const char *name, thread_fn fn, void *arg);
-void thread_exit(int value) __attribute__((noreturn));
-/* Waits for t (a thread of the caller's process, not the caller, not
- * joined before) to exit; stores its exit value, frees it. Returns 0, or -1
- * (nothing done) if t may not be joined. */
-int thread_join(struct thread *t, int *value);
 /* Frees a dead thread's stack and struct (join, process teardown). */
 void thread_free(struct thread *t);
-
-/* The next thread id (process.c, under proc_lock). */
-int thread_new_tid(void);
-/* The thread tid, or NULL. For the monitor and tests. */
-struct thread *thread_find(int tid);
 const char *thread_state_name(enum thread_state s);
-/* Every thread not yet freed, newest first (under proc_lock). */
-extern struct thread *all_threads;
+
+/* switch.S. switch_threads saves the callee-saved registers on the current
+ * stack, stores the stack pointer in *save, loads load as the stack pointer
+ * and restores the registers saved there: it returns on the other thread's
+ * stack. thread_start is where every thread begins: the first frame
+ * "returns" into it; it calls sched_first_run(), fn(arg), then
+ * thread_exit with fn's value. */
+void switch_threads(struct context **save, struct context *load);
+void thread_start(void);
 
 #endif
