@@ -880,7 +880,9 @@ Strata GDB helpers (help strata-pf, ...; tools/gdb/README.md):
 # branch has them from the lab that needs them on).
 OPTIONAL = (("strata_mm.py", "  strata-buddy [EXPR]         free blocks per order of ppalloc's "
              "(or EXPR's) buddy allocator\n"),
-            ("strata_heap.py", "  strata-heap                 walk the kernel malloc heap\n"))
+            ("strata_heap.py", "  strata-heap                 walk the kernel malloc heap\n"),
+            ("strata_threads.py", "  strata-threads              list the threads, their state and saved "
+             "eip/esp\n  strata-bt TID [MAX]         backtrace of thread TID, running or not\n"))
 _loaded = set()
 
 

@@ -9,7 +9,8 @@ strata-bt say; then it lets the kernel go on and checks that the kernel's own
 .gdbinit (aliases pf and walk), and one checks strata-connect's message when
 make qemu-gdb is not running. From lab 2 on, strata-buddy is checked against
 the kernel's [ppalloc] line; from lab 6 on, strata-heap against malloc_stress's
-live blocks and against the header malloc_corrupt_header overwrites.
+live blocks and against the header malloc_corrupt_header overwrites; from
+lab 7 on, strata-threads and strata-bt TID at a moment of test=preempt.
 
 Run by `make test` as `python3 tools/gdb/test_gdb.py`. Needs build/kernel.elf
 (runs `make kernel` if it is missing), qemu-system-i386 and gdb. Ends with
@@ -311,7 +312,11 @@ def buddy_case(workdir):
             return
         ours = re.search(r"^\s*per order: ([0-9 ]+)$", output, re.M)
         qemu.wait_exit(EXIT_TIMEOUT)
-        theirs = re.search(r"\[ppalloc\] free blocks per order: ([0-9 ]+)", qemu.serial_text())
+        # The test prints the line again on entry, where GDB looked: the
+        # last one counts (from lab 7 on, threads allocate after boot's).
+        theirs = list(re.finditer(r"\[ppalloc\] free blocks per order: ([0-9 ]+)",
+                                  qemu.serial_text()))
+        theirs = theirs[-1] if theirs else None
         ok = check("%s: strata-buddy's free blocks per order match the kernel's [ppalloc] line"
                    % name, ours is not None and theirs is not None
                    and ours.group(1).split() == theirs.group(1).split(),
@@ -370,6 +375,62 @@ def heap_case(workdir):
         ok &= check("%s: and the kernel panics on that free" % name,
                     status == FACTS.STATUS_PANIC,
                     "QEMU exit status %s" % status)
+        if not ok:
+            show(output)
+    finally:
+        qemu.kill()
+
+
+def threads_case(workdir, syms):
+    """strata-threads lists every thread with the eip/esp its saved context
+    holds, and strata-bt TID walks a blocked thread's stack and a preempted
+    one's through the timer's trap frame (lab 7 on)."""
+    name = "threads"
+    qemu = Qemu("preempt", workdir)
+    try:
+        # At printer's entry: main waits in thread_join, three spinners were
+        # preempted by the timer, idle has never run.
+        output = strata_session(name, qemu, "break printer", "continue", "strata-threads",
+                                "strata-bt 1", "strata-bt 3")
+        if output is None:
+            return
+        rows = {}
+        for m in re.finditer(r"^([ *])\s+(\d+)\s+(\d+) (\S+)\s+(\S+)\s+(0x[0-9a-f]{8}) (\S+)"
+                             r"\s+(0x[0-9a-f]{8}) (0x[0-9a-f]{8})-(0x[0-9a-f]{8})$",
+                             output, re.M):
+            rows[int(m.group(2))] = m.groups()
+        ok = check("%s: strata-threads lists 6 threads" % name,
+                   re.search(r"^strata-threads: 6 threads, running: 6 'printer'$", output, re.M)
+                   is not None and sorted(rows) == [1, 2, 3, 4, 5, 6], repr(sorted(rows)))
+        main, idle, spin, printer = rows.get(1), rows.get(2), rows.get(3), rows.get(6)
+        ok &= check("%s: main is blocked on its join queue, saved eip in sched" % name,
+                    main is not None and main[3] == "blocked:join" and main[4] == "main"
+                    and main[6].startswith("sched+"), repr(main))
+        ok &= check("%s: main's saved esp is inside its stack" % name,
+                    main is not None and int(main[8], 16) <= int(main[7], 16) < int(main[9], 16),
+                    repr(main))
+        ok &= check("%s: a spinner is runnable, switched away in sched" % name,
+                    spin is not None and spin[3] == "runnable" and spin[6].startswith("sched+"),
+                    repr(spin))
+        ok &= check("%s: idle has never run: saved eip is thread_start" % name,
+                    idle is not None and idle[6] == "thread_start"
+                    and int(idle[5], 16) == syms.get("thread_start", (None,))[0], repr(idle))
+        ok &= check("%s: the running printer is marked and read from the registers" % name,
+                    printer is not None and printer[0] == "*" and printer[6] == "printer",
+                    repr(printer))
+        bt1 = output[output.find("strata-bt: thread 1"):output.find("strata-bt: thread 3")]
+        want = ["sched", "waitq_sleep", "thread_join", "ktest_preempt", "ktest_run",
+                "kernel_main"]
+        got = re.findall(r"^#\d+\s+0x[0-9a-f]{8} ([A-Za-z_]\w*)", bt1, re.M)
+        ok &= check("%s: strata-bt 1 walks main's saved stack: %s" % (name, " <- ".join(want)),
+                    got[:len(want)] == want, repr(got))
+        bt3 = output[output.find("strata-bt: thread 3"):]
+        got = re.findall(r"^#\d+\s+0x[0-9a-f]{8} ([A-Za-z_]\w*)", bt3, re.M)
+        ok &= check("%s: strata-bt 3 goes through the timer's trap frame to thread_start" % name,
+                    got[:6] == ["sched", "thread_yield", "sched_tick", "pit_irq", "trap",
+                                "alltraps"]
+                    and "--- trap frame at" in bt3 and "vector 32" in bt3
+                    and got[-1:] == ["thread_start"], repr(got))
         if not ok:
             show(output)
     finally:
@@ -525,6 +586,11 @@ def main():
                 heap_case(workdir)
         except RuntimeError as e:
             check("malloc: QEMU starts", False, str(e))
+        try:
+            if "ktest_preempt" in syms:	# lab 7 on
+                threads_case(workdir, syms)
+        except RuntimeError as e:
+            check("threads: QEMU starts", False, str(e))
         try:
             gdbinit_case(syms, workdir)
         except RuntimeError as e:

@@ -1,0 +1,237 @@
+#@ LAB 7 FILE
+# GDB helpers for Strata's threads (lab 7, src/kernel/thread.h, sched.c).
+#
+#   strata-threads         every thread: tid, process, state (and the wait
+#                          queue it sleeps on), name, saved eip and esp, stack
+#   strata-bt TID [MAX]    the backtrace of thread TID; for a thread that is
+#                          not running it walks the stack from the registers
+#                          switch_threads saved (its struct context), through
+#                          trap frames (a preempted thread was switched away
+#                          inside the timer interrupt)
+#   strata-bt              as before: the running code's backtrace
+#
+# A thread that is not running has, at t->context, what switch_threads
+# pushed: edi, esi, ebx, ebp, then the return address into sched(). So its
+# saved eip is context->eip, its saved esp is the address just above that
+# frame (context + 20, where switch_threads returns), and the ebp chain from
+# context->ebp is its call stack. A new thread's frame says eip =
+# thread_start, ebp = 0. The running thread (cpus[0].current) is read from
+# the live registers.
+#
+# Loaded by tools/gdb/strata.py; can also be loaded on its own with
+# `source tools/gdb/strata_threads.py`. GDB runs every sourced Python file
+# in one namespace: every global name here starts with _thr or
+# StrataThreads, except the helpers imported from strata_gdbutil.py.
+
+import inspect
+import os
+import re as _thr_re
+import sys
+
+import gdb
+
+_thr_dir = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
+if _thr_dir not in sys.path:
+    sys.path.insert(0, _thr_dir)
+
+from strata_gdbutil import StrataError, out, read_u32, reported, split_args  # noqa: E402
+
+_THR_CONTEXT_SIZE = 20	# struct context: edi esi ebx ebp eip
+_THR_MAX_THREADS = 10000	# a list longer than this is corrupt (or circular)
+
+
+def _thr_eval(expr):
+    try:
+        return gdb.parse_and_eval(expr)
+    except gdb.error as e:
+        raise StrataError("cannot read %s (%s): is this a lab 7 kernel, stopped after "
+                          "process_init?" % (expr, e))
+
+
+def _thr_current():
+    """Address of the running thread (cpus[0].current), or 0."""
+    return int(_thr_eval("cpus[0].current"))
+
+
+def _thr_threads():
+    """Every thread on all_threads, as gdb.Values (struct thread)."""
+    threads = []
+    t = _thr_eval("all_threads")
+    while int(t) != 0:
+        if len(threads) >= _THR_MAX_THREADS:
+            raise StrataError("all_threads has more than %d entries: the list is corrupt"
+                              % _THR_MAX_THREADS)
+        threads.append(t.dereference())
+        t = t["all_next"]
+    return threads
+
+
+def _thr_state(t):
+    state = str(t["state"]).replace("THREAD_", "").lower()
+    if state == "blocked" and int(t["waiting"]) != 0:
+        state += ":" + t["waiting"]["name"].string()
+    return state
+
+
+def _thr_symbol(pc):
+    """'name+0xoff' for pc (C and assembly symbols), or '?'."""
+    try:
+        s = gdb.execute("info symbol 0x%x" % pc, to_string=True).strip()
+    except gdb.error:
+        return "?"
+    m = _thr_re.match(r"(\S+)(?: \+ (\d+))? in section", s)
+    if not m:
+        return "?"
+    return m.group(1) + ("+0x%x" % int(m.group(2)) if m.group(2) else "")
+
+
+def _thr_source(pc, is_return_address):
+    sal = gdb.find_pc_line(pc - 1 if is_return_address else pc)
+    if sal.symtab is None or sal.line == 0:
+        return ""
+    return " at %s:%d" % (sal.symtab.filename, sal.line)
+
+
+def _thr_frame(n, pc, is_return_address):
+    return "#%-2d 0x%08x %s%s" % (n, pc, _thr_symbol(pc), _thr_source(pc, is_return_address))
+
+
+def _thr_saved(t, running):
+    """(eip, esp) of thread t: live registers for the running one, else the
+    ones its saved context gives."""
+    if running:
+        frame = gdb.selected_frame()
+        return int(frame.read_register("eip")), int(frame.read_register("esp"))
+    ctx = int(t["context"])
+    if ctx == 0:
+        return None, None
+    return read_u32(ctx + 16), ctx + _THR_CONTEXT_SIZE
+
+
+class StrataThreadsCommand(gdb.Command):
+    """List the kernel's threads with their saved registers.
+
+Usage: strata-threads
+
+One line per thread on all_threads (newest first): tid, pid, state (for a
+blocked thread, the name of the wait queue it sleeps on), name, saved eip
+(symbolized) and esp, and its kernel stack. For a thread that is not running
+they come from the struct context switch_threads left on its stack; for the
+running thread (marked *) from the live registers."""
+
+    def __init__(self):
+        super().__init__("strata-threads", gdb.COMMAND_STATUS)
+
+    @reported("strata-threads")
+    def invoke(self, arg, from_tty):
+        cur = _thr_current()
+        threads = _thr_threads()
+        running = [t for t in threads if int(t.address) == cur]
+        out("strata-threads: %d thread%s, running: %s" % (
+            len(threads), "" if len(threads) == 1 else "s",
+            "%d '%s'" % (int(running[0]["tid"]), running[0]["name"].string())
+            if running else "none"))
+        out("  %4s %4s %-14s %-16s %-36s %-10s %s" % ("TID", "PID", "STATE", "NAME",
+                                                      "SAVED EIP", "SAVED ESP", "STACK"))
+        for t in threads:
+            is_cur = int(t.address) == cur
+            eip, esp = _thr_saved(t, is_cur)
+            lo = int(t["stack"])
+            hi = lo + int(t["stack_pages"]) * 4096
+            where = "%-36s %-10s" % ("(none)", "") if eip is None else \
+                "%-36s 0x%08x" % ("0x%08x %s" % (eip, _thr_symbol(eip)), esp)
+            out("%s %4d %4d %-14s %-16s %s 0x%08x-0x%08x" % (
+                "*" if is_cur else " ", int(t["tid"]), int(t["process"]["pid"]), _thr_state(t),
+                t["name"].string(), where, lo, hi))
+
+
+class StrataThreadsBtCommand(gdb.Command):
+    """Backtrace of a thread, running or not, through trap frames.
+
+Usage: strata-bt [TID [MAX]]
+
+Without TID: the running code's backtrace (GDB's frames, then on through
+trap frames). With TID: that thread's. For a thread that is not running it
+starts at the saved context (the return address into sched() and the saved
+%ebp) and follows the %ebp chain; at a return into the trap entry code
+(alltraps) it reads the struct trapframe trap() was given and goes on from
+the interrupted eip and ebp. MAX frames (default 64)."""
+
+    def __init__(self, plain):
+        super().__init__("strata-bt", gdb.COMMAND_STACK)
+        self.plain = plain
+
+    @reported("strata-bt")
+    def invoke(self, arg, from_tty):
+        args = split_args(arg)
+        if not args:
+            return self.plain(64)
+        tid = int(args[0], 0)
+        limit = int(args[1], 0) if len(args) > 1 else 64
+        cur = _thr_current()
+        for t in _thr_threads():
+            if int(t["tid"]) == tid:
+                break
+        else:
+            raise StrataError("no thread %d on all_threads (strata-threads lists them)" % tid)
+        if int(t.address) == cur:
+            out("strata-bt: thread %d '%s' is running: its live frames" % (
+                tid, t["name"].string()))
+            return self.plain(limit)
+        ctx = int(t["context"])
+        if ctx == 0:
+            raise StrataError("thread %d has no saved context" % tid)
+        out("strata-bt: thread %d '%s' (%s), saved context at 0x%08x:" % (
+            tid, t["name"].string(), _thr_state(t), ctx))
+        pc = read_u32(ctx + 16)
+        self.walk(pc, read_u32(ctx + 12), limit, pc != _thr_symbol_addr("thread_start"))
+
+    @staticmethod
+    def walk(pc, ebp, limit, is_return_address=True):
+        lo = _thr_symbol_addr("alltraps")
+        hi = _thr_symbol_addr("trapret")
+        n, seen = 0, set()
+        out(_thr_frame(n, pc, is_return_address))
+        n += 1
+        while n < limit and ebp and ebp not in seen:
+            seen.add(ebp)
+            try:
+                ra, next_ebp = read_u32(ebp + 4), read_u32(ebp)
+            except StrataError:
+                out("    (frame pointer 0x%08x is not readable)" % ebp)
+                return
+            if ra == 0:
+                return
+            out(_thr_frame(n, ra, True))
+            n += 1
+            if lo is not None and hi is not None and lo <= ra <= hi:
+                tf = read_u32(ebp + 8)	# trap()'s argument: the trap frame
+                frame = gdb.Value(tf).cast(
+                    gdb.lookup_type("struct trapframe").pointer()).dereference()
+                eip = int(frame["eip"])
+                out("    --- trap frame at 0x%08x: vector %d, eip=0x%08x ---"
+                    % (tf, int(frame["trapno"]), eip))
+                if n < limit:
+                    out(_thr_frame(n, eip, False))
+                    n += 1
+                next_ebp = int(frame["ebp"])
+            ebp = next_ebp
+
+
+def _thr_symbol_addr(name):
+    try:
+        return int(gdb.parse_and_eval("(unsigned int)&%s" % name))
+    except gdb.error:
+        return None
+
+
+def _thr_plain_bt():
+    """The strata-bt of strata.py (the running code's backtrace), if loaded."""
+    cls = globals().get("BtCommand")
+    if cls is not None and hasattr(cls, "backtrace"):
+        return lambda limit: cls.backtrace(None, limit)
+    return lambda limit: gdb.execute("backtrace %d" % limit)
+
+
+StrataThreadsCommand()
+StrataThreadsBtCommand(_thr_plain_bt())
