@@ -570,6 +570,7 @@ class RealTree(unittest.TestCase):
         labs = {f.path: f.lab for f in self.src.files}
         self.assertEqual(labs.get("tools/gdb/strata_mm.py"), 2)
         self.assertEqual(labs.get("tools/gdb/strata_heap.py"), 6)
+        self.assertEqual(labs.get("tools/gdb/strata_threads.py"), 7)
         self.assertIsNone(labs.get("tools/gdb/strata.py"))
 
     def test_readme_has_no_instructor_text(self):
@@ -583,8 +584,9 @@ class RealTree(unittest.TestCase):
     def test_gdb_banner_in_lab1(self):
         tmp = tempfile.mkdtemp(prefix="labgen-test-gdb-")
         try:
-            for n, want, absent in ((1, (), ("strata-buddy", "strata-heap")),
-                                    (6, ("strata-buddy", "strata-heap"), ())):
+            for n, want, absent in ((1, (), ("strata-buddy", "strata-heap", "strata-threads")),
+                                    (6, ("strata-buddy", "strata-heap"), ("strata-threads",)),
+                                    (7, ("strata-heap", "strata-threads"), ())):
                 d = os.path.join(tmp, str(n))
                 labgen.write_tree(self.src.render("catchup", n), d)
                 r = subprocess.run(["gdb", "-batch", "-nx", "-ex", "source tools/gdb/strata.py",
