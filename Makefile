@@ -186,7 +186,7 @@ HOSTBUILD ?= $(BUILD)/host
 TEST_SRCS_args   := src/lib/args.c
 TEST_SRCS_fmt    := src/lib/fmt.c
 TEST_SRCS_buddy  := src/mm/buddy.c
-TEST_SRCS_malloc := src/mm/malloc.c $(TESTS_DIR)/host_pages.c
+TEST_SRCS_malloc := $(filter-out src/mm/malloc_kernel.c,$(wildcard src/mm/malloc*.c)) $(TESTS_DIR)/host_pages.c
 UNIT_TESTS := $(patsubst tests/test_%.c,%,$(wildcard tests/test_*.c))
 
 $(HOSTBUILD)/test_%: $(TESTS_DIR)/test_%.c $$(TEST_SRCS_$$*) $(wildcard src/*/*.h)
@@ -200,7 +200,7 @@ check: $(patsubst %,$(HOSTBUILD)/test_%,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; CK_FORK=yes $$t; done
 
 BENCH_SRCS_buddy  := src/mm/buddy.c
-BENCH_SRCS_malloc := src/mm/malloc.c tests/host_pages.c
+BENCH_SRCS_malloc := $(TEST_SRCS_malloc)
 BENCHES := $(patsubst bench/bench_%.c,%,$(wildcard bench/bench_*.c))
 
 $(BUILD)/host/bench_%: bench/bench_%.c $$(BENCH_SRCS_$$*) $(wildcard src/*/*.h)

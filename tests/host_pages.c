@@ -1,17 +1,17 @@
 //@ LAB 6 FILE
 /*
- * The kernel's page source on the host, for the malloc unit tests and
- * benchmark: kvmalloc/kvfree on mmap'd pages, and a panic that the tests
- * can catch.
+ * malloc's page source on the host (malloc.h: struct malloc_pages), for
+ * the malloc unit tests and benchmark: pages from mmap, and a panic that
+ * the tests can catch.
  *
  *  - Every live range is recorded, so a test can ask how many pages are
  *    held (host_pages_in_use), look at the ranges, and see that they all
- *    come back. kvfree of anything but exactly a live range panics.
- *  - host_pages_set_limit(n) makes kvmalloc fail (return 0) once n pages
+ *    come back. free of anything but exactly a live range panics.
+ *  - host_pages_set_limit(n) makes alloc fail (return 0) once n pages
  *    would be held: out of memory on demand.
  *  - New pages are filled with 0xa5 (the kernel gives no zeroed memory
  *    either), released pages with 0xdd before they are unmapped.
- *  - panic() formats its message into host_panic_msg; if a test armed
+ *  - host_panic() formats its message into host_panic_msg; if a test armed
  *    host_panic_env (host_panic_armed = 1, then setjmp), it longjmps back
  *    there; otherwise it calls host_panic_hook if one is set (the tests
  *    turn the panic into a test failure), then prints the message and
@@ -28,9 +28,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "kernel/layout.h"
 #include "mm/malloc.h"
 
-#define PAGE_SIZE	4096
 #define MAX_RANGES	65536
 
 struct range {
@@ -47,13 +47,15 @@ int host_panic_armed;
 char host_panic_msg[1024];
 void (*host_panic_hook)(const char *msg);
 
-size_t kvmalloc(size_t min_pages, size_t max_pages, uintptr_t *start)
+static void host_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static size_t host_alloc(size_t min_pages, size_t max_pages, uintptr_t *start)
 {
 	size_t n = max_pages;
 	void *p;
 
 	if (min_pages == 0 || min_pages > max_pages)
-		panic("kvmalloc(%zu, %zu): bad page counts", min_pages, max_pages);
+		host_panic("kvmalloc(%zu, %zu): bad page counts", min_pages, max_pages);
 	if (limit != 0) {
 		if (in_use + min_pages > limit)
 			return 0;
@@ -77,7 +79,7 @@ size_t kvmalloc(size_t min_pages, size_t max_pages, uintptr_t *start)
 	return n;
 }
 
-void kvfree(uintptr_t start, size_t n_pages)
+static void host_free(uintptr_t start, size_t n_pages)
 {
 	size_t i;
 
@@ -85,14 +87,14 @@ void kvfree(uintptr_t start, size_t n_pages)
 		if (ranges[i].start == start)
 			break;
 	if (i == nranges || ranges[i].pages != n_pages)
-		panic("kvfree(%p, %zu): not a range kvmalloc returned", (void *)start, n_pages);
+		host_panic("kvfree(%p, %zu): not a range kvmalloc returned", (void *)start, n_pages);
 	memset((void *)start, 0xdd, n_pages * PAGE_SIZE);
 	munmap((void *)start, n_pages * PAGE_SIZE);
 	ranges[i] = ranges[--nranges];
 	in_use -= n_pages;
 }
 
-void panic(const char *fmt, ...)
+static void host_panic(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -108,6 +110,8 @@ void panic(const char *fmt, ...)
 	fprintf(stderr, "panic: %s\n", host_panic_msg);
 	abort();
 }
+
+const struct malloc_pages malloc_pages = { host_alloc, host_free, host_panic };
 
 /* ---- for the tests and the benchmark ---- */
 
@@ -126,7 +130,7 @@ void host_pages_reset_peak(void)
 	peak = in_use;
 }
 
-/* Successful kvmalloc calls so far. */
+/* Successful alloc calls so far. */
 size_t host_pages_calls(void)
 {
 	return calls;

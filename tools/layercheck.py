@@ -77,12 +77,15 @@ class Layers:
         if not self.names:
             raise LayerError("%s: no layers" % where)
 
-    def layer_of(self, module):
-        """The index of module's layer (the first glob that matches), or None."""
+    def place(self, stem):
+        """(layer index, module) of a file's stem: the first entry that
+        matches it is its module, so the files one glob matches (mm/malloc*:
+        malloc.c, malloc.h, malloc_chunk.h, ...) are one module. (None, stem)
+        if no entry matches."""
         for glob, layer in self.globs:
-            if fnmatch.fnmatchcase(module, glob):
-                return layer
-        return None
+            if fnmatch.fnmatchcase(stem, glob):
+                return layer, glob
+        return None, stem
 
 
 def module_of(path):
@@ -194,17 +197,16 @@ def check(root):
     graph = {}		# module -> modules it includes (allowed headers left out)
     edges = {}		# (module, module) -> first "file:line"
     for path in files:
-        mod = module_of(path)
-        here = layers.layer_of(mod)
-        graph.setdefault(mod, set())
+        here, mod = layers.place(module_of(path))
         if here is None:
             problems.append("%s:1: %s is in no layer of src/LAYERS" % (path, mod))
             continue
+        graph.setdefault(mod, set())
         for no, target, name in includes(root, path):
             if target is None:
                 problems.append('%s:%d: includes "%s", which is no file' % (path, no, name))
                 continue
-            tmod = module_of(target)
+            there, tmod = layers.place(module_of(target))
             if tmod == mod:
                 continue
             allowed = layers.allow.get(target[len("src/"):] if target.startswith("src/") else target)
@@ -214,13 +216,11 @@ def check(root):
                 with open(os.path.join(root, path), encoding="utf-8", errors="replace") as f:
                     used = used_names(f.read())
                 bad = sorted((header - allowed) & used)
-                there = layers.layer_of(tmod)
                 if bad and there is not None and there > here:
                     problems.append("%s:%d: includes %s for %s, but only %s may be used from a "
                                     "lower layer (src/LAYERS: allow)"
                                     % (path, no, name, ", ".join(bad), ", ".join(sorted(allowed))))
                 continue
-            there = layers.layer_of(tmod)
             if there is None:
                 continue	# reported with its own file
             if there > here:

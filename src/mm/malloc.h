@@ -101,14 +101,22 @@ int malloc_check(void);
 extern int malloc_poison;
 
 /*
- * The page source: provided by kvmalloc.c / panic.c in the kernel, by
- * tests/host_pages.c on the host. kvmalloc maps between min_pages and
- * max_pages contiguous kernel pages, stores the first address in *start and
- * returns how many it mapped (0: out of memory); kvfree takes back exactly a
- * range kvmalloc returned.
+ * The page source (as Plan 9's pool is given its functions): malloc*.c
+ * include nothing from the kernel and take their pages, and their panic,
+ * from this one struct, defined once per program: by malloc_kernel.c in
+ * the kernel ({ kvmalloc, kvfree, panic }, so a change to their signatures
+ * fails to compile there), by tests/host_pages.c on the host.
+ *
+ * alloc maps between min_pages and max_pages contiguous pages, stores the
+ * first address in *start and returns how many it mapped (0: out of
+ * memory); free takes back exactly a range alloc returned; panic does not
+ * return.
  */
-size_t kvmalloc(size_t min_pages, size_t max_pages, uintptr_t *start);
-void kvfree(uintptr_t start, size_t n_pages);
-void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+struct malloc_pages {
+	size_t (*alloc)(size_t min_pages, size_t max_pages, uintptr_t *start);
+	void (*free)(uintptr_t start, size_t n_pages);
+	void (*panic)(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+};
+extern const struct malloc_pages malloc_pages;
 
 #endif

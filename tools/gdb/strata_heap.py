@@ -110,11 +110,14 @@ def _heap_bytes(n):
 # ---- what the kernel has ------------------------------------------------------
 
 def _heap_is_malloc_c(filename):
-    return filename.replace("\\", "/").rsplit("/", 1)[-1] == "malloc.c"
+    """One of the heap's files: src/mm/malloc.c or a malloc_*.c part."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return base == "malloc.c" or (base.startswith("malloc_") and base.endswith(".c"))
 
 
 def _heap_symbol(name, required=True):
-    """(address, gdb.Type) of malloc.c's static variable `name`, or None."""
+    """(address, gdb.Type) of the heap's variable `name` (defined in one of
+    src/mm/malloc*.c, static or not), or None."""
     candidates = []
     try:
         candidates = list(gdb.lookup_static_symbols(name))
@@ -127,6 +130,12 @@ def _heap_symbol(name, required=True):
                 candidates = [s]
         except (AttributeError, gdb.error):
             pass
+    try:
+        s = gdb.lookup_global_symbol(name)
+        if s is not None:
+            candidates.append(s)
+    except (AttributeError, gdb.error):
+        pass
     for s in candidates:
         if s.is_variable and s.symtab is not None and \
                 _heap_is_malloc_c(s.symtab.filename):

@@ -1,0 +1,160 @@
+//@ LAB 6 FILE
+/* malloc's arenas (malloc_arena.h): lifecycle and the pointer-to-arena hash. */
+#include "mm/malloc_arena.h"
+
+/* Buckets of the hash of 64 KiB slots (SLOT_SHIFT) to arenas. */
+#define NBUCKET		256
+
+/*
+ * Finding the arena of a pointer: arenas are hashed under each 64 KiB
+ * "slot" of the address space they overlap (at most two). A bucket holds
+ * two entries in place, enough for the two arenas that can share a slot;
+ * more (colliding slots) go on a chain through the arenas' own slotlinks.
+ */
+struct bucket {
+	struct slotent e[2];
+	struct slotlink *more;
+};
+
+struct arena *arenas;
+struct arena *cached_empty;
+size_t heap_pages;
+static struct bucket bucket[NBUCKET];
+
+/* An arena (not a large block, found by its one pointer) that crosses a
+ * slot boundary is hashed under both slots. */
+static bool second_slot(const struct arena *a)
+{
+	uintptr_t start = (uintptr_t)a, end = start + a->pages * PAGE_SIZE;
+
+	return !a->large && (start >> SLOT_SHIFT) != ((end - 1) >> SLOT_SHIFT);
+}
+
+/* Enters a->link[i] under the slot of address key. */
+static void hash_insert(struct arena *a, int i, uintptr_t key)
+{
+	struct bucket *b = &bucket[(key >> SLOT_SHIFT) % NBUCKET];
+	int j;
+
+	for (j = 0; j < 2; j++) {
+		if (b->e[j].len == 0) {
+			b->e[j] = a->link[i].ent;
+			return;
+		}
+	}
+	a->link[i].next = b->more;
+	b->more = &a->link[i];
+}
+
+static void hash_remove(struct arena *a, int i, uintptr_t key)
+{
+	struct bucket *b = &bucket[(key >> SLOT_SHIFT) % NBUCKET];
+	struct slotlink **pp;
+	int j;
+
+	for (j = 0; j < 2; j++) {
+		if (b->e[j].len != 0 && b->e[j].arena == a) {
+			b->e[j].len = 0;
+			if (b->more != NULL) {		/* a chained entry moves in */
+				b->e[j] = b->more->ent;
+				b->more = b->more->next;
+			}
+			return;
+		}
+	}
+	for (pp = &b->more; *pp != &a->link[i]; pp = &(*pp)->next)
+		;
+	*pp = a->link[i].next;
+}
+
+struct arena *arena_of(const void *p)
+{
+	uintptr_t x = (uintptr_t)p;
+	struct bucket *b = &bucket[(x >> SLOT_SHIFT) % NBUCKET];
+	struct slotlink *l;
+
+	if (x - b->e[0].lo < b->e[0].len)
+		return b->e[0].arena;
+	if (x - b->e[1].lo < b->e[1].len)
+		return b->e[1].arena;
+	for (l = b->more; l != NULL; l = l->next)
+		if (x - l->ent.lo < l->ent.len)
+			return l->ent.arena;
+	return NULL;
+}
+
+struct arena *arena_create(size_t pages, bool large)
+{
+	uintptr_t start, end;
+	struct arena *a, *prev, *next;
+	struct chunk *c;
+	size_t got;
+
+	got = malloc_pages.alloc(pages, pages, &start);
+	if (got == 0)
+		return NULL;
+	if (got != pages) {		/* not what we asked for: don't use it */
+		malloc_pages.free(start, got);
+		return NULL;
+	}
+	a = (struct arena *)start;
+	end = start + pages * PAGE_SIZE;
+	a->magic = large ? LARGE_MAGIC : ARENA_MAGIC;
+	a->large = large;
+	a->pages = pages;
+
+	/* The two fences, then one chunk in between. */
+	c = first_chunk(a);
+	set_fence((struct tag *)c - 1);
+	set_fence(&arena_fence(a)->h);
+	set_tags(c, arena_span(a), large ? F_LARGE : F_FREE);
+	if (!large && malloc_poison)
+		malloc_fill(c + 1, MALLOC_POISON_BYTE, arena_span(a) - sizeof(struct chunk) - TAG);
+
+	/* Findable from a pointer: an arena by every pointer into its chunks,
+	 * hashed under each 64 KiB slot it overlaps; a large block by its one
+	 * pointer only. */
+	a->link[0].ent.arena = a;
+	a->link[0].ent.lo = (uintptr_t)c + TAG;
+	a->link[0].ent.len = large ? 1 : (uintptr_t)arena_fence(a) - ((uintptr_t)c + TAG);
+	a->link[1].ent = a->link[0].ent;
+	hash_insert(a, 0, start);
+	if (second_slot(a))
+		hash_insert(a, 1, end - 1);
+
+	/* Keep the arena list in address order (malloc_walk's order). */
+	for (prev = NULL, next = arenas; next != NULL && (uintptr_t)next < start; next = next->next)
+		prev = next;
+	a->prev = prev;
+	a->next = next;
+	if (prev != NULL)
+		prev->next = a;
+	else
+		arenas = a;
+	if (next != NULL)
+		next->prev = a;
+
+	heap_pages += pages;
+	return a;
+}
+
+void arena_destroy(struct arena *a)
+{
+	uintptr_t start = (uintptr_t)a, end = start + a->pages * PAGE_SIZE;
+	size_t pages = a->pages;
+
+	hash_remove(a, 0, start);
+	if (second_slot(a))
+		hash_remove(a, 1, end - 1);
+	if (a->prev != NULL)
+		a->prev->next = a->next;
+	else
+		arenas = a->next;
+	if (a->next != NULL)
+		a->next->prev = a->prev;
+	if (cached_empty == a)
+		cached_empty = NULL;
+	a->magic = 0;
+	heap_pages -= pages;
+	malloc_pages.free(start, pages);
+}
