@@ -59,7 +59,7 @@ KOBJS := $(patsubst %,$(BUILD)/k/%.o,$(basename $(KSRCS)))
 define stamp
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(1) 2>/dev/null)" = '[$(2)]' ] || echo '[$(2)]' > $(1); })
 endef
-ifeq ($(filter clean deps doctor,$(MAKECMDGOALS)),)
+ifeq ($(filter clean deps doctor compdb,$(MAKECMDGOALS)),)
 $(call stamp,$(BUILD)/flags.stamp,$(KCFLAGS) $(KASFLAGS))
 $(call stamp,$(BUILD)/sources.stamp,$(KSRCS))
 $(call stamp,$(BUILD)/cmdline.stamp,$(CMDLINE))
@@ -243,6 +243,16 @@ test-gdb: kernel
 	QEMU="$(QEMU)" GDB="$(GDB)" $(PYTHON) tools/gdb/test_gdb.py
 test-labgen:
 	$(PYTHON) tools/labgen/validate.py
+
+# compile_commands.json (git ignores it) for clangd, from the flags above:
+# kernel sources with the kernel's flags, host tests and benchmarks with
+# the host's. Re-run after adding a file.
+compdb:
+	@$(NEED) $(PYTHON) python3
+	@CC="$(CC)" BUILD="$(BUILD)" KCFLAGS="$(KCFLAGS)" KASFLAGS="$(KASFLAGS)" \
+	 HOSTCFLAGS="$(HOSTCFLAGS)" KSRCS="$(KSRCS)" \
+	 HOSTSRCS="$(sort $(wildcard tests/*.c bench/*.c))" \
+	 $(PYTHON) tools/compdb.py compile_commands.json
 
 student-repo:
 	@test -f tools/labgen/labgen.py || { echo "make student-repo: this tree has no tools/labgen; generate the student branches from the course's main repository"; exit 1; }
