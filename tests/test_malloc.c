@@ -87,7 +87,7 @@ static void record(void *arg, void *start, size_t size, int is_free)
 	nwalked++;
 }
 
-static void walk(void)
+static void walk_heap(void)
 {
 	nwalked = 0;
 	malloc_walk(record, NULL);
@@ -112,7 +112,7 @@ static struct wchunk *chunk_at(uintptr_t addr)
 
 static struct wchunk *chunk_of(void *p)
 {
-	walk();
+	walk_heap();
 	return chunk_at((uintptr_t)p - HDR);
 }
 
@@ -120,7 +120,7 @@ static size_t count_used(void)
 {
 	size_t i, n = 0;
 
-	walk();
+	walk_heap();
 	for (i = 0; i < nwalked; i++)
 		n += !walked[i].free;
 	return n;
@@ -137,7 +137,7 @@ static void check_walk_covers_pages(void)
 	uintptr_t rs, re, start;
 	size_t pages;
 
-	walk();
+	walk_heap();
 	for (i = 0; i < nwalked; i++) {
 		REQUIRE(walked[i].size % 16 == 0 && walked[i].size >= 32,
 			"chunk %#lx: size %zu", (unsigned long)walked[i].start, walked[i].size);
@@ -289,7 +289,7 @@ START_TEST(test_every_size_class)
 		REQUIRE(ptrs[i] != NULL && (uintptr_t)ptrs[i] % 16 == 0, "malloc(%zu) = %p", sizes[i], ptrs[i]);
 		fill_pattern(ptrs[i], 0, sizes[i], (uint32_t)i);
 	}
-	walk();
+	walk_heap();
 	for (i = 0; i < n; i++) {
 		struct wchunk *w = chunk_at((uintptr_t)ptrs[i] - HDR);
 		REQUIRE(w != NULL && !w->free && w->size >= sizes[i] + 16, "malloc(%zu)", sizes[i]);
@@ -407,7 +407,7 @@ START_TEST(test_coalesce_both_ways)
 	ck_assert_ptr_null(chunk_at((uintptr_t)nb[2] - HDR));
 	ck_assert_int_eq(malloc_check(), 0);
 	free(nb[3]);		/* everything merges into one chunk: the whole arena */
-	walk();
+	walk_heap();
 	ck_assert_uint_eq(nwalked, 1);
 	ck_assert(walked[0].free);
 	ck_assert_int_eq(malloc_check(), 0);
@@ -463,7 +463,7 @@ START_TEST(test_realloc_shrink_in_place)
 	free(g);
 	q = realloc(p, 100);			/* tail merges with the free rest */
 	ck_assert_ptr_eq(q, p);
-	walk();
+	walk_heap();
 	ck_assert_uint_eq(nwalked, 2);
 	ck_assert_int_eq(malloc_check(), 0);
 	free(q);
@@ -620,7 +620,7 @@ START_TEST(test_pages_given_back)
 	ck_assert_int_eq(malloc_check(), 0);
 	ck_assert_uint_eq(heap_pages(), ARENA_PAGES);	/* one empty arena kept */
 	ck_assert_uint_eq(host_pages_nranges(), 1);
-	walk();
+	walk_heap();
 	ck_assert_uint_eq(nwalked, 1);
 	ck_assert(walked[0].free);
 }

@@ -15,7 +15,7 @@
 #define USER_VA		0x40000000
 #define OTHER_VA	0x50000000
 
-static uint32_t walk(struct pagedir *pd, uintptr_t va, uint32_t *flags)
+static uint32_t lookup_pa(struct pagedir *pd, uintptr_t va, uint32_t *flags)
 {
 	uintptr_t pa;
 
@@ -47,19 +47,19 @@ KTEST(paging_init)
 	uint32_t flags;
 	uintptr_t code = (uintptr_t)&ktest_paging_init;
 
-	KEXPECT_EQ(walk(NULL, 0, &flags), 0xFFFFFFFF);
-	KEXPECT_EQ(walk(NULL, 0x100000, &flags), 0xFFFFFFFF);
+	KEXPECT_EQ(lookup_pa(NULL, 0, &flags), 0xFFFFFFFF);
+	KEXPECT_EQ(lookup_pa(NULL, 0x100000, &flags), 0xFFFFFFFF);
 	for (unsigned i = 0; i < USER_PDES; i++)
-		if (init_pagedir()->virt[i])
+		if (kernel_pagedir()->virt[i])
 			ktest_fail("user PDE %u (0x%08x) of the init directory is 0x%08x: exercise 4 "
 				   "clears the whole user half, not only the first 4 MiB", i, i << 22,
-				   init_pagedir()->virt[i]);
-	KEXPECT_EQ(walk(NULL, code, &flags), code - KERNBASE);
+				   kernel_pagedir()->virt[i]);
+	KEXPECT_EQ(lookup_pa(NULL, code, &flags), code - KERNBASE);
 	KEXPECT(flags & PTE_PRESENT);
-	KEXPECT_EQ(current_pagedir(), init_pagedir());
-	KEXPECT_EQ(init_pagedir()->phys, read_cr3());
+	KEXPECT_EQ(current_pagedir(), kernel_pagedir());
+	KEXPECT_EQ(kernel_pagedir()->phys, read_cr3());
 	printk("paging_init: 0x00000000 not mapped, 0x00100000 not mapped\n");
-	printk("paging_init: kernel code 0x%08x -> 0x%08x\n", code, walk(NULL, code, &flags));
+	printk("paging_init: kernel code 0x%08x -> 0x%08x\n", code, lookup_pa(NULL, code, &flags));
 }
 
 KTEST(recursive_slot)
@@ -70,21 +70,21 @@ KTEST(recursive_slot)
 	uint32_t flags;
 
 	KEXPECT_EQ(PTE_ADDR(pd[RECURSIVE_SLOT]), read_cr3());
-	KEXPECT_EQ(pd[USER_PDES], init_pagedir()->virt[USER_PDES]);
-	if (walk(NULL, code, &flags) == 0xFFFFFFFF)
+	KEXPECT_EQ(pd[USER_PDES], kernel_pagedir()->virt[USER_PDES]);
+	if (lookup_pa(NULL, code, &flags) == 0xFFFFFFFF)
 		ktest_fail("vm_translate(NULL, 0x%08x) says not mapped: the kernel's own code "
 			   "is mapped (exercise 1)", code);
-	KEXPECT_EQ(PTE_ADDR(kt[PTE_INDEX(code)]), PTE_ADDR(walk(NULL, code, &flags)));
+	KEXPECT_EQ(PTE_ADDR(kt[PTE_INDEX(code)]), PTE_ADDR(lookup_pa(NULL, code, &flags)));
 	/* The window is the page tables seen as pages, not a mapping. */
 	static const uintptr_t window_va[] = {
 		RECURSIVE_BASE, RECURSIVE_BASE + PDE_INDEX(KERNBASE) * PAGE_SIZE,
 		RECURSIVE_BASE + RECURSIVE_SLOT * PAGE_SIZE, 0xFFFFFFFC,
 	};
 	for (unsigned i = 0; i < sizeof(window_va) / sizeof(window_va[0]); i++)
-		if (walk(NULL, window_va[i], &flags) != 0xFFFFFFFF)
+		if (lookup_pa(NULL, window_va[i], &flags) != 0xFFFFFFFF)
 			ktest_fail("vm_translate(NULL, 0x%08x) says mapped (to 0x%08x): addresses "
 				   "of the recursive slot must give -1 (exercise 1)", window_va[i],
-				   walk(NULL, window_va[i], &flags));
+				   lookup_pa(NULL, window_va[i], &flags));
 	KEXPECT_EQ(kvpd[PDE_INDEX(code) - USER_PDES].table, kt);
 	printk("recursive_slot: 0xfffff000 is the directory, 0xffc00000 + 4 KiB * i its table i\n");
 	printk("recursive_slot: vm_translate says the window is not mapped\n");
@@ -112,9 +112,9 @@ KTEST(map_roundtrip)
 	KEXPECT_EQ(map_mem(NULL, pa, va, 4, PTE_PRESENT | PTE_WRITABLE), 0);
 	KEXPECT_EQ(map_mem(NULL, pa, alias, 4, PTE_PRESENT), 0);
 	for (int i = 0; i < 4; i++) {
-		KEXPECT_EQ(walk(NULL, va + i * PAGE_SIZE + 123, &flags), pa + i * PAGE_SIZE + 123);
+		KEXPECT_EQ(lookup_pa(NULL, va + i * PAGE_SIZE + 123, &flags), pa + i * PAGE_SIZE + 123);
 		KEXPECT_EQ(flags & (PTE_PRESENT | PTE_WRITABLE | PTE_USER), PTE_PRESENT | PTE_WRITABLE);
-		KEXPECT_EQ(walk(NULL, alias + i * PAGE_SIZE, &flags), pa + i * PAGE_SIZE);
+		KEXPECT_EQ(lookup_pa(NULL, alias + i * PAGE_SIZE, &flags), pa + i * PAGE_SIZE);
 		KEXPECT_EQ(flags & PTE_WRITABLE, 0);
 	}
 	for (int i = 0; i < 4 * PAGE_SIZE / 4; i++)
@@ -124,20 +124,20 @@ KTEST(map_roundtrip)
 	printk("map_roundtrip: kernel pages written through one mapping, read through another\n");
 
 	/* The user half of the init directory: a user page table on demand. */
-	KEXPECT_EQ(init_pagedir()->vpdes[PDE_INDEX(USER_VA)].table, NULL);
-	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_WRITABLE | PTE_USER), 0);
-	KEXPECT(init_pagedir()->vpdes[PDE_INDEX(USER_VA)].table != NULL);
-	KEXPECT_EQ(walk(NULL, USER_VA, &flags), pa);
+	KEXPECT_EQ(kernel_pagedir()->vpdes[PDE_INDEX(USER_VA)].table, NULL);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_WRITABLE | PTE_USER), 0);
+	KEXPECT(kernel_pagedir()->vpdes[PDE_INDEX(USER_VA)].table != NULL);
+	KEXPECT_EQ(lookup_pa(NULL, USER_VA, &flags), pa);
 	KEXPECT(flags & PTE_USER);
 	KEXPECT_EQ(*(uint32_t *)USER_VA, 0x5a000000);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
-	KEXPECT_EQ(walk(NULL, USER_VA, &flags), 0xFFFFFFFF);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0, USER_VA, 1, 0), 0);
+	KEXPECT_EQ(lookup_pa(NULL, USER_VA, &flags), 0xFFFFFFFF);
 	printk("map_roundtrip: user page mapped, read, unmapped\n");
 
 	KEXPECT_EQ(map_mem(NULL, 0, va, 4, 0), 0);
 	KEXPECT_EQ(map_mem(NULL, 0, alias, 4, 0), 0);
 	for (int i = 0; i < 4; i++)
-		KEXPECT_EQ(walk(NULL, va + i * PAGE_SIZE, &flags), 0xFFFFFFFF);
+		KEXPECT_EQ(lookup_pa(NULL, va + i * PAGE_SIZE, &flags), 0xFFFFFFFF);
 	vpfree(NULL, alias, 4);
 	vpfree(NULL, va, 4);
 	ppfree(pa, 4);
@@ -152,15 +152,15 @@ KTEST(map_errors)
 	uint32_t flags;
 
 	/* Good arguments first: the errors below are about the arguments only. */
-	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, USER_VA, 1, PTE_PRESENT), 0);
-	KEXPECT_EQ(walk(NULL, USER_VA, &flags), 0x1000);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0x1000, USER_VA, 1, PTE_PRESENT), 0);
+	KEXPECT_EQ(lookup_pa(NULL, USER_VA, &flags), 0x1000);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0, USER_VA, 1, 0), 0);
 	KEXPECT_EQ(map_mem(NULL, 0x1000, USER_VA, 1, PTE_PRESENT), MAP_EINVAL);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0x1001, USER_VA, 1, PTE_PRESENT), MAP_EINVAL);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, USER_VA + 8, 1, PTE_PRESENT), MAP_EINVAL);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, KERNBASE - PAGE_SIZE, 2, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0x1001, USER_VA, 1, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0x1000, USER_VA + 8, 1, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0x1000, KERNBASE - PAGE_SIZE, 2, PTE_PRESENT), MAP_EINVAL);
 	KEXPECT_EQ(map_mem(NULL, 0x1000, RECURSIVE_BASE, 1, PTE_PRESENT), MAP_EINVAL);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0x1000, 0, 1, PTE_PRESENT), MAP_EINVAL);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0x1000, 0, 1, PTE_PRESENT), MAP_EINVAL);
 	printk("map_errors: bad arguments give MAP_EINVAL\n");
 }
 
@@ -169,7 +169,7 @@ static struct pagedir second;
 static void make_second(uintptr_t *dir_pa, uintptr_t *dir_va)
 {
 	*dir_va = kernel_page(dir_pa);
-	pagedir_init(&second, *dir_pa, (uint32_t *)*dir_va);
+	pagedir_setup(&second, *dir_pa, (uint32_t *)*dir_va);
 	KEXPECT_EQ(second.virt[RECURSIVE_SLOT] & ~0xFFFu, *dir_pa);
 }
 
@@ -183,18 +183,18 @@ KTEST(map_inactive)
 	*(uint32_t *)va = 0x0123abcd;
 	/* Map into the directory that is not active: no CR3 switch. */
 	KEXPECT_EQ(map_mem(&second, pa, OTHER_VA, 1, PTE_PRESENT | PTE_WRITABLE | PTE_USER), 0);
-	KEXPECT_EQ(read_cr3(), init_pagedir()->phys);
-	KEXPECT_EQ(walk(&second, OTHER_VA, &flags), pa);
-	KEXPECT_EQ(walk(init_pagedir(), OTHER_VA, &flags), 0xFFFFFFFF);
+	KEXPECT_EQ(read_cr3(), kernel_pagedir()->phys);
+	KEXPECT_EQ(lookup_pa(&second, OTHER_VA, &flags), pa);
+	KEXPECT_EQ(lookup_pa(kernel_pagedir(), OTHER_VA, &flags), 0xFFFFFFFF);
 	printk("map_inactive: mapped 0x%08x in a directory that is not active\n", OTHER_VA);
 	pagedir_switch(&second);
 	KEXPECT_EQ(read_cr3(), dir_pa);
 	KEXPECT_EQ(*(uint32_t *)OTHER_VA, 0x0123abcd);
 	*(uint32_t *)OTHER_VA = 0x4567;
-	pagedir_switch(init_pagedir());
+	pagedir_switch(kernel_pagedir());
 	KEXPECT_EQ(*(uint32_t *)va, 0x4567);
 	printk("map_inactive: switched to it, read and wrote 0x%08x, switched back\n", OTHER_VA);
-	pagedir_release(&second);
+	pagedir_teardown(&second);
 	free_kernel_page(va, pa);
 	free_kernel_page(dir_va, dir_pa);
 }
@@ -218,16 +218,16 @@ KTEST(kernel_table_shared)
 	KEXPECT_EQ(kernel_page_tables(), tables + 1);
 	/* The same table (the CPU may have set status bits in the active one). */
 	KEXPECT_EQ(second.virt[PDE_INDEX(big)] & ~(PTE_ACCESSED | PTE_DIRTY),
-		   init_pagedir()->virt[PDE_INDEX(big)] & ~(PTE_ACCESSED | PTE_DIRTY));
+		   kernel_pagedir()->virt[PDE_INDEX(big)] & ~(PTE_ACCESSED | PTE_DIRTY));
 	printk("kernel_table_shared: new kernel page table for 0x%08x is in both directories\n", big);
 	pagedir_switch(&second);
 	KEXPECT_EQ(*(uint32_t *)big, 0xfeedf00d);
-	KEXPECT_EQ(walk(NULL, big, &flags), pa);
-	pagedir_switch(init_pagedir());
+	KEXPECT_EQ(lookup_pa(NULL, big, &flags), pa);
+	pagedir_switch(kernel_pagedir());
 	printk("kernel_table_shared: read through it with the second directory active\n");
 	KEXPECT_EQ(map_mem(NULL, 0, big, 1, 0), 0);
 	vpfree(NULL, big, 1024);
-	pagedir_release(&second);
+	pagedir_teardown(&second);
 	free_kernel_page(va, pa);
 	free_kernel_page(dir_va, dir_pa);
 }
@@ -284,7 +284,7 @@ KTEST(map_oom)
 	while (n--)
 		ppfree(held[n].pa, held[n].n);
 	KEXPECT_EQ(map_mem(&second, 0x1000, USER_VA, 1, PTE_PRESENT), 0);
-	pagedir_release(&second);
+	pagedir_teardown(&second);
 	free_kernel_page(dir_va, dir_pa);
 	KEXPECT_EQ(vpfree_count(NULL), kfree);
 	printk("map_oom: works again once memory is free\n");
@@ -316,9 +316,9 @@ static void expect_alone(struct pagedir *pd, uintptr_t base, uintptr_t pa)
 {
 	uint32_t flags;
 
-	KEXPECT_EQ(walk(pd, base, &flags), pa);
+	KEXPECT_EQ(lookup_pa(pd, base, &flags), pa);
 	for (int i = 1; i < 1024; i++)
-		if (walk(pd, base + i * PAGE_SIZE, &flags) != 0xFFFFFFFF)
+		if (lookup_pa(pd, base + i * PAGE_SIZE, &flags) != 0xFFFFFFFF)
 			ktest_fail("new page table of 0x%08x: entry %d is not empty", base, i);
 }
 
@@ -333,11 +333,11 @@ KTEST(table_zeroed)
 	KEXPECT_EQ(map_mem(NULL, pa, big, 1, PTE_PRESENT | PTE_WRITABLE), 0);
 	expect_alone(NULL, big, pa);
 	printk("table_zeroed: a new kernel page table made from a dirty page is empty\n");
-	KEXPECT_EQ(init_pagedir()->vpdes[PDE_INDEX(USER_VA)].table, NULL);
-	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_USER), 0);
-	expect_alone(init_pagedir(), USER_VA, pa);
+	KEXPECT_EQ(kernel_pagedir()->vpdes[PDE_INDEX(USER_VA)].table, NULL);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_USER), 0);
+	expect_alone(kernel_pagedir(), USER_VA, pa);
 	printk("table_zeroed: so is a new user page table\n");
-	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0, USER_VA, 1, 0), 0);
 	KEXPECT_EQ(map_mem(NULL, 0, big, 1, 0), 0);
 	vpfree(NULL, big, 1024);
 	ppfree(pa, 1);
@@ -360,11 +360,11 @@ KTEST(tlb_remap)
 	KEXPECT_EQ(map_mem(NULL, 0, va, 1, 0), 0);
 	vpfree(NULL, va, 1);
 	printk("tlb_remap: a kernel page remapped is read from its new page\n");
-	KEXPECT_EQ(map_mem(init_pagedir(), pa1, USER_VA, 1, PTE_PRESENT), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), pa1, USER_VA, 1, PTE_PRESENT), 0);
 	KEXPECT_EQ(*(volatile uint32_t *)USER_VA, 0x11111111);
-	KEXPECT_EQ(map_mem(init_pagedir(), pa2, USER_VA, 1, PTE_PRESENT), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), pa2, USER_VA, 1, PTE_PRESENT), 0);
 	KEXPECT_EQ(*(volatile uint32_t *)USER_VA, 0x22222222);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0, USER_VA, 1, 0), 0);
 	printk("tlb_remap: so is a user page of the active directory\n");
 	free_kernel_page(va2, pa2);
 	free_kernel_page(va1, pa1);
@@ -376,9 +376,9 @@ static void expect_flags(struct pagedir *pd, uintptr_t va, uintptr_t pa, uint32_
 {
 	uint32_t flags = 0;
 
-	if (walk(pd, va, &flags) != pa)
+	if (lookup_pa(pd, va, &flags) != pa)
 		ktest_fail("%s 0x%08x: vm_translate gives 0x%08x, expected 0x%08x", what, va,
-			   walk(pd, va, &flags), pa);
+			   lookup_pa(pd, va, &flags), pa);
 	if (flags & ~PTE_FLAGS)
 		ktest_fail("%s 0x%08x: vm_translate's flags are 0x%08x: only the PTE's flag "
 			   "bits (PTE_FLAGS), not the frame address (exercise 1)", what, va, flags);
@@ -399,14 +399,14 @@ KTEST(translate_flags)
 	KEXPECT_EQ(map_mem(NULL, pa + PAGE_SIZE, va + PAGE_SIZE, 1, PTE_PRESENT), 0);
 	expect_flags(NULL, va, pa, PTE_PRESENT | PTE_WRITABLE, "kernel read-write page");
 	expect_flags(NULL, va + PAGE_SIZE, pa + PAGE_SIZE, PTE_PRESENT, "kernel read-only page");
-	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_USER), 0);
-	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA + PAGE_SIZE, 1,
+	KEXPECT_EQ(map_mem(kernel_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_USER), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), pa, USER_VA + PAGE_SIZE, 1,
 			   PTE_PRESENT | PTE_WRITABLE | PTE_USER), 0);
 	expect_flags(NULL, USER_VA, pa, PTE_PRESENT | PTE_USER, "user read-only page");
 	expect_flags(NULL, USER_VA + PAGE_SIZE, pa, PTE_PRESENT | PTE_WRITABLE | PTE_USER,
 		     "user read-write page");
 	printk("translate_flags: flags are exactly what was mapped\n");
-	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 2, 0), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0, USER_VA, 2, 0), 0);
 	KEXPECT_EQ(map_mem(NULL, 0, va, 2, 0), 0);
 	vpfree(NULL, va, 2);
 	ppfree(pa, 2);
@@ -422,15 +422,15 @@ KTEST(unmap_no_table)
 
 	KEXPECT_EQ(vpalloc(NULL, 1024, 1024, &big), 1024);
 	KEXPECT_EQ(kvpd[PDE_INDEX(big) - USER_PDES].table, NULL);
-	KEXPECT_EQ(init_pagedir()->vpdes[PDE_INDEX(OTHER_VA)].table, NULL);
+	KEXPECT_EQ(kernel_pagedir()->vpdes[PDE_INDEX(OTHER_VA)].table, NULL);
 	ppstats(&before);
 	printk("unmap_no_table: unmapping pages that have no page table\n");
 	KEXPECT_EQ(map_mem(NULL, 0, big, 16, 0), 0);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0, OTHER_VA, 16, 0), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0, OTHER_VA, 16, 0), 0);
 	ppstats(&after);
 	if (kernel_page_tables() != tables || kvpd[PDE_INDEX(big) - USER_PDES].table)
 		ktest_fail("unmapping 0x%08x made a kernel page table: unmapping makes none", big);
-	if (init_pagedir()->vpdes[PDE_INDEX(OTHER_VA)].table || after.free != before.free)
+	if (kernel_pagedir()->vpdes[PDE_INDEX(OTHER_VA)].table || after.free != before.free)
 		ktest_fail("unmapping 0x%08x made a user page table: unmapping makes none", OTHER_VA);
 	printk("unmap_no_table: returns 0, no page table made\n");
 	vpfree(NULL, big, 1024);
@@ -457,9 +457,9 @@ KTEST(tlb_unmap_user)
 
 	va = kernel_page(&pa);
 	*(volatile uint32_t *)va = 0x600d;
-	KEXPECT_EQ(map_mem(init_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_WRITABLE), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), pa, USER_VA, 1, PTE_PRESENT | PTE_WRITABLE), 0);
 	KEXPECT_EQ(*(volatile uint32_t *)USER_VA, 0x600d);
-	KEXPECT_EQ(map_mem(init_pagedir(), 0, USER_VA, 1, 0), 0);
+	KEXPECT_EQ(map_mem(kernel_pagedir(), 0, USER_VA, 1, 0), 0);
 	printk("tlb_unmap_user: reading 0x%08x after unmapping it\n", USER_VA);
 	uint32_t v = *(volatile uint32_t *)USER_VA;
 	ktest_fail("read 0x%x from 0x%08x after map_mem unmapped it in the active directory: "
@@ -484,7 +484,7 @@ KTEST(low_unmapped)
 KTEST(kernel_pde_flags)
 {
 	uintptr_t big, pa;
-	uint32_t *pd = init_pagedir()->virt;
+	uint32_t *pd = kernel_pagedir()->virt;
 
 	KEXPECT_EQ(vpalloc(NULL, 1024, 1024, &big), 1024);
 	KEXPECT_EQ(ppalloc(1, 1, &pa), 1);
@@ -524,7 +524,7 @@ KTEST(map_oom_kernel)
 		ktest_fail("map_mem at 0x%08x with no free page for its page table gave %d, "
 			   "expected MAP_ENOMEM (exercise 2: check ppalloc)", big, err);
 	if (kvpd[PDE_INDEX(big) - USER_PDES].table || kernel_page_tables() != tables ||
-	    init_pagedir()->virt[PDE_INDEX(big)])
+	    kernel_pagedir()->virt[PDE_INDEX(big)])
 		ktest_fail("map_mem failed with MAP_ENOMEM but left a kernel page table for "
 			   "0x%08x", big);
 	for (int i = 0; i < 64; i++)

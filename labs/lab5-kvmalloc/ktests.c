@@ -30,7 +30,7 @@ static struct counts counts(void)
 	return (struct counts){ st.free, vpfree_count(NULL) };
 }
 
-static void fill(uintptr_t va, size_t n, uint32_t seed)
+static void fill_pages(uintptr_t va, size_t n, uint32_t seed)
 {
 	for (size_t i = 0; i < n * PAGE_SIZE / 4; i += 97)
 		((uint32_t *)va)[i] = seed ^ i;
@@ -58,7 +58,7 @@ KTEST(kvmalloc_sizes)
 			KEXPECT_EQ(vm_translate(NULL, live[n].va + i * PAGE_SIZE, &pa, &flags), 0);
 			KEXPECT(flags & PTE_WRITABLE);
 		}
-		fill(live[n].va, n, n * 0x01010101);
+		fill_pages(live[n].va, n, n * 0x01010101);
 	}
 	for (size_t n = 1; n <= 48; n++)
 		check(live[n].va, n, n * 0x01010101);
@@ -93,7 +93,7 @@ static void sequence(int steps)
 			size_t want = 1 + next_random() % 16;
 			live[i].n = kvmalloc(1, want, &live[i].va);
 			KEXPECT(live[i].n >= 1 && live[i].n <= want);
-			fill(live[i].va, live[i].n, i);
+			fill_pages(live[i].va, live[i].n, i);
 		}
 	}
 	for (size_t i = 0; i < MAX_LIVE; i++)
@@ -186,7 +186,7 @@ KTEST(pagedir_create)
 		pagedir_switch(pds[i]);
 		KEXPECT_EQ(*(uint32_t *)USER_VA, 0xd0d0 + i);
 	}
-	pagedir_switch(init_pagedir());
+	pagedir_switch(kernel_pagedir());
 	printk("pagedir_create: three directories, the same address, three pages\n");
 	for (int i = 0; i < 3; i++) {
 		pagedir_destroy(pds[i]);

@@ -12,15 +12,15 @@
 
 #define MAX_LIVE	512
 
-struct walk_state {
+struct census {
 	int chunks, free_chunks, adjacent_free;
 	uintptr_t last_end;
 	int last_free;
 };
 
-static void count_chunk(void *arg, void *start, size_t size, int is_free)
+static void census_chunk(void *arg, void *start, size_t size, int is_free)
 {
-	struct walk_state *w = arg;
+	struct census *w = arg;
 
 	w->chunks++;
 	w->free_chunks += is_free;
@@ -30,11 +30,11 @@ static void count_chunk(void *arg, void *start, size_t size, int is_free)
 	w->last_free = is_free;
 }
 
-static struct walk_state walk(void)
+static struct census heap_census(void)
 {
-	struct walk_state w = { 0 };
+	struct census w = { 0 };
 
-	malloc_walk(count_chunk, &w);
+	malloc_walk(census_chunk, &w);
 	return w;
 }
 
@@ -73,20 +73,20 @@ KTEST(malloc_semantics)
 KTEST(malloc_coalesce)
 {
 	char *a = malloc(200), *b = malloc(200), *c = malloc(200), *guard = malloc(200);
-	struct walk_state before, after;
+	struct census before, after;
 
 	KEXPECT(a && b && c && guard);
-	before = walk();
+	before = heap_census();
 	free(a);
 	free(c);
-	KEXPECT_EQ(walk().free_chunks, before.free_chunks + 2);
+	KEXPECT_EQ(heap_census().free_chunks, before.free_chunks + 2);
 	free(b);	/* joins a, b and c: both neighbours free */
-	after = walk();
+	after = heap_census();
 	KEXPECT_EQ(after.free_chunks, before.free_chunks + 1);
 	KEXPECT_EQ(after.adjacent_free, 0);
 	printk("malloc_coalesce: a, c, then b freed: one free chunk\n");
 	free(guard);
-	KEXPECT_EQ(walk().adjacent_free, 0);
+	KEXPECT_EQ(heap_census().adjacent_free, 0);
 	KEXPECT_EQ(malloc_check(), 0);
 }
 
@@ -183,7 +183,7 @@ KTEST(malloc_stress)
 	rng = 7;
 	stress(20000);
 	KEXPECT_EQ(malloc_check(), 0);
-	KEXPECT_EQ(walk().adjacent_free, 0);
+	KEXPECT_EQ(heap_census().adjacent_free, 0);
 	malloc_stats(&ms);
 	ppstats(&after);
 	printk("malloc_stress: 20000 steps; heap keeps %u pages when empty\n", ms.pages);

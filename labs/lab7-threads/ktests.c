@@ -571,7 +571,7 @@ static int ping(void *arg)
 	uint32_t l0;
 
 	if (read_cr3() != current_process()->pagedir->phys ||
-	    read_cr3() == init_pagedir()->phys)
+	    read_cr3() == kernel_pagedir()->phys)
 		return -1;
 	if (!(mem = (volatile int *)map_user_pages(1)))
 		return -2;

@@ -65,7 +65,7 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	//@ LAB 2 END
 
 	//@ LAB 4 BEGIN
-	create_init_pagedir();
+	paging_init();
 	//@ LAB 4 END
 	//@ LAB 6 BEGIN
 	if (cmdline_get("malloc_poison", test, sizeof(test))) {

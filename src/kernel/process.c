@@ -76,7 +76,7 @@ void process_init(void)
 
 	k->pid = next_pid++;
 	snprintf(k->name, sizeof(k->name), "kernel");
-	k->pagedir = init_pagedir();
+	k->pagedir = kernel_pagedir();
 	waitq_init(&k->child_exit, "wait");
 	all_processes = k;
 	boot->stack = (uintptr_t)boot_stack;

@@ -40,7 +40,7 @@
  * every bitmap, located by word offsets (not pointers) from b->words.
  *
  * The student exercises of lab 2, marked LAB 2, are exercise 1
- * choose_order(), exercise 2 split() and exercise 3 free_block() (merging).
+ * choose_order(), exercise 2 buddy_split() and exercise 3 free_block() (merging).
  * buddy_init, buddy_reserve and the counters never call them, so they keep
  * working while the exercises are stubs.
  */
@@ -243,7 +243,7 @@ static unsigned fit_order(const struct buddy *b, size_t p, size_t end)
 /* Puts [from, to) on the free lists as its greedy decomposition, without
  * merging. Only for ranges carved out of one free block whose other units
  * are taken: no piece can then have a free buddy. */
-static void release_range(struct buddy *b, size_t from, size_t to)
+static void free_range(struct buddy *b, size_t from, size_t to)
 {
 	while (from < to) {
 		unsigned k = fit_order(b, from, to);
@@ -292,7 +292,7 @@ struct buddy *buddy_init(void *meta, size_t n_units)
 	words = layout(b, n_units);
 	for (size_t i = 0; i < words; i++)
 		b->words[i] = 0;
-	release_range(b, 0, n_units);
+	free_range(b, 0, n_units);
 	return b;
 }
 
@@ -325,8 +325,8 @@ int buddy_reserve(struct buddy *b, size_t start, size_t count)
 	for (u = start; u < end; u = s + block_size(k)) {
 		s = free_block_at(b, u, &k);
 		pop_free(b, k, s);
-		release_range(b, s, start);
-		release_range(b, end, s + block_size(k));
+		free_range(b, s, start);
+		free_range(b, end, s + block_size(k));
 	}
 	return BUDDY_OK;
 }
@@ -369,7 +369,7 @@ static int choose_order(const struct buddy *b, unsigned need, unsigned want)
  * the rest. At the end exactly [start, start + used) is taken and every
  * other unit of the block is on a free list.
  */
-static void split(struct buddy *b, size_t start, unsigned k, size_t used)
+static void buddy_split(struct buddy *b, size_t start, unsigned k, size_t used)
 {
 	//@ LAB 2 BEGIN
 	while (used < block_size(k)) {
@@ -401,7 +401,7 @@ size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start)
 	s = bm_next(b, &b->freemap[k], 0) << k;	/* the lowest block */
 	pop_free(b, k, s);
 	used = max < block_size(k) ? max : block_size(k);
-	split(b, s, k, used);
+	buddy_split(b, s, k, used);
 	bm_set(b, &b->startmap, s);
 	bm_set(b, &b->endmap, s + used - 1);
 	*start = s;

@@ -106,13 +106,13 @@ struct pagedir *pagedir_create(void)
 		return NULL;
 	}
 	pd = (struct pagedir *)(va + PAGE_SIZE);
-	pagedir_init(pd, phys, (uint32_t *)va);
+	pagedir_setup(pd, phys, (uint32_t *)va);
 	return pd;
 }
 
 void pagedir_destroy(struct pagedir *pd)
 {
-	pagedir_release(pd);
+	pagedir_teardown(pd);
 	kvfree((uintptr_t)pd->virt, 2);
 }
 

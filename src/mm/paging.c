@@ -45,7 +45,7 @@ static int is_kernel(uintptr_t va)
 	return va >= KERNBASE;
 }
 
-struct pagedir *init_pagedir(void)
+struct pagedir *kernel_pagedir(void)
 {
 	return &init_pd;
 }
@@ -255,7 +255,7 @@ int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
 	//@ LAB 4 END
 }
 
-void create_init_pagedir(void)
+void paging_init(void)
 {
 	init_pd.phys = V2P(boot_pgdir);
 	init_pd.virt = boot_pgdir;
@@ -278,7 +278,7 @@ void create_init_pagedir(void)
 	       init_pd.phys, kernel_page_tables());
 }
 
-void pagedir_init(struct pagedir *pd, uintptr_t phys, uint32_t *virt)
+void pagedir_setup(struct pagedir *pd, uintptr_t phys, uint32_t *virt)
 {
 	memset(virt, 0, USER_PDES * sizeof(uint32_t));
 	memcpy(virt + USER_PDES, init_pd.virt + USER_PDES, KERNEL_PDES * sizeof(uint32_t));
@@ -292,10 +292,10 @@ void pagedir_init(struct pagedir *pd, uintptr_t phys, uint32_t *virt)
 	init_pd.next = pd;
 }
 
-void pagedir_release(struct pagedir *pd)
+void pagedir_teardown(struct pagedir *pd)
 {
 	if (pd == active || pd == &init_pd)
-		panic("pagedir_release(%p): directory in use", pd);
+		panic("pagedir_teardown(%p): directory in use", pd);
 	pd->prev->next = pd->next;
 	pd->next->prev = pd->prev;
 	for (unsigned pdi = 0; pdi < USER_PDES; pdi++)

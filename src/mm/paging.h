@@ -47,8 +47,8 @@ extern struct vpde kvpd[KERNEL_PDES + 1];	/* + the recursive slot: the directory
 
 /* Turns the boot page directory into the first struct pagedir and removes
  * the boot 1:1 mapping of low memory, so that a NULL dereference faults. */
-void create_init_pagedir(void);
-struct pagedir *init_pagedir(void);
+void paging_init(void);
+struct pagedir *kernel_pagedir(void);
 struct pagedir *current_pagedir(void);
 
 /* Maps n_pages at virtual to physical (both page aligned) with flags
@@ -66,10 +66,10 @@ int vm_translate(struct pagedir *pd, uintptr_t virtual, uintptr_t *physical,
 
 /* Sets up a new directory in the page at phys, mapped at virt: an empty user
  * half, the shared kernel half, the recursive slot; puts it on the list. */
-void pagedir_init(struct pagedir *pd, uintptr_t phys, uint32_t *virt);
+void pagedir_setup(struct pagedir *pd, uintptr_t phys, uint32_t *virt);
 /* Takes pd off the list and frees its user page tables (not the pages they
  * map, nor the directory page itself). */
-void pagedir_release(struct pagedir *pd);
+void pagedir_teardown(struct pagedir *pd);
 void pagedir_switch(struct pagedir *pd);
 /* pagedir_create and pagedir_destroy, which allocate a directory with
  * kvmalloc, are in kvmalloc.h (lab 5). */

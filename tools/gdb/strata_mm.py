@@ -522,7 +522,7 @@ says whether the free maps agree with nfree[] and free_units.
         if tgt.reserved is not None and not problems and lost != tgt.reserved:
             if lost > tgt.reserved:
                 problems.append("%d units are neither free nor allocated but only %d were "
-                                "reserved at setup: %d units lost (does split() put every "
+                                "reserved at setup: %d units lost (does buddy_split() put every "
                                 "unused part back on a free list?)"
                                 % (lost, tgt.reserved, lost - tgt.reserved))
             else:
