@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kernel/cpu.h"
+#include "kernel/gdt.h"
 #include "kernel/ktest.h"
 #include "kernel/layout.h"
 #include "kernel/lock.h"
@@ -71,6 +72,17 @@ static int sleeps(void *arg)
 	return 5;
 }
 
+/* 1 if the TSS's esp0 is the top of this thread's stack (set by sched()
+ * on every switch: where a trap from user mode will land, part 2). */
+static int checks_esp0(void *arg)
+{
+	struct thread *t = current_thread();
+
+	(void)arg;
+	thread_yield();
+	return gdt_tss()->esp0 == t->stack + t->stack_pages * PAGE_SIZE;
+}
+
 static int joins(void *arg)
 {
 	int v = 0;
@@ -108,6 +120,14 @@ KTEST(thread_create_join)
 	KEXPECT_EQ(thread_join(j, &v), 0);
 	KEXPECT_EQ(v, 5);
 	printk("thread_create_join: joining itself, NULL or a thread already joined fails\n");
+	KEXPECT((s = thread_create("esp0", checks_esp0, 0)));
+	KEXPECT((j = thread_create("esp0", checks_esp0, 0)));
+	KEXPECT_EQ(thread_join(s, &v), 0);
+	KEXPECT_EQ(v, 1);
+	KEXPECT_EQ(thread_join(j, &v), 0);
+	KEXPECT_EQ(v, 1);
+	KEXPECT_EQ(gdt_tss()->esp0, (uintptr_t)current_thread()->stack + BOOT_STACK_SIZE);
+	printk("thread_create_join: the TSS's esp0 is the running thread's stack top\n");
 }
 
 /* ---- many threads, no page lost ------------------------------------ */
