@@ -500,6 +500,23 @@ static int parent_of_one(void *arg)
 	process_exit(42);
 }
 
+static volatile int orphan_pid;
+
+static int orphan(void *arg)
+{
+	(void)arg;
+	wait_release();
+	return 9;
+}
+
+/* Ends without waiting for its child. */
+static int abandons(void *arg)
+{
+	(void)arg;
+	orphan_pid = process_create("orphan", orphan, 0);
+	return orphan_pid > 0 ? 0 : -1;
+}
+
 static int returns_arg(void *arg)
 {
 	return (int)(uintptr_t)arg;
@@ -542,6 +559,21 @@ KTEST(process_wait)
 	KEXPECT_EQ(process_wait(-1, &st), -1);			/* no children left */
 	printk("process_wait: waiting on a grandchild or on pid 0 fails; process_exit(42) "
 	       "gave 42\n");
+	released = 0;
+	KEXPECT((pid = process_create("abandons", abandons, 0)) > 0);
+	KEXPECT_EQ(process_wait(pid, &st), pid);
+	KEXPECT_EQ(st, 0);
+	KEXPECT(process_find(orphan_pid) != NULL);
+	KEXPECT_EQ(process_find(orphan_pid)->parent->pid, -1);
+	KEXPECT_EQ(process_wait(orphan_pid, &st), -1);
+	release_all();
+	for (int i = 0; process_find(orphan_pid); i++) {
+		if (i == WATCHDOG_TICKS)
+			ktest_fail("the orphan %d was not reaped", orphan_pid);
+		sleep_ticks(1);
+	}
+	printk("process_wait: a child whose parent ended is an orphan (parent -1); the "
+	       "reaper reaps it\n");
 }
 
 /* ---- address spaces ------------------------------------------------ */

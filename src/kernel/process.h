@@ -24,7 +24,8 @@
  * is then a ZOMBIE until its parent's process_wait reaps it, which returns
  * every page it had: threads' stacks, user pages, page tables, directory,
  * the vpallocator's metadata, the structs. Children of a process that ends
- * are given to the kernel process.
+ * become orphans: their parent is the orphanage (pid -1), whose reaper
+ * thread (a kernel thread made with the first process) reaps them.
  *
  * Every user page mapped in a process's directory belongs to it and came
  * from its own ppalloc(1, 1): teardown frees each present user PTE's page.
