@@ -23,11 +23,12 @@ if args[:1] == ["--child"]:
     sys.exit(0)
 cmdline = args[args.index("-append") + 1] if "-append" in args else ""
 test = cmdline.split("test=", 1)[1].split()[0] if "test=" in cmdline else ""
+nonce = " nonce=" + cmdline.split("nonce=", 1)[1].split()[0] if "nonce=" in cmdline else ""
 out = sys.stdout
 out.write("fake qemu: %s\n" % test)
 out.flush()
 if test == "noexit":
-    out.write("TEST noexit: PASS\n")
+    out.write("TEST noexit: PASS%s\n" % nonce)
     out.flush()
     while True:
         pass
@@ -42,5 +43,8 @@ if test == "echo":
         out.write("got %r\n" % line.decode())
         out.flush()
         if b"quit" in line:
+            out.write("TEST echo: PASS%s
+" % nonce)
+            out.flush()
             os._exit(F.STATUS_PASS)
 sys.exit(F.STATUS_FAIL)

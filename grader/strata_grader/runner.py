@@ -11,6 +11,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from . import nonce as noncemod
 from .hosttest import run_host_test
 from .labs import Test
 from .qemu import Interrupted, Registry, RunResult, run_qemu
@@ -54,14 +55,16 @@ def run_test(ctx, test):
     tdir = tempfile.mkdtemp(prefix="t-", dir=ctx.tmp)
     try:
         debug_log = os.path.join(tdir, "qemu-debug.log")
+        nonce = noncemod.new() if noncemod.applies(test.boot, test.cmdline, test.trace.exit) else None
+        cmdline = noncemod.cmdline(test.cmdline, nonce) if nonce else test.cmdline
         argv = qemu_argv(ctx.qemu, kernel=ctx.kernel, iso=ctx.iso if test.boot == "iso" else None,
-                         cmdline=test.cmdline, memory=test.memory, cpus=test.cpus,
+                         cmdline=cmdline, memory=test.memory, cpus=test.cpus,
                          extra=test.qemu_args, debug_log=debug_log, facts=ctx.facts,
                          name="strata-grade-%s-lab%d-%s" % (ctx.run_id, test.lab.number, test.name))
         res = run_qemu(ctx.registry, argv, test.trace, timeout=timeout, cwd=ctx.tmp,
                        flood_limit=ctx.args.flood_limit, wall_limit=wall_limit, debug_log=debug_log)
         verdict = judge(res, test.trace, timeout=timeout, flood_limit=ctx.args.flood_limit,
-                        facts=ctx.facts)
+                        facts=ctx.facts, nonce=nonce)
     finally:
         shutil.rmtree(tdir, ignore_errors=True)
     seconds = time.monotonic() - start

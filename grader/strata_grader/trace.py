@@ -7,6 +7,7 @@ The format is documented in grader/README.md ("Trace format").
 import re
 from dataclasses import dataclass, field
 
+from . import nonce as noncemod
 from .status import Exit
 
 EXITS = tuple(Exit)
@@ -357,6 +358,7 @@ class Matcher:
         self.test_lines = []       # (lineno, line, name, PASS|FAIL, reason)
         self.panic_line = None     # (lineno, line)
         self.unknown_test = None   # (lineno, line, name, known)
+        self.finals = []           # (lineno, line, nonce or None): final TEST lines
         self.outbox = []
         self._partial_done = None  # lineno consumed by a partial match
         self._flush_sends()
@@ -420,6 +422,9 @@ class Matcher:
             self._partial_done = lineno
 
     def feed_line(self, lineno, line):
+        line, token = noncemod.split(line)      # matched without its nonce
+        if noncemod.FINAL_LINE.match(line):
+            self.finals.append((lineno, line, token))
         if lineno != self._partial_done:
             self._try_expect(lineno, line)
         for fb in self.forbidden:

@@ -4,6 +4,7 @@ specific reason."""
 import difflib
 from dataclasses import dataclass, field
 
+from . import nonce as noncemod
 from .facts import status_meaning
 from .qemu import GRACE, INPUT_WAIT
 from .status import Ended, Exit, Status
@@ -132,7 +133,8 @@ def _panic_details(res, lines):
     return out
 
 
-def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE):
+def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
+    """nonce: this run's nonce, when its final TEST line must carry it."""
     m = res.matcher
     lines = res.lines
     exp = trace.exit
@@ -246,4 +248,8 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE):
                            % (step.ordinal, q(step.pattern.source), _base(trace.path), step.lineno),
                            _mismatch_details(res))
         return Verdict(Status.FAIL, "QEMU exited before %s was sent" % q(step.text))
+    if nonce is not None:
+        bad = noncemod.check(m.finals, nonce)
+        if bad:
+            return Verdict(Status.FAIL, bad[0], bad[1])
     return Verdict(Status.OK)

@@ -3,7 +3,9 @@
  * A test prints structured lines (the grader's traces match them) and ends
  * with "TEST NAME: PASS" (when its function returns) or "TEST NAME: FAIL
  * <reason>" (ktest_fail, KEXPECT), then QEMU exits with the pass or fail
- * status. Tests live next to their lab: labs/labN-*\/ *.c.
+ * status; a panic during a test ends with "TEST NAME: PANIC". These final
+ * lines end with " nonce=HEX" when the command line has nonce=HEX (the
+ * grader's per-run nonce). Tests live next to their lab: labs/labN-*\/ *.c.
  */
 #ifndef STRATA_KTEST_H
 #define STRATA_KTEST_H
@@ -26,6 +28,8 @@ void ktest_run(const char *name) __attribute__((noreturn));
 void ktest_fail(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 void ktest_list(void);
+/* Called by panic() after the backtrace: the final line of a test that panicked. */
+void ktest_panicked(void);
 
 #define KEXPECT(cond)							\
 	do {								\

@@ -1,5 +1,6 @@
 #include <stdarg.h>
 
+#include "kernel/ktest.h"
 #include "kernel/layout.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
@@ -84,6 +85,7 @@ void vpanic(uint32_t eip, uint32_t ebp, const char *fmt, va_list ap)
 	printk("\nbacktrace:\n");
 	backtrace(eip, ebp);
 	printk("kernel panic: stopping\n");
+	ktest_panicked();
 	machine_exit(EXIT_PANIC);
 }
 
