@@ -66,7 +66,7 @@ $(call stamp,$(BUILD)/cmdline.stamp,$(CMDLINE))
 endif
 
 .PHONY: all kernel facts iso qemu qemu-nox qemu-gdb gdb grade check test bench deps \
-	doctor clean student-repo need-cc test-check test-grade test-grader-selftest \
+	doctor clean student-repo gradescope need-cc test-check test-grade test-grader-selftest \
 	test-gdb test-labgen test-facts layers test-layers compdb
 .DELETE_ON_ERROR:
 
@@ -253,6 +253,12 @@ compdb:
 	 HOSTCFLAGS="$(HOSTCFLAGS)" KSRCS="$(KSRCS)" \
 	 HOSTSRCS="$(sort $(wildcard tests/*.c bench/*.c))" \
 	 $(PYTHON) tools/compdb.py compile_commands.json
+
+# Gradescope autograder packages: build/gradescope-labN.zip for every lab,
+# or only lab N with GRADESCOPE_LAB=N (tools/labgen/gradescope.py).
+gradescope:
+	@test -f tools/labgen/gradescope.py || { echo "make gradescope: this tree has no tools/labgen; make the packages from the course's main repository"; exit 1; }
+	$(PYTHON) tools/labgen/gradescope.py --out $(BUILD) $(if $(GRADESCOPE_LAB),--lab $(GRADESCOPE_LAB))
 
 student-repo:
 	@test -f tools/labgen/labgen.py || { echo "make student-repo: this tree has no tools/labgen; generate the student branches from the course's main repository"; exit 1; }

@@ -2,7 +2,8 @@
 """A stand-in for qemu-system-i386 used by a few self-tests to produce
 behaviour the real kernel never shows: a kernel that prints its TEST line
 but never exits, and a QEMU that leaves a child process behind.  The
-behaviour is chosen by -append "test=NAME"."""
+behaviour is chosen by -append "test=NAME"; test=replay prints the file
+$STRATA_FAKE_REPLAY (a recorded transcript) and exits as a pass."""
 
 import os
 import subprocess
@@ -27,6 +28,12 @@ nonce = " nonce=" + cmdline.split("nonce=", 1)[1].split()[0] if "nonce=" in cmdl
 out = sys.stdout
 out.write("fake qemu: %s\n" % test)
 out.flush()
+if test == "replay":
+    # a kernel that prints a transcript recorded from another run
+    with open(os.environ["STRATA_FAKE_REPLAY"]) as f:
+        out.write(f.read())
+    out.flush()
+    os._exit(33)
 if test == "noexit":
     out.write("TEST noexit: PASS%s\n" % nonce)
     out.flush()

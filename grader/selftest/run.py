@@ -9,7 +9,8 @@ kernel (`make kernel iso` through the grader) with a temporary labs folder
 of selftest_* kernel tests.  --repo grades another checkout (default: this
 one).  The last line is `N passed, M failed`; the exit status is non-zero
 if anything failed.  The same tests run under plain unittest too:
-`cd grader/selftest && python3 -m unittest unit integration`."""
+`cd grader/selftest && python3 -m unittest unit integration`
+(and classgrade_unit, classgrade_integration: class-scale grading)."""
 
 import argparse
 import os
@@ -33,7 +34,9 @@ def main():
     if a.k:
         loader.testNamePatterns = ["*%s*" % a.k]
     loader.sortTestMethodsUsing = None      # in file order
-    suite = loader.loadTestsFromNames(["unit"] if a.unit else ["unit", "integration"])
+    units = ["unit", "classgrade_unit"]
+    suite = loader.loadTestsFromNames(units if a.unit else
+                                      units + ["integration", "classgrade_integration"])
     t0 = time.monotonic()
     res = unittest.TextTestRunner(stream=sys.stdout, verbosity=2 if a.verbose else 1).run(suite)
     failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)

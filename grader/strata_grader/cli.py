@@ -16,12 +16,13 @@ import tempfile
 import time
 
 from . import labs as labsmod
+from . import exports, pristine
 from .calibrate import calibrate
 from .hosttest import build_host_tests
 from .labs import LabError
 from .options import parse_args
 from .qemu import Interrupted, Registry
-from .report import format_result, list_tests, result_json, write_json
+from .report import format_result, list_tests, result_json
 from .rundir import KEEP_RUNS, make_run_dir, point_latest, prune_runs
 from .runner import Context, run_tests
 from .setup import SetupError, branch_lab, check_qemu, prepare_images, repo_root
@@ -75,18 +76,39 @@ def main(argv=None):
                 pass
 
 
-def _setup_error(args, msg):
+def _setup_error(args, msg, tests=None):
+    """Print the setup error; every result file says so, with the tests
+    that were selected (if it got that far) as not run."""
     print("SETUP ERROR: %s" % msg, flush=True)
-    if args.json:
-        try:
-            write_json(args.json, result_json([], 0, 0, None, setup_error=msg))
-        except OSError:
-            pass
+    data = result_json([], 0, 0, None, setup_error=msg)
+    if tests:
+        data["not_run"] = exports.not_run(tests)
+    exports.write_all(args, data)
     return 2
+
+
+def _pristine_copy(args, root, tmp):
+    """--pristine DIR: the submission (root) copied into tmp with DIR's
+    owned files laid over it.  Returns (the copy, where logs go by default)."""
+    work = os.path.join(tmp, "submission")
+    copied, n = pristine.prepare(root, args.pristine, work)
+    print("grade: grading a copy of %s with %d pristine file(s) from %s"
+          % (copied, n, os.path.abspath(args.pristine)), file=sys.stderr, flush=True)
+    return work, (root if os.path.isdir(root) else os.getcwd())
 
 
 def _main(args, registry, tmp):
     root = os.path.abspath(args.repo) if args.repo else repo_root()
+    if args.class_dir:
+        from . import batch
+        return batch.run(args, registry)
+    home = root
+    tests = None
+    if args.pristine:
+        try:
+            root, home = _pristine_copy(args, root, tmp)
+        except (pristine.PristineError, OSError) as e:
+            return _setup_error(args, "cannot prepare the submission: %s" % e)
     labs_dir = os.path.abspath(args.labs_dir) if args.labs_dir else os.path.join(root, "labs")
     try:
         if args.calibrate is not None:
@@ -109,12 +131,12 @@ def _main(args, registry, tmp):
         host_built = build_host_tests(registry, root, labs_dir, tmp,
                                       sorted({t.host for t in tests if t.host}))
     except (SetupError, LabError) as e:
-        return _setup_error(args, str(e))
-    base = os.path.abspath(args.out) if args.out else os.path.join(root, "build", "grade")
+        return _setup_error(args, str(e), tests)
+    base = os.path.abspath(args.out) if args.out else os.path.join(home, "build", "grade")
     try:
         run_dir = make_run_dir(base)
     except OSError as e:
-        return _setup_error(args, "cannot create log folder under %s: %s" % (base, e.strerror))
+        return _setup_error(args, "cannot create log folder under %s: %s" % (base, e.strerror), tests)
     run_id = "%d-%d" % (os.getpid(), time.time_ns() % 10**9)
     ctx = Context(args, registry, qemu, kernel, iso, tmp, run_dir, run_id, facts, host_built)
     try:
@@ -125,12 +147,9 @@ def _main(args, registry, tmp):
     total = sum(t.points for t in tests)
     score = sum(r.test.points for r in results if r.verdict.ok)
     errors = [r for r in results if r.verdict.status == Status.ERROR]
-    if args.json:
-        try:
-            write_json(args.json, result_json(results, total, score, run_dir,
-                                              setup_error="%d test(s) could not run" % len(errors) if errors else None))
-        except OSError as e:
-            print("grade: cannot write %s: %s" % (args.json, e.strerror), file=sys.stderr)
+    exports.write_all(args, result_json(
+        results, total, score, run_dir,
+        setup_error="%d test(s) could not run" % len(errors) if errors else None))
     print("Score: %d/%d" % (score, total), flush=True)
     if errors:
         print("SETUP ERROR: %d test(s) could not be run (ERROR above); the score is incomplete"

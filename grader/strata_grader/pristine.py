@@ -10,7 +10,8 @@ import stat
 import subprocess
 
 MANIFEST = os.path.join("grader", "pristine.manifest")
-SKIP = (".git", "build")         # never copied: history, and prebuilt images
+SKIP = (".git", "build", ".pristine")   # never copied: history, prebuilt images,
+                                        # the Classroom workflow's pristine checkout
 MAX_BYTES = 200 << 20            # a submission larger than this is refused
 MAX_FILES = 20000
 

@@ -96,7 +96,8 @@ def result_json(results, total, score, run_dir, setup_error=None):
     for r in results:
         t = r.test
         d["tests"].append({
-            "lab": t.lab.number, "name": t.name, "id": t.id, "points": t.points,
+            "lab": t.lab.number, "lab_title": t.lab.title, "name": t.name, "id": t.id,
+            "points": t.points,
             "score": t.points if r.verdict.ok else 0, "verdict": r.verdict.status,
             "reason": r.verdict.reason, "details": r.verdict.details,
             "seconds": round(r.seconds, 3),

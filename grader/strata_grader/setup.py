@@ -53,8 +53,9 @@ def check_qemu(registry, qemu):
     return exe, text.splitlines()[0]
 
 
-def build(registry, root, targets):
-    """make -s TARGETS in root, serialised between graders by a lock."""
+def build(registry, root, targets, timeout=None):
+    """make -s TARGETS in root, serialised between graders by a lock; a
+    build that takes more than `timeout` wall seconds is killed."""
     if shutil.which("make") is None:
         raise SetupError("make not found — install the Debian package make")
     argv = ["make", "-s"] + targets
@@ -65,7 +66,9 @@ def build(registry, root, targets):
     except OSError as e:
         raise SetupError("cannot run make: %s" % (e.strerror or e))
     try:
-        out, _ = proc.communicate()
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SetupError("build failed: `%s` did not finish in %g s (killed)" % (" ".join(argv), timeout))
     finally:
         if proc.returncode is None:
             try:
@@ -143,7 +146,7 @@ def prepare_images(args, registry, root, tmp, need_kernel, need_iso):
             targets.append("facts")
             facts_dir = build_dir
         if targets and not args.no_build:
-            build(registry, root, targets)
+            build(registry, root, targets, getattr(args, "build_timeout", None))
         if need_kernel:
             kernel = snapshot(os.path.abspath(args.kernel) if args.kernel else
                               os.path.join(build_dir, "kernel.elf"), tmp, "kernel.elf", "kernel")

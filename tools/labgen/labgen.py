@@ -38,6 +38,8 @@ DEFAULT_ROOT = os.path.dirname(os.path.dirname(HERE))
 # Paths never copied into a student tree (prefixes, relative to the root).
 EXCLUDED = ("tools/labgen/", ".ci/")
 EXCLUDED_FILES = ("LAB",)	# written per tree
+# GitHub Classroom's autograding workflow, in every tree (from classroom.yml here)
+CLASSROOM_WORKFLOW = ".github/workflows/classroom.yml"
 
 # Which marker prefixes a file may use, by name.
 C_EXT = (".c", ".h", ".ld", ".lds")
@@ -564,6 +566,8 @@ class Source:
                 continue
             tree[f.path] = (f.mode, f.render(mode_of))
         tree["LAB"] = ("100644", b"%d\n" % lab)
+        with open(os.path.join(HERE, "classroom.yml"), "rb") as f:
+            tree[CLASSROOM_WORKFLOW] = ("100644", f.read())
         readme = tree.get("README.md", ("100644", b""))
         text = unlink_absent(readme[1].decode("utf-8"), tree)
         tree["README.md"] = (readme[0], (self.readme_block(lab) + text).encode("utf-8"))
