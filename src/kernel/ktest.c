@@ -23,6 +23,15 @@ static void end_line(void)
 	printk("\n");
 }
 
+/* panic() calls this after its backtrace: the final line of a test that panicked. */
+static void ktest_panicked(void)
+{
+	if (current) {
+		printk("TEST %s: PANIC", current);
+		end_line();
+	}
+}
+
 void ktest_list(void)
 {
 	for (const struct ktest *t = ktests_start; t < ktests_end; t++)
@@ -50,6 +59,7 @@ void ktest_run(const char *name)
 		machine_exit(EXIT_FAIL);
 	}
 	current = found->name;
+	panic_at_end(ktest_panicked);
 	/* A second KTEST(name) anywhere in the kernel would otherwise be run
 	 * in place of the course's test. */
 	if (count > 1)
@@ -71,12 +81,4 @@ void ktest_fail(const char *fmt, ...)
 	va_end(ap);
 	end_line();
 	machine_exit(EXIT_FAIL);
-}
-
-void ktest_panicked(void)
-{
-	if (current) {
-		printk("TEST %s: PANIC", current);
-		end_line();
-	}
 }

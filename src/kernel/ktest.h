@@ -28,8 +28,6 @@ void ktest_run(const char *name) __attribute__((noreturn));
 void ktest_fail(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 void ktest_list(void);
-/* Called by panic() after the backtrace: the final line of a test that panicked. */
-void ktest_panicked(void);
 
 #define KEXPECT(cond)							\
 	do {								\

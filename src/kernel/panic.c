@@ -1,6 +1,5 @@
 #include <stdarg.h>
 
-#include "kernel/ktest.h"
 #include "kernel/layout.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
@@ -10,6 +9,12 @@
 #define BACKTRACE_MAX	32
 
 static int panicking;
+static void (*panic_final)(void);	/* see panic_at_end */
+
+void panic_at_end(void (*fn)(void))
+{
+	panic_final = fn;
+}
 
 void machine_exit(int value)
 {
@@ -85,7 +90,8 @@ void vpanic(uint32_t eip, uint32_t ebp, const char *fmt, va_list ap)
 	printk("\nbacktrace:\n");
 	backtrace(eip, ebp);
 	printk("kernel panic: stopping\n");
-	ktest_panicked();
+	if (panic_final)
+		panic_final();
 	machine_exit(EXIT_PANIC);
 }
 

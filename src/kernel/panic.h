@@ -31,6 +31,11 @@ void backtrace(uint32_t eip, uint32_t ebp);
 #define BACKTRACE_HERE	((uint32_t)__builtin_return_address(0) - 1), \
 			(*(uint32_t *)__builtin_frame_address(0))
 
+/* fn runs at the end of every later panic, after the backtrace and just
+ * before QEMU exits: the test framework (a higher layer) prints its final
+ * line there. */
+void panic_at_end(void (*fn)(void));
+
 void machine_exit(int value) __attribute__((noreturn));
 void machine_reboot(void) __attribute__((noreturn));
 #endif /* !__ASSEMBLER__ */
