@@ -22,6 +22,13 @@ from strata_grader.trace import LineSplitter  # noqa: F401  (grader importable)
 from harness import test
 
 
+def lab1_totals():
+    """(points, tests) of lab 1 as this tree declares it."""
+    with open(os.path.join(it.REPO, "labs", "lab1-boot", "lab.json")) as f:
+        tests = json.load(f)["tests"]
+    return sum(t["points"] for t in tests), len(tests)
+
+
 def copy_repo(name):
     """A submission: this tree's files (no .git, no build/)."""
     d = os.path.join(it.WORK, name)
@@ -35,6 +42,15 @@ def edit(path, old, new):
     assert old in text, (path, old)
     with open(path, "w") as f:
         f.write(text.replace(old, new, 1))
+
+
+def break_build(sub):
+    """A syntax error in the first student file the build compiles."""
+    path = os.path.join(sub, "src/boot/start.S")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write("#error this submission does not build\n" + text)
 
 
 def results(path):
@@ -184,18 +200,17 @@ def gradescope_run_autograder():
     with open(os.path.join(root, "results", "results.json")) as f:
         res = json.load(f)
     check_gradescope(res)
-    eq((res["score"], len(res["tests"])), (100, 11), out)
+    eq((res["score"], len(res["tests"])), lab1_totals(), out)
     eq({t["status"] for t in res["tests"]}, {"passed"})
     # a submission that does not build: results.json says so
-    with open(os.path.join(sub, "src/lib/fmt.c"), "a") as f:
-        f.write("\nint broken(void) { return }\n")
+    break_build(sub)
     rc, out = run(["bash", script], env=env)
     with open(os.path.join(root, "results", "results.json")) as f:
         res = json.load(f)
     check_gradescope(res)
     contains(res["output"], "SETUP ERROR: build failed")
-    contains(res["output"], "fmt.c")
-    eq((res["score"], sum(t["max_score"] for t in res["tests"])), (0, 100))
+    contains(res["output"], "start.S")
+    eq((res["score"], sum(t["max_score"] for t in res["tests"])), (0, lab1_totals()[0]))
     eq({t["tags"][1] for t in res["tests"]}, {"not run"})
     # the grader cannot even start (no python3): still a results.json that says so
     bindir = os.path.join(root, "bin")
@@ -233,8 +248,9 @@ def classroom_grade_step_writes_the_reporters_input():
     assert line.startswith("result="), line[:80]
     res = json.loads(base64.b64decode(line[len("result="):]))
     check_classroom(res)
+    pts = lab1_totals()[0]
     eq((res["status"], res["max_score"], sum(t["score"] for t in res["tests"])),
-       ("pass", 100, 100), out)
+       ("pass", pts, pts), out)
     check_junit(os.path.join(tree, "build", "junit.xml"))
 
 
@@ -249,8 +265,7 @@ def batch_mode_three_submissions_and_regrade():
         pristine.copy_tree(it.REPO, os.path.join(subs, "ref"))
     broken = os.path.join(subs, "broken")
     pristine.copy_tree(it.REPO, broken)
-    with open(os.path.join(broken, "src/lib/fmt.c"), "a") as f:
-        f.write("\nint broken(void) { return }\n")
+    break_build(broken)
     hang = os.path.join(subs, "hang")
     pristine.copy_tree(it.REPO, hang)
     edit(os.path.join(hang, "src/lib/fmt.c"), "case 'X': {", "case 'X': {\n\t\t\twhile (*f == 'X')\n\t\t\t\t;")
@@ -258,7 +273,7 @@ def batch_mode_three_submissions_and_regrade():
     for n in (1, 2):
         out = os.path.join(it.WORK, "class-out%d" % n)
         rc, text = run([sys.executable, it.GRADE, "--class", subs, "--pristine", it.REPO,
-                        "--out", out, "--parallel", "2", "--timeout-scale", "0.3",
+                        "--out", out, "--parallel", "2", "--timeout-scale", "0.2",
                         "--test", "lab1/boot", "--test", "lab1/printk"], timeout=600)
         eq(rc, 1, text)
         contains(text, "[3/3]")
