@@ -12,7 +12,6 @@ from .status import Ended, Status
 
 # Characters XML 1.0 cannot hold (a kernel may print any byte).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-KNOWN_EXITS = (0, 33, 35, 37)
 
 
 def _x(text):
@@ -26,9 +25,19 @@ def kind(t):
         return "ok"
     if v in (Status.TIMEOUT, Status.ERROR) or v is None:
         return "error"
-    crashed = t.get("ended") in (Ended.WALL, Ended.ERROR) or (
-        t.get("ended") == Ended.EXIT and t.get("exit_status") not in KNOWN_EXITS)
-    return "error" if crashed else "failure"
+    return "error" if crashed(t) else "failure"
+
+
+def crashed(t):
+    """QEMU did not end the run the kernel's way: not started, stuck past the
+    wall-clock limit, killed by a signal, or exited with a status that is
+    neither a reset (0) nor an isa-debug-exit value ((v << 1) | 1, v >= 1):
+    QEMU's own error exit is 1."""
+    if t.get("ended") in (Ended.WALL, Ended.ERROR):
+        return True
+    st = t.get("exit_status")
+    return t.get("ended") == Ended.EXIT and st is not None and (
+        st < 0 or st == 1 or (st != 0 and st % 2 == 0))
 
 
 def document(data):
