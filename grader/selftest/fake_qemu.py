@@ -50,8 +50,7 @@ if test == "echo":
         out.write("got %r\n" % line.decode())
         out.flush()
         if b"quit" in line:
-            out.write("TEST echo: PASS%s
-" % nonce)
+            out.write("TEST echo: PASS%s\n" % nonce)
             out.flush()
             os._exit(F.STATUS_PASS)
 sys.exit(F.STATUS_FAIL)
