@@ -18,6 +18,7 @@
 #include "kernel/x86.h"
 #include "mm/ppalloc.h"
 #include "mm/vpalloc.h"
+#include "mm/malloc.h"
 #include "mm/paging.h"
 
 #define WATCHDOG_TICKS	500	/* 5 s: a test that waits longer has lost a wakeup */
@@ -585,17 +586,21 @@ KTEST(process_wait)
 static uintptr_t map_user_pages(size_t n)
 {
 	struct process *p = current_process();
-	uintptr_t va, pa;
+	uintptr_t va = 0, pa;
 
+	lock_acquire(&mm_lock);	/* other threads allocate too (lock.h) */
 	if (!vpalloc(&p->vpa, n, n, &va))
-		return 0;
+		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (!ppalloc(1, 1, &pa))
-			return 0;
-		if (map_mem(p->pagedir, pa, va + i * PAGE_SIZE, 1,
-			    PTE_PRESENT | PTE_WRITABLE | PTE_USER) < 0)
-			return 0;
+		if (!ppalloc(1, 1, &pa) ||
+		    map_mem(p->pagedir, pa, va + i * PAGE_SIZE, 1,
+			    PTE_PRESENT | PTE_WRITABLE | PTE_USER) < 0) {
+			va = 0;	/* what was mapped goes at teardown */
+			break;
+		}
 	}
+out:
+	lock_release(&mm_lock);
 	return va;
 }
 
@@ -754,4 +759,76 @@ KTEST(stack_guard)
 	       t->tid, t->stack, t->stack + PAGE_SIZE);
 	thread_join(t, NULL);
 	ktest_fail("the recursion returned");
+}
+
+/* ---- lifecycles from many threads at once -------------------------- */
+
+#define RACERS		4
+#define RACE_ROUNDS	300
+
+static int leaf(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
+static int short_process(void *arg)
+{
+	(void)arg;
+	return map_user_pages(2) ? 2 : -1;
+}
+
+/* Creates and joins threads and processes in a loop, with preemption on,
+ * beside three others doing the same. */
+static int racer(void *arg)
+{
+	int sum = 0, v, st, pid;
+	struct thread *t;
+
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		if (!(t = thread_create("leaf", leaf, arg)))
+			return -1;
+		if (thread_join(t, &v) < 0)
+			return -2;
+		sum += v;
+		if (i % 30 == 0) {
+			if ((pid = process_create("short", short_process, 0)) < 0)
+				return -3;
+			if (process_wait(pid, &st) != pid || st != 2)
+				return -4;
+		}
+	}
+	return sum;
+}
+
+static void race_round(void)
+{
+	struct thread *t[RACERS];
+	int v;
+
+	for (int i = 0; i < RACERS; i++)
+		KEXPECT((t[i] = thread_create("racer", racer, (void *)(uintptr_t)i)));
+	for (int i = 0; i < RACERS; i++) {
+		KEXPECT_EQ(thread_join(t[i], &v), 0);
+		KEXPECT_EQ(v, RACE_ROUNDS);
+	}
+}
+
+KTEST(lifecycle_stress)
+{
+	struct page_counts before, after;
+
+	race_round();	/* may keep a kernel page table and a heap arena */
+	page_counts(&before);
+	race_round();
+	page_counts(&after);
+	KEXPECT_EQ(malloc_check(), 0);
+	printk("lifecycle_stress: %d threads at once created and joined %d threads and %d "
+	       "processes each; the heap is consistent\n", RACERS, RACE_ROUNDS, RACE_ROUNDS / 30);
+	printk("lifecycle_stress: free physical pages %u -> %u\n", before.phys_free,
+	       after.phys_free);
+	printk("lifecycle_stress: free kernel virtual pages %u -> %u\n", before.kvirt_free,
+	       after.kvirt_free);
+	KEXPECT_EQ(after.phys_free, before.phys_free);
+	KEXPECT_EQ(after.kvirt_free, before.kvirt_free);
 }

@@ -14,6 +14,8 @@ static inline uint32_t read_eflags(void)
 	return v;
 }
 
+struct lock mm_lock = LOCK_INIT("mm");
+
 void irq_push(void)
 {
 	uint32_t eflags = read_eflags();

@@ -30,6 +30,16 @@ struct lock {
 
 #define LOCK_INIT(nm)	{ .name = (nm), .holder = 0, .caller = 0 }
 
+/*
+ * The memory layers (ppalloc, vpalloc, map_mem and the directory list,
+ * kvmalloc, malloc) have no lock of their own yet (lab 8 gives each one).
+ * With preemption, two threads could be inside one of them at once, so a
+ * thread calls them holding mm_lock: thread.c and process.c do, and so
+ * must any code that allocates while other threads may. Taken alone: no
+ * other lock is held with it.
+ */
+extern struct lock mm_lock;
+
 void lock_init(struct lock *lk, const char *name);
 void lock_acquire(struct lock *lk);
 void lock_release(struct lock *lk);

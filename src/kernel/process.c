@@ -220,6 +220,7 @@ int thread_join(struct thread *t, int *value)
 	return 0;
 }
 
+/* A new process's memory; called with mm_lock held. */
 static struct process *process_alloc(const char *name)
 {
 	size_t n_pages = (UVIRT_END - UVIRT_START) >> PAGE_SHIFT;
@@ -265,12 +266,17 @@ int process_create(const char *name, thread_fn fn, void *arg)
 	int pid;
 
 	make_reaper();
-	if (!(p = process_alloc(name)))
+	lock_acquire(&mm_lock);
+	p = process_alloc(name);
+	lock_release(&mm_lock);
+	if (!p)
 		return -1;
 	if (!(t = thread_alloc(name, fn, arg))) {
+		lock_acquire(&mm_lock);
 		pagedir_destroy(p->pagedir);
 		kvfree(p->vpa_meta, p->vpa_meta_pages);
 		free(p);
+		lock_release(&mm_lock);
 		return -1;
 	}
 	lock_acquire(&proc_lock);
@@ -331,10 +337,12 @@ static void teardown(struct process *p)
 			panic("teardown: the boot thread");
 		thread_free(t);
 	}
+	lock_acquire(&mm_lock);
 	free_user_pages(p->pagedir);
 	pagedir_destroy(p->pagedir);
 	kvfree(p->vpa_meta, p->vpa_meta_pages);
 	free(p);
+	lock_release(&mm_lock);
 	//@ LAB 7 STUB
 	//@ /* LAB 7 exercise 4: give back every page of p (handouts/lab7-threads.md). */
 	//@ (void)p, (void)free_user_pages;

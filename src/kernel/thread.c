@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kernel/layout.h"
+#include "kernel/lock.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/thread.h"
@@ -97,7 +98,12 @@ static void build_first_frame(struct thread *t, thread_fn fn, void *arg)
 
 int thread_setup(struct thread *t, const char *name, thread_fn fn, void *arg)
 {
-	if (stack_alloc(t) < 0)
+	int err;
+
+	lock_acquire(&mm_lock);
+	err = stack_alloc(t);
+	lock_release(&mm_lock);
+	if (err < 0)
 		return -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->exited = (struct waitq)WAITQ_INIT("join");
@@ -108,10 +114,15 @@ int thread_setup(struct thread *t, const char *name, thread_fn fn, void *arg)
 
 struct thread *thread_alloc(const char *name, thread_fn fn, void *arg)
 {
-	struct thread *t = calloc(1, sizeof(*t));
+	struct thread *t;
 
+	lock_acquire(&mm_lock);
+	t = calloc(1, sizeof(*t));
+	lock_release(&mm_lock);
 	if (t && thread_setup(t, name, fn, arg) < 0) {
+		lock_acquire(&mm_lock);
 		free(t);
+		lock_release(&mm_lock);
 		t = NULL;
 	}
 	return t;
@@ -121,6 +132,8 @@ void thread_free(struct thread *t)
 {
 	while (t->on_cpu)	/* lab 8: another CPU may still be switching away */
 		__asm__ volatile("pause");
+	lock_acquire(&mm_lock);
 	stack_free(t);
 	free(t);
+	lock_release(&mm_lock);
 }
