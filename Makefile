@@ -6,7 +6,9 @@
 #   make qemu-gdb     boot halted, waiting for gdb (then: make gdb, or gdb)
 #   make grade        grade this branch's labs
 #   make check        host unit tests (Check)
-#   make test         layers + check + grade + grader self-tests + GDB test (+ lab branches)
+#   make test         layers + check + grade + grader self-tests + GDB test + boot tests
+#                     (+ lab branches)
+#   make test-matrix  the whole boot matrix (memory 4M..5G, 1..16 CPUs, -kernel and ISO)
 #   make layers       the include order of src/LAYERS, checked (and the checker's self-test)
 #   make compdb       compile_commands.json for clangd
 #   make bench        host benchmarks
@@ -67,7 +69,7 @@ endif
 
 .PHONY: all kernel facts iso qemu qemu-nox qemu-gdb gdb grade check test bench deps \
 	doctor clean student-repo gradescope need-cc test-check test-grade test-grader-selftest \
-	test-gdb test-labgen test-facts layers test-layers compdb
+	test-gdb test-labgen test-facts layers test-layers compdb test-boot test-matrix
 .DELETE_ON_ERROR:
 
 all: kernel iso
@@ -128,7 +130,7 @@ $(BUILD)/strata.iso: $(BUILD)/kernel.elf tools/grub.cfg $(BUILD)/cmdline.stamp
 	@echo "  ISO   $@"
 	$(Q)rm -rf $(BUILD)/isodir
 	$(Q)mkdir -p $(BUILD)/isodir/boot/grub
-	$(Q)cp $(BUILD)/kernel.elf $(BUILD)/isodir/boot/kernel.elf
+	$(Q)objcopy --strip-debug $(BUILD)/kernel.elf $(BUILD)/isodir/boot/kernel.elf
 	$(Q)sed 's|@CMDLINE@|$(subst |,\|,$(subst &,\&,$(subst \,\\,$(CMDLINE))))|' tools/grub.cfg \
 	  > $(BUILD)/isodir/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ $(BUILD)/isodir 2> $(BUILD)/grub-mkrescue.log || \
@@ -213,7 +215,7 @@ bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES))
 
 # Every step runs even if an earlier one failed (a lab branch's unit tests
 # fail until its exercises are done); the summary names the failed ones.
-TEST_STEPS := layers check facts grade grader-selftest gdb $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen)
+TEST_STEPS := layers check facts grade grader-selftest gdb boot $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen)
 
 test:
 	@$(NEED) $(PYTHON) python3
@@ -239,6 +241,14 @@ test-grade: kernel iso
 	$(PYTHON) grader/grade.py --qemu "$(QEMU)" --no-build $(UPTO)
 test-grader-selftest: kernel iso
 	$(PYTHON) grader/selftest/run.py
+# The boot tests (tests/boot/run.py): too little memory is refused where
+# anything can print, and a reduced boot matrix; test-matrix is the whole
+# matrix (memory from the smallest supported to 5G, 1 to 16 CPUs, -kernel
+# and ISO; a few minutes).
+test-boot: kernel iso
+	$(PYTHON) tests/boot/run.py
+test-matrix: kernel iso
+	$(PYTHON) tests/boot/run.py --matrix
 test-gdb: kernel
 	QEMU="$(QEMU)" GDB="$(GDB)" $(PYTHON) tools/gdb/test_gdb.py
 test-labgen:

@@ -78,11 +78,13 @@ def main(argv):
     command += ["-chardev", "socket,id=%s,fd=%d,server=on,wait=off,nodelay=on" % (CHARDEV, fd),
                 "-gdb", "chardev:%s" % CHARDEV]
     write_port(path, port)
-    print("*** QEMU is waiting for GDB on port %d." % port)
-    print("*** In another terminal in this directory, run: make gdb   (or: gdb)")
-    sys.stdout.flush()
+    # tools/run-qemu prints this once its own checks have passed, just
+    # before QEMU starts; a COMMAND that is QEMU itself never prints it.
+    env = dict(os.environ, STRATA_ANNOUNCE=(
+        "*** QEMU is waiting for GDB on port %d.\n"
+        "*** In another terminal in this directory, run: make gdb   (or: gdb)" % port))
     try:
-        proc = subprocess.Popen(command, pass_fds=(fd,))
+        proc = subprocess.Popen(command, pass_fds=(fd,), env=env)
     except OSError as e:
         remove_port(path, port)
         sys.exit("gdbport: cannot run %s: %s" % (command[0], e.strerror or e))

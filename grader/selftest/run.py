@@ -36,7 +36,8 @@ def main():
     loader.sortTestMethodsUsing = None      # in file order
     units = ["unit", "classgrade_unit"]
     suite = loader.loadTestsFromNames(units if a.unit else
-                                      units + ["integration", "classgrade_integration"])
+                                      units + ["integration", "classgrade_integration",
+                                               "reliability"])
     t0 = time.monotonic()
     res = unittest.TextTestRunner(stream=sys.stdout, verbosity=2 if a.verbose else 1).run(suite)
     failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)

@@ -35,5 +35,8 @@ def load(build_dir):
 
 def status_meaning(facts):
     """QEMU exit status -> what it means for the kernel's run."""
-    return {facts.STATUS_PASS: "test passed", facts.STATUS_FAIL: "test failed",
-            facts.STATUS_PANIC: "kernel panic", 0: "reset: reboot or triple fault"}
+    meaning = {facts.STATUS_PASS: "test passed", facts.STATUS_FAIL: "test failed",
+               facts.STATUS_PANIC: "kernel panic", 0: "reset: reboot or triple fault"}
+    if hasattr(facts, "STATUS_LOADER"):	# GRUB (tools/grub.cfg), not the kernel
+        meaning[facts.STATUS_LOADER] = "GRUB could not load the kernel"
+    return meaning

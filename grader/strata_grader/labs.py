@@ -16,6 +16,16 @@ HOST_KEYS = {"name", "points", "host", "timeout", "description", "given"}
 HOST_TIMEOUT = 60
 DEFAULTS = {"memory": "128M", "cpus": 1, "timeout": 10, "boot": "kernel", "qemu_args": [],
             "cmdline": ""}
+# The least memory Strata supports: MEMORY_MIN_MIB in src/kernel/layout.h
+# (a self-test keeps the two equal). With less, QEMU's loader (1M) or GRUB
+# (2M) fails before the kernel can say anything on the serial port.
+MEMORY_MIN_MIB = 4
+
+
+def memory_mib(text):
+    """QEMU's -m as MiB: "128M" -> 128, "1G" -> 1024, "64" -> 64."""
+    n = int(text.rstrip("MG"))
+    return n * 1024 if text.endswith("G") else n
 
 
 class LabError(Exception):
@@ -103,6 +113,9 @@ def _check_test(decl, where):
     mem = d["memory"]
     if not isinstance(mem, str) or not re.fullmatch(r"[1-9][0-9]*[MG]?", mem):
         raise LabError("%s: memory must be like \"128M\" or \"1G\"" % where)
+    if memory_mib(mem) < MEMORY_MIN_MIB:
+        raise LabError("%s: memory %s is below the %dM Strata needs (with less, QEMU or "
+                       "GRUB stops before the kernel can say anything)" % (where, mem, MEMORY_MIN_MIB))
     if not _is_int(d["cpus"]) or not 1 <= d["cpus"] <= 255:
         raise LabError("%s: cpus must be an integer 1..255" % where)
     qa = d["qemu_args"]

@@ -1,11 +1,13 @@
 """The grader's command line: options, their defaults and checks."""
 
 import argparse
+import math
 import os
 
 DEFAULT_FLOOD = 1 << 20
 DEFAULT_BUILD_TIMEOUT = 300.0
 DEFAULT_SUBMISSION_TIMEOUT = 1200.0
+TIMEOUT_SCALE_MAX = 100
 
 
 def parse_args(argv):
@@ -61,8 +63,11 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.jobs < 1:
         p.error("-j must be at least 1")
-    if a.timeout_scale <= 0:
-        p.error("--timeout-scale must be positive")
+    # nan compares false with everything and inf never runs out: a hanging
+    # test would then run for ever.
+    if not (math.isfinite(a.timeout_scale) and 0 < a.timeout_scale <= TIMEOUT_SCALE_MAX):
+        p.error("--timeout-scale must be a number in (0, %d], not %s"
+                % (TIMEOUT_SCALE_MAX, a.timeout_scale))
     if a.flood_limit < 1024:
         p.error("--flood-limit must be at least 1024")
     if a.lab is not None and a.upto is not None:

@@ -5,6 +5,8 @@ The format is documented in grader/README.md ("Trace format").
 """
 
 import re
+import re._constants as _sre
+import re._parser as _sre_parse
 from dataclasses import dataclass, field
 
 from . import nonce as noncemod
@@ -74,6 +76,59 @@ def _value_regex(kind, text):
     return r"(?<![0-9])%s0*%d(?![0-9])" % ("-" if value < 0 else "", abs(value))
 
 
+# `~` regexes: the largest repeat count accepted, and the repeats whose
+# nesting makes Python's backtracking matcher take exponential time.
+REPEAT_MAX = 1000
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT) + (
+    (_sre.POSSESSIVE_REPEAT,) if hasattr(_sre, "POSSESSIVE_REPEAT") else ())
+
+
+def regex_problem(source):
+    """Why a `~` regex is refused, or None. Python's re has no time limit:
+    a repeat inside a repeat (`(.*)*X`, `(a+)+`) can take exponential time
+    on one output line and hang the grader, so can alternatives inside a
+    repeat (`(a|aa)+`), and a huge count (`a{99999999999}`) overflows. Such
+    regexes are refused when the trace is read (a SETUP ERROR with file and
+    line); what is left has no nested repetition and matches in polynomial
+    time."""
+    try:
+        tree = _sre_parse.parse(source)
+        re.compile(source)
+    except (re.error, OverflowError, RecursionError, ValueError) as e:
+        return str(e)
+    return _nesting_problem(tree, False)
+
+
+def _nesting_problem(tree, in_repeat):
+    for op, av in tree:
+        if op in _REPEATS:
+            lo, hi, sub = av
+            if lo > REPEAT_MAX or (hi != _sre.MAXREPEAT and hi > REPEAT_MAX):
+                return "repeat count above %d" % REPEAT_MAX
+            repeats = hi > 1
+            if repeats and in_repeat:
+                return ("a repeat inside a repeat (like (.*)* or (a+)+) can take "
+                        "exponential time; write it with one repeat")
+            problem = _nesting_problem(sub, in_repeat or repeats)
+        elif op == _sre.BRANCH and in_repeat:
+            return ("an alternative inside a repeat (like (a|aa)+) can take exponential "
+                    "time; write the repetition out")
+        elif op == _sre.GROUPREF or op == _sre.GROUPREF_EXISTS:
+            return "back references are not supported in traces"
+        else:
+            problem = None
+            for item in (av if isinstance(av, (list, tuple)) else ()):
+                if isinstance(item, _sre_parse.SubPattern):
+                    problem = problem or _nesting_problem(item, in_repeat)
+                elif isinstance(item, (list, tuple)):	# BRANCH: (None, [alternatives])
+                    for alt in item:
+                        if isinstance(alt, _sre_parse.SubPattern):
+                            problem = problem or _nesting_problem(alt, in_repeat)
+        if problem:
+            return problem
+    return None
+
+
 class Pattern:
     """One pattern of a trace: an expected line or a forbidden line.
 
@@ -93,10 +148,10 @@ class Pattern:
         self._static = None
         self._memo = None          # (relevant bindings, compiled regex)
         if regex:
-            try:
-                self._static = re.compile(source)
-            except re.error as e:
-                raise TraceError("bad regex %r: %s" % (source, e), path, lineno)
+            problem = regex_problem(source)
+            if problem:
+                raise TraceError("bad regex %r: %s" % (source, problem), path, lineno)
+            self._static = re.compile(source)
         else:
             self._parse()
             self._names = tuple(dict.fromkeys([n for _, n in self.binds] + self.refs))

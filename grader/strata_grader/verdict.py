@@ -133,6 +133,17 @@ def _panic_details(res, lines):
     return out
 
 
+def _loader_failed(lines):
+    """GRUB refused the kernel (tools/grub.cfg): its own error is the reason."""
+    errors = [l.strip() for l in lines if l.strip().startswith("error:")]
+    reason = "GRUB could not load the kernel"
+    if errors:
+        reason += ": " + errors[0][len("error:"):].strip()
+        if "multiboot header" in errors[0]:
+            reason += " (the kernel's multiboot header is missing or wrong)"
+    return Verdict(Status.FAIL, reason, errors[1:] + _tail(lines))
+
+
 def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
     """nonce: this run's nonce, when its final TEST line must carry it."""
     m = res.matcher
@@ -191,6 +202,8 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
         return Verdict(Status.FAIL, "QEMU exited with status %d (%s)" % (
             status, "isa-debug-exit value %d" % (status >> 1) if status & 1 else "unknown"),
             ["qemu stderr: " + e for e in err[-5:]] + _tail(lines, 3))
+    if status == getattr(facts, "STATUS_LOADER", None):
+        return _loader_failed(lines)
     want = expected_status(exp, facts)
     progress = []
     if not m.done:

@@ -33,6 +33,10 @@
 #define UVIRT_END		KERNBASE
 #define TRAMPOLINE_PHYS		0x00008000	/* the SMP start-up page (lab 8) */
 #define BOOT_STACK_SIZE		16384
+/* The least memory Strata supports (QEMU -m 4M), both boot paths; the boot
+ * matrix (make test-matrix) starts here, the grader refuses less, and the
+ * kernel says so and stops if it finds less (kernel_main). */
+#define MEMORY_MIN_MIB		4
 
 #define PDE_INDEX(va)		(((va) >> 22) & 0x3FF)
 #define PTE_INDEX(va)		(((va) >> 12) & 0x3FF)

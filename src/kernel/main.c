@@ -52,6 +52,11 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	printk("[boot] kernel: 0x%08x-0x%08x, physical 0x%08x\n",
 	       (uint32_t)kernel_start, (uint32_t)kernel_end, V2P(kernel_start));
 	memmap_print();
+	if (memory_mib() < MEMORY_MIN_MIB) {
+		printk("[boot] %u MiB of memory is too little: Strata needs at least %u MiB "
+		       "(QEMU -m %uM)\n", memory_mib(), MEMORY_MIN_MIB, MEMORY_MIN_MIB);
+		machine_exit(EXIT_FAIL);
+	}
 	//@ LAB 2 BEGIN
 	ppalloc_init();		/* physical pages; boot data open */
 	//@ LAB 2 END

@@ -105,6 +105,16 @@ void memmap_print(void)
 	printk("[memmap] %u KiB available\n", (uint32_t)(total >> 10));
 }
 
+uint32_t memory_mib(void)
+{
+	uint64_t top = 0;
+
+	for (int i = 0; i < bootinfo.n_regions; i++)
+		if (bootinfo.regions[i].type == MEM_AVAILABLE && bootinfo.regions[i].end > top)
+			top = bootinfo.regions[i].end;
+	return (uint32_t)((top + (1 << 20) - 1) >> 20);
+}
+
 int cmdline_get(const char *key, char *buf, int size)
 {
 	const char *p = bootinfo.cmdline;

@@ -65,6 +65,9 @@ extern struct bootinfo bootinfo;
 /* Copies the multiboot information; returns 0, or -1 on a bad magic. */
 int boot_info(uint32_t magic, uint32_t info_phys);
 void memmap_print(void);
+/* The machine's memory in MiB: the end of the highest available region,
+ * rounded up (QEMU -m 4M gives 4, though the BIOS keeps the top 128 KiB). */
+uint32_t memory_mib(void);
 const char *memtype_name(uint32_t type);
 
 /* The value of "key=value" on the command line, copied into buf; returns 0

@@ -11,6 +11,7 @@
 #define EXIT_PASS	0x10	/* QEMU status 33 */
 #define EXIT_FAIL	0x11	/* 35 */
 #define EXIT_PANIC	0x12	/* 37 */
+#define EXIT_LOADER	0x13	/* 39: GRUB could not load the kernel (tools/grub.cfg) */
 
 #ifndef __ASSEMBLER__
 #include <stdarg.h>

@@ -49,6 +49,8 @@ void facts(void)
 	FACT(STATUS_PASS, QEMU_STATUS(EXIT_PASS));
 	FACT(STATUS_FAIL, QEMU_STATUS(EXIT_FAIL));
 	FACT(STATUS_PANIC, QEMU_STATUS(EXIT_PANIC));
+	VALUE(EXIT_LOADER);		/* GRUB's, from tools/grub.cfg */
+	FACT(STATUS_LOADER, QEMU_STATUS(EXIT_LOADER));
 
 	/* layout.h: the address space */
 	VALUE(PAGE_SIZE);
@@ -62,6 +64,7 @@ void facts(void)
 	VALUE(RECURSIVE_SLOT);
 	VALUE(USER_START);
 	VALUE(USER_END);
+	VALUE(MEMORY_MIN_MIB);
 
 	/* x86.h: page-table entry bits, control registers */
 	VALUE(PTE_PRESENT);

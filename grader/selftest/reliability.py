@@ -1,0 +1,226 @@
+"""Self-tests of the defects found by trying to break the grader (issue 15):
+each failed before its fix. Some boot the real kernel or build an ISO; they
+share integration.py's helpers (a private TMPDIR per grader run, no QEMU
+left behind)."""
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import unittest
+
+from harness import contains, eq, kernel_facts, not_contains
+from integration import case_labs, ensure_built, grade, write_labs
+import integration
+
+from strata_grader import labs as labsmod
+
+MULTIBOOT_MAGIC = 0x1BADB002
+_TESTS = []
+
+
+def test(fn):
+    """A test of this file (made a method of Reliability at the end)."""
+    _TESTS.append(fn)
+    return fn
+
+
+def setUpModule():
+    if integration.WORK is None:
+        integration.configure(os.environ.get("STRATA_SELFTEST_REPO"))
+
+
+def tearDownModule():
+    integration.cleanup()
+
+
+def work(name):
+    d = os.path.join(integration.WORK, name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def kernel_path():
+    ensure_built()
+    return os.path.join(integration.REPO, "build", "kernel.elf")
+
+
+def kernel_without_multiboot(path):
+    """A copy of the kernel whose multiboot magic is zeroed."""
+    with open(kernel_path(), "rb") as f:
+        elf = bytearray(f.read())
+    at = elf.find(struct.pack("<I", MULTIBOOT_MAGIC))
+    assert 0 <= at < 8192, "no multiboot header in the kernel's first 8 KiB"
+    elf[at:at + 4] = b"\0\0\0\0"
+    with open(path, "wb") as f:
+        f.write(elf)
+    return path
+
+
+def iso_of(kernel, path):
+    """A GRUB ISO of kernel with the repository's tools/grub.cfg."""
+    if shutil.which("grub-mkrescue") is None:
+        raise unittest.SkipTest("grub-mkrescue is not installed")
+    root = path + ".d"
+    os.makedirs(os.path.join(root, "boot", "grub"), exist_ok=True)
+    shutil.copy(kernel, os.path.join(root, "boot", "kernel.elf"))
+    with open(os.path.join(integration.REPO, "tools", "grub.cfg")) as f:
+        cfg = f.read().replace("@CMDLINE@", "")
+    with open(os.path.join(root, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write(cfg)
+    p = subprocess.run(["grub-mkrescue", "-o", path, root], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    eq(p.returncode, 0, "grub-mkrescue: " + p.stdout.decode("utf-8", "replace"))
+    return path
+
+
+def iso_labs():
+    return case_labs(["iso"])
+
+
+# ------------------------------------------------------------- defect 5: GRUB
+
+@test
+def grub_refusing_the_kernel_is_reported_with_grubs_message():
+    # Before: GRUB printed "error: no multiboot header found." and "press
+    # any key" on the VGA screen only, and iso_boot was a silent 30 s TIMEOUT.
+    d = work("grub-refuses")
+    iso = iso_of(kernel_without_multiboot(os.path.join(d, "kernel.elf")),
+                 os.path.join(d, "bad.iso"))
+    run = grade("--labs-dir", iso_labs(), "--iso", iso, "--kernel", kernel_path(),
+                "--out", os.path.join(d, "out"))
+    eq(run.rc, 1, run.text)
+    contains(run.out, "lab1 iso: FAIL")
+    contains(run.out, "GRUB could not load the kernel: no multiboot header found.")
+    contains(run.out, "multiboot header is missing or wrong")
+    not_contains(run.out, "TIMEOUT")
+    assert run.seconds < 20, "took %.1fs: GRUB waited for a key?" % run.seconds
+
+
+# ---------------------------------------------------- defect 9: too little memory
+
+@test
+def memory_below_the_minimum_is_a_setup_error():
+    # Before: -m 1M (both boot paths) and -m 2M (ISO) hung with no serial
+    # output and were graded as the student's TIMEOUT.
+    for boot, memory in (("kernel", "1M"), ("iso", "2M"), ("kernel", "3M")):
+        labs = write_labs([{"name": "small", "points": 1, "cmdline": "", "boot": boot,
+                            "memory": memory, "trace": "small.trace"}],
+                          {"small.trace": "@exit reset\nrebooting\n"})
+        run = grade("--labs-dir", labs, "--no-build")
+        eq(run.rc, 2, run.text)
+        contains(run.out, "SETUP ERROR")
+        contains(run.out, "lab.json: tests[0] (small): memory %s is below the 4M Strata needs" % memory)
+        not_contains(run.out, "Score")
+
+
+@test
+def memory_minimum_agrees_with_the_kernel():
+    with open(os.path.join(integration.REPO, "src", "kernel", "layout.h")) as f:
+        m = re.search(r"^#define\s+MEMORY_MIN_MIB\s+(\d+)", f.read(), re.M)
+    assert m, "no MEMORY_MIN_MIB in src/kernel/layout.h"
+    eq(labsmod.MEMORY_MIN_MIB, int(m.group(1)), "grader's MEMORY_MIN_MIB vs layout.h")
+    eq(kernel_facts().MEMORY_MIN_MIB, labsmod.MEMORY_MIN_MIB, "the facts module's")
+    with open(os.path.join(integration.REPO, "tools", "grub.cfg")) as f:
+        contains(f.read(), "at least %d MiB" % labsmod.MEMORY_MIN_MIB, "tools/grub.cfg")
+
+
+# ------------------------------------------- defect 8: Ctrl-C at the very start
+
+def _early_sigint(delay):
+    import signal
+    import sys
+    import time
+    p = subprocess.Popen([sys.executable, os.path.join(integration.GRADER, "grade.py"), "--list"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    return p.returncode, err.decode("utf-8", "replace")
+
+
+@test
+def sigint_in_the_first_milliseconds_is_quiet():
+    # Before: a Ctrl-C while the grader's modules were still being imported
+    # printed a KeyboardInterrupt traceback through strata_grader and
+    # exited 1. Now grade.py's first statement handles it: exit 130, quiet.
+    # (What is left is the interpreter's own start-up, before grade.py's
+    # first line; a traceback from there names no file of ours.)
+    ours = re.compile(r'File "[^"]*(strata_grader/|grade\.py", line [1-9])')
+    bad = []
+    for i in range(40):
+        rc, err = _early_sigint(0.003 * i)
+        if ours.search(err) or ("Traceback" not in err and rc not in (130, -2)):
+            bad.append("delay %d ms: status %s\n%s" % (3 * i, rc, err[-600:]))
+    eq(bad, [], "early Ctrl-C")
+
+
+# ----------------------------------------------------- defect 3: --timeout-scale
+
+@test
+def timeout_scale_must_be_finite_and_positive():
+    # Before: inf and nan were accepted (nan <= 0 is false), and a hanging
+    # test then ran for ever.
+    labs = case_labs(["pass"])
+    for scale in ("inf", "-inf", "nan", "0", "-1", "1e9"):
+        run = grade("--labs-dir", labs, "--no-build", "--list", "--timeout-scale=" + scale)
+        eq(run.rc, 2, "--timeout-scale %s\n%s" % (scale, run.text))
+        contains(run.err, "--timeout-scale must be a number in (0, 100]")
+    run = grade("--labs-dir", labs, "--no-build", "--list", "--timeout-scale", "2.5")
+    eq(run.rc, 0, run.text)
+
+
+# -------------------------------------------------- defect 2: unbounded patterns
+
+def _grade_bounded(labs, seconds=30):
+    """The grader with a hard time limit: (status or None if it hung, text)."""
+    import sys
+    tmp = integration.new_tmp()
+    p = subprocess.Popen(integration.grader_cmd("--labs-dir", labs, "--no-build"),
+                         env=integration.grader_env(tmp), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=seconds)
+        return p.returncode, out.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, 9)
+        out, _ = p.communicate()
+        for pid in integration.survivors(tmp):
+            os.kill(pid, 9)
+        return None, out.decode("utf-8", "replace")
+
+
+@test
+def runaway_regexes_are_setup_errors_with_file_and_line():
+    # Before: ~a{99999999999} ended the grader with an OverflowError
+    # traceback; ~(.*)*X hung it (no output, past SIGTERM).
+    ensure_built()
+    for regex in ("a{99999999999}", "(.*)*X", "(a|aa)+b", "(x+x+)+y"):
+        labs = write_labs([{"name": "re", "points": 1, "cmdline": "test=selftest_pass",
+                            "trace": "re.trace"}],
+                          {"re.trace": "TEST selftest_pass: start\n~%s\n" % regex})
+        rc, text = _grade_bounded(labs)
+        eq(rc, 2, "~%s\n%s" % (regex, text))
+        contains(text, "SETUP ERROR")
+        contains(text, "re.trace:2: bad regex")
+        not_contains(text, "Traceback")
+
+
+@test
+def regex_checker_keeps_ordinary_regexes():
+    from strata_grader.trace import regex_problem
+    for ok in (r"  0xc0000000-0xc0[0-9a-f]{6} -> 0x00000000 rw-", r"foo.*bar", r"(foo|bar)?x",
+               r"[a-z]+ (0x[0-9a-f]{8}) .*", r"a{1000}", r"(?:ab){2,3}"):
+        eq(regex_problem(ok), None, ok)
+    for bad in (r"(.*)*X", r"(a+)+", r"(a|aa)*", r"((ab)*c)*", r"a{1001}", r"(a)\1", r"a{99999999999}"):
+        assert regex_problem(bad), bad
+
+
+class Reliability(unittest.TestCase):
+    """The tests above, in file order."""
+
+
+for _i, _fn in enumerate(_TESTS):
+    setattr(Reliability, "test_%02d_%s" % (_i, _fn.__name__), (lambda f: lambda self: f())(_fn))
