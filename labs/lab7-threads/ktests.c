@@ -554,12 +554,14 @@ KTEST(process_wait)
 		sleep_ticks(1);
 	KEXPECT_EQ(process_wait(grandchild_pid, &st), -1);	/* alive, not ours */
 	KEXPECT_EQ(process_wait(0, &st), -1);			/* the kernel process */
+	KEXPECT_EQ(thread_join(process_find(pid2)->threads, &st), -1);	/* another process's */
 	release_all();
 	KEXPECT_EQ(process_wait(-1, &st), pid2);
 	KEXPECT_EQ(st, 42);
 	KEXPECT_EQ(process_wait(-1, &st), -1);			/* no children left */
 	printk("process_wait: waiting on a grandchild or on pid 0 fails; process_exit(42) "
 	       "gave 42\n");
+	printk("process_wait: joining a thread of another process fails\n");
 	released = 0;
 	KEXPECT((pid = process_create("abandons", abandons, 0)) > 0);
 	KEXPECT_EQ(process_wait(pid, &st), pid);
