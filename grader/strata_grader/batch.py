@@ -36,6 +36,8 @@ def submissions(folder):
             out.append((name, path))
         elif name.endswith(".bundle") and os.path.isfile(path):
             out.append((name[:-len(".bundle")], path))
+        else:
+            print("grade: skipping %s: neither a folder nor a .bundle file" % path, flush=True)
     return out
 
 
