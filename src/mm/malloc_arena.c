@@ -2,24 +2,10 @@
 /* malloc's arenas (malloc_arena.h): lifecycle and the pointer-to-arena hash. */
 #include "mm/malloc_arena.h"
 
-/* Buckets of the hash of 64 KiB slots (SLOT_SHIFT) to arenas. */
-#define NBUCKET		256
-
-/*
- * Finding the arena of a pointer: arenas are hashed under each 64 KiB
- * "slot" of the address space they overlap (at most two). A bucket holds
- * two entries in place, enough for the two arenas that can share a slot;
- * more (colliding slots) go on a chain through the arenas' own slotlinks.
- */
-struct bucket {
-	struct slotent e[2];
-	struct slotlink *more;
-};
-
 struct arena *arenas;
 struct arena *cached_empty;
 size_t heap_pages;
-static struct bucket bucket[NBUCKET];
+struct bucket arena_buckets[NBUCKET];
 
 /* An arena (not a large block, found by its one pointer) that crosses a
  * slot boundary is hashed under both slots. */
@@ -33,7 +19,7 @@ static bool second_slot(const struct arena *a)
 /* Enters a->link[i] under the slot of address key. */
 static void hash_insert(struct arena *a, int i, uintptr_t key)
 {
-	struct bucket *b = &bucket[(key >> SLOT_SHIFT) % NBUCKET];
+	struct bucket *b = &arena_buckets[(key >> SLOT_SHIFT) % NBUCKET];
 	int j;
 
 	for (j = 0; j < 2; j++) {
@@ -48,7 +34,7 @@ static void hash_insert(struct arena *a, int i, uintptr_t key)
 
 static void hash_remove(struct arena *a, int i, uintptr_t key)
 {
-	struct bucket *b = &bucket[(key >> SLOT_SHIFT) % NBUCKET];
+	struct bucket *b = &arena_buckets[(key >> SLOT_SHIFT) % NBUCKET];
 	struct slotlink **pp;
 	int j;
 
@@ -65,22 +51,6 @@ static void hash_remove(struct arena *a, int i, uintptr_t key)
 	for (pp = &b->more; *pp != &a->link[i]; pp = &(*pp)->next)
 		;
 	*pp = a->link[i].next;
-}
-
-struct arena *arena_of(const void *p)
-{
-	uintptr_t x = (uintptr_t)p;
-	struct bucket *b = &bucket[(x >> SLOT_SHIFT) % NBUCKET];
-	struct slotlink *l;
-
-	if (x - b->e[0].lo < b->e[0].len)
-		return b->e[0].arena;
-	if (x - b->e[1].lo < b->e[1].len)
-		return b->e[1].arena;
-	for (l = b->more; l != NULL; l = l->next)
-		if (x - l->ent.lo < l->ent.len)
-			return l->ent.arena;
-	return NULL;
 }
 
 struct arena *arena_create(size_t pages, bool large)

@@ -21,11 +21,39 @@ extern size_t heap_pages;		/* held from the page source */
 struct arena *arena_create(size_t pages, bool large);
 /* Gives arena a back to the page source. Its chunks must be on no free list. */
 void arena_destroy(struct arena *a);
+
+/*
+ * The hash (scheme at struct slotent, malloc_chunk.h): a bucket per slot
+ * modulo NBUCKET holds two entries in place, more go on a chain through
+ * the arenas' own slotlinks.
+ */
+#define NBUCKET		256
+
+struct bucket {
+	struct slotent e[2];
+	struct slotlink *more;
+};
+extern struct bucket arena_buckets[NBUCKET];
+
 /*
  * The arena whose chunks p points into, or the large block whose pointer p
  * is; NULL if none. Reads only the hash table, never the memory at p, so
- * a wild pointer is safe to look up.
+ * a wild pointer is safe to look up. Inline: free and realloc call it.
  */
-struct arena *arena_of(const void *p);
+static inline struct arena *arena_of(const void *p)
+{
+	uintptr_t x = (uintptr_t)p;
+	struct bucket *b = &arena_buckets[(x >> SLOT_SHIFT) % NBUCKET];
+	struct slotlink *l;
+
+	if (x - b->e[0].lo < b->e[0].len)
+		return b->e[0].arena;
+	if (x - b->e[1].lo < b->e[1].len)
+		return b->e[1].arena;
+	for (l = b->more; l != NULL; l = l->next)
+		if (x - l->ent.lo < l->ent.len)
+			return l->ent.arena;
+	return NULL;
+}
 
 #endif

@@ -10,7 +10,7 @@
 
 /* ---- checking pointers given to free and realloc ------------------------- */
 
-static void __attribute__((noreturn)) bad_pointer(const char *why)
+void malloc_misuse(const char *why)
 {
 	malloc_pages.panic("malloc: %s(%p): %s", malloc_op.name, malloc_op.ptr, why);
 }
@@ -21,7 +21,7 @@ static void __attribute__((noreturn)) bad_pointer(const char *why)
  * freed and merged into its neighbour, so this is a double free), or the
  * walk meets a broken header at or before p.
  */
-static void __attribute__((noreturn)) diagnose(struct arena *a, void *p)
+void malloc_diagnose(struct arena *a, void *p)
 {
 	struct chunk *c = (struct chunk *)((char *)p - TAG);
 	struct chunk *q = first_chunk(a), *end = arena_fence(a);
@@ -29,38 +29,15 @@ static void __attribute__((noreturn)) diagnose(struct arena *a, void *p)
 	while (q < end) {
 		if (!tag_ok(q) || csize(q) < MIN_CHUNK || (char *)q + csize(q) > (char *)end) {
 			if (q == c)
-				bad_pointer("corrupted chunk header");
+				malloc_misuse("corrupted chunk header");
 			malloc_pages.panic("malloc: %s(%p): corrupted chunk header at %p (before it)",
 					   malloc_op.name, malloc_op.ptr, q);
 		}
 		if (c < (struct chunk *)((char *)q + csize(q)))
-			bad_pointer(is_free(q) ? "double free" : "not a malloc'd pointer");
+			malloc_misuse(is_free(q) ? "double free" : "not a malloc'd pointer");
 		q = (struct chunk *)((char *)q + csize(q));
 	}
-	bad_pointer("not a malloc'd pointer");
-}
-
-struct chunk *checked_chunk(void *p, const char *op)
-{
-	struct chunk *c = (struct chunk *)((char *)p - TAG);
-	struct arena *a;
-
-	malloc_op.name = op;
-	malloc_op.ptr = p;
-	if ((uintptr_t)p % ALIGN != 0)
-		bad_pointer("not a malloc'd pointer");
-	if ((a = arena_of(p)) == NULL)
-		bad_pointer("not a malloc'd pointer (or one freed already, whose memory "
-			    "went back to kvfree)");
-	/* The canary covers the address, size and flags: if it is right,
-	 * c is a chunk and its size can be trusted. */
-	if (!tag_ok(c))
-		diagnose(a, p);
-	if (c->h.size & F_FREE)
-		bad_pointer("double free");
-	if (!footer_ok(c))
-		bad_pointer("corrupted chunk header (footer differs: buffer overrun?)");
-	return c;
+	malloc_misuse("not a malloc'd pointer");
 }
 
 /* ---- walking, statistics, checking ------------------------------------- */
