@@ -165,7 +165,7 @@ qemu-gdb: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py
 	   $(RUNQEMU) --kernel $< --append "$(CMDLINE)" --console nographic --halted \
 	   -- $(QEMUEXTRA)
 
-gdb: $(BUILD)/kernel.elf
+gdb: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py
 	@$(NEED) $(GDB) gdb
 	$(GDB) -q -iex "set auto-load safe-path $(CURDIR)" -x .gdbinit
 

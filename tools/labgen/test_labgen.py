@@ -568,9 +568,10 @@ class RealTree(unittest.TestCase):
 
     def test_gdb_helpers_come_with_their_lab(self):
         labs = {f.path: f.lab for f in self.src.files}
-        self.assertEqual(labs.get("tools/gdb/strata_mm.py"), 2)
-        self.assertEqual(labs.get("tools/gdb/strata_heap.py"), 6)
-        self.assertEqual(labs.get("tools/gdb/strata_threads.py"), 7)
+        self.assertEqual(labs.get("tools/gdb/strata_gdb/buddy.py"), 2)
+        self.assertEqual(labs.get("tools/gdb/strata_gdb/heap.py"), 6)
+        self.assertEqual(labs.get("tools/gdb/strata_gdb/threads.py"), 7)
+        self.assertIsNone(labs.get("tools/gdb/strata_gdb/__init__.py"))
         self.assertIsNone(labs.get("tools/gdb/strata.py"))
 
     def test_readme_has_no_instructor_text(self):

@@ -18,29 +18,20 @@
 # thread_start, ebp = 0. The running thread (cpus[0].current) is read from
 # the live registers.
 #
-# Loaded by tools/gdb/strata.py; can also be loaded on its own with
-# `source tools/gdb/strata_threads.py`. GDB runs every sourced Python file
-# in one namespace: every global name here starts with _thr or
-# StrataThreads, except the helpers imported from strata_gdbutil.py.
+# A module of the strata_gdb package (tools/gdb/strata.py loads it when a
+# branch has it: lab 7 on).
 
-import inspect
-import os
-import re as _thr_re
-import sys
+import re
 
 import gdb
 
-_thr_dir = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
-if _thr_dir not in sys.path:
-    sys.path.insert(0, _thr_dir)
+from .util import StrataError, out, read_u32, reported, split_args
 
-from strata_gdbutil import StrataError, out, read_u32, reported, split_args  # noqa: E402
-
-_THR_CONTEXT_SIZE = 20	# struct context: edi esi ebx ebp eip
-_THR_MAX_THREADS = 10000	# a list longer than this is corrupt (or circular)
+CONTEXT_SIZE = 20	# struct context: edi esi ebx ebp eip
+MAX_THREADS = 10000	# a list longer than this is corrupt (or circular)
 
 
-def _thr_eval(expr):
+def eval_expr(expr):
     try:
         return gdb.parse_and_eval(expr)
     except gdb.error as e:
@@ -48,55 +39,55 @@ def _thr_eval(expr):
                           "process_init?" % (expr, e))
 
 
-def _thr_current():
+def current():
     """Address of the running thread (cpus[0].current), or 0."""
-    return int(_thr_eval("cpus[0].current"))
+    return int(eval_expr("cpus[0].current"))
 
 
-def _thr_threads():
+def thread_list():
     """Every thread on all_threads, as gdb.Values (struct thread)."""
     threads = []
-    t = _thr_eval("all_threads")
+    t = eval_expr("all_threads")
     while int(t) != 0:
-        if len(threads) >= _THR_MAX_THREADS:
+        if len(threads) >= MAX_THREADS:
             raise StrataError("all_threads has more than %d entries: the list is corrupt"
-                              % _THR_MAX_THREADS)
+                              % MAX_THREADS)
         threads.append(t.dereference())
         t = t["all_next"]
     return threads
 
 
-def _thr_state(t):
+def thread_state(t):
     state = str(t["state"]).replace("THREAD_", "").lower()
     if state == "blocked" and int(t["waiting"]) != 0:
         state += ":" + t["waiting"]["name"].string()
     return state
 
 
-def _thr_symbol(pc):
+def symbol(pc):
     """'name+0xoff' for pc (C and assembly symbols), or '?'."""
     try:
         s = gdb.execute("info symbol 0x%x" % pc, to_string=True).strip()
     except gdb.error:
         return "?"
-    m = _thr_re.match(r"(\S+)(?: \+ (\d+))? in section", s)
+    m = re.match(r"(\S+)(?: \+ (\d+))? in section", s)
     if not m:
         return "?"
     return m.group(1) + ("+0x%x" % int(m.group(2)) if m.group(2) else "")
 
 
-def _thr_source(pc, is_return_address):
+def source(pc, is_return_address):
     sal = gdb.find_pc_line(pc - 1 if is_return_address else pc)
     if sal.symtab is None or sal.line == 0:
         return ""
     return " at %s:%d" % (sal.symtab.filename, sal.line)
 
 
-def _thr_frame(n, pc, is_return_address):
-    return "#%-2d 0x%08x %s%s" % (n, pc, _thr_symbol(pc), _thr_source(pc, is_return_address))
+def thread_frame_line(n, pc, is_return_address):
+    return "#%-2d 0x%08x %s%s" % (n, pc, symbol(pc), source(pc, is_return_address))
 
 
-def _thr_saved(t, running):
+def saved(t, running):
     """(eip, esp) of thread t: live registers for the running one, else the
     ones its saved context gives."""
     if running:
@@ -105,7 +96,7 @@ def _thr_saved(t, running):
     ctx = int(t["context"])
     if ctx == 0:
         return None, None
-    return read_u32(ctx + 16), ctx + _THR_CONTEXT_SIZE
+    return read_u32(ctx + 16), ctx + CONTEXT_SIZE
 
 
 class StrataThreadsCommand(gdb.Command):
@@ -124,8 +115,8 @@ running thread (marked *) from the live registers."""
 
     @reported("strata-threads")
     def invoke(self, arg, from_tty):
-        cur = _thr_current()
-        threads = _thr_threads()
+        cur = current()
+        threads = thread_list()
         running = [t for t in threads if int(t.address) == cur]
         out("strata-threads: %d thread%s, running: %s" % (
             len(threads), "" if len(threads) == 1 else "s",
@@ -135,13 +126,13 @@ running thread (marked *) from the live registers."""
                                                       "SAVED EIP", "SAVED ESP", "STACK"))
         for t in threads:
             is_cur = int(t.address) == cur
-            eip, esp = _thr_saved(t, is_cur)
+            eip, esp = saved(t, is_cur)
             lo = int(t["stack"])
             hi = lo + int(t["stack_pages"]) * 4096
             where = "%-36s %-10s" % ("(none)", "") if eip is None else \
-                "%-36s 0x%08x" % ("0x%08x %s" % (eip, _thr_symbol(eip)), esp)
+                "%-36s 0x%08x" % ("0x%08x %s" % (eip, symbol(eip)), esp)
             out("%s %4d %4d %-14s %-16s %s 0x%08x-0x%08x" % (
-                "*" if is_cur else " ", int(t["tid"]), int(t["process"]["pid"]), _thr_state(t),
+                "*" if is_cur else " ", int(t["tid"]), int(t["process"]["pid"]), thread_state(t),
                 t["name"].string(), where, lo, hi))
 
 
@@ -168,8 +159,8 @@ the interrupted eip and ebp. MAX frames (default 64)."""
             return self.plain(64)
         tid = int(args[0], 0)
         limit = int(args[1], 0) if len(args) > 1 else 64
-        cur = _thr_current()
-        for t in _thr_threads():
+        cur = current()
+        for t in thread_list():
             if int(t["tid"]) == tid:
                 break
         else:
@@ -182,16 +173,16 @@ the interrupted eip and ebp. MAX frames (default 64)."""
         if ctx == 0:
             raise StrataError("thread %d has no saved context" % tid)
         out("strata-bt: thread %d '%s' (%s), saved context at 0x%08x:" % (
-            tid, t["name"].string(), _thr_state(t), ctx))
+            tid, t["name"].string(), thread_state(t), ctx))
         pc = read_u32(ctx + 16)
-        self.walk(pc, read_u32(ctx + 12), limit, pc != _thr_symbol_addr("thread_start"))
+        self.walk(pc, read_u32(ctx + 12), limit, pc != symbol_addr("thread_start"))
 
     @staticmethod
     def walk(pc, ebp, limit, is_return_address=True):
-        lo = _thr_symbol_addr("alltraps")
-        hi = _thr_symbol_addr("trapret")
+        lo = symbol_addr("alltraps")
+        hi = symbol_addr("trapret")
         n, seen = 0, set()
-        out(_thr_frame(n, pc, is_return_address))
+        out(thread_frame_line(n, pc, is_return_address))
         n += 1
         while n < limit and ebp and ebp not in seen:
             seen.add(ebp)
@@ -202,7 +193,7 @@ the interrupted eip and ebp. MAX frames (default 64)."""
                 return
             if ra == 0:
                 return
-            out(_thr_frame(n, ra, True))
+            out(thread_frame_line(n, ra, True))
             n += 1
             if lo is not None and hi is not None and lo <= ra <= hi:
                 tf = read_u32(ebp + 8)	# trap()'s argument: the trap frame
@@ -212,26 +203,24 @@ the interrupted eip and ebp. MAX frames (default 64)."""
                 out("    --- trap frame at 0x%08x: vector %d, eip=0x%08x ---"
                     % (tf, int(frame["trapno"]), eip))
                 if n < limit:
-                    out(_thr_frame(n, eip, False))
+                    out(thread_frame_line(n, eip, False))
                     n += 1
                 next_ebp = int(frame["ebp"])
             ebp = next_ebp
 
 
-def _thr_symbol_addr(name):
+def symbol_addr(name):
     try:
         return int(gdb.parse_and_eval("(unsigned int)&%s" % name))
     except gdb.error:
         return None
 
 
-def _thr_plain_bt():
-    """The strata-bt of strata.py (the running code's backtrace), if loaded."""
-    cls = globals().get("BtCommand")
-    if cls is not None and hasattr(cls, "backtrace"):
-        return lambda limit: cls.backtrace(None, limit)
-    return lambda limit: gdb.execute("backtrace %d" % limit)
-
-
-StrataThreadsCommand()
-StrataThreadsBtCommand(_thr_plain_bt())
+def load(plain_bt=None):
+    """plain_bt: the strata-bt command of traps.py, whose backtrace of the
+    running code a TID-less strata-bt still prints."""
+    StrataThreadsCommand()
+    if plain_bt is not None:
+        StrataThreadsBtCommand(plain_bt.backtrace)
+    else:
+        StrataThreadsBtCommand(lambda limit: gdb.execute("backtrace %d" % limit))

@@ -3,8 +3,8 @@
 #
 #   strata-buddy [OPTIONS] [EXPR]   the free blocks of a buddy allocator, per order
 #
-# Loaded by tools/gdb/strata.py when this file is next to it; can also be
-# loaded on its own with `source tools/gdb/strata_mm.py`.
+# A module of the strata_gdb package (tools/gdb/strata.py loads it when a
+# branch has it: lab 2 on).
 #
 # The allocator is read straight from the target's memory, the way
 # src/mm/buddy.c lays it out (see the comment at its top): struct buddy, then
@@ -14,81 +14,69 @@
 # set iff word j of level l is not zero); startmap and endmap have one bit per
 # unit for "an allocation starts / ends here". Field offsets come from the
 # kernel's debug information, or from the i386 layout below when it is absent.
-#
-# GDB runs every sourced Python file in one namespace (the __main__ module),
-# shared with strata.py: every global name here starts with _mm or
-# StrataBuddy so that neither file can clobber the other's, except the
-# helpers imported from strata_gdbutil.py, which are the same objects in
-# every file that imports them.
 
-import inspect
-import os
-import struct as _mm_struct
-import sys
+import struct
 
 import gdb
 
-# strata_gdbutil.py is next to this file (see the end of strata.py).
-_mm_dir = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
-if _mm_dir not in sys.path:
-    sys.path.insert(0, _mm_dir)
-from strata_gdbutil import (PAGE, StrataError, need_symbols, need_target, out,
-                            paging_enabled, plural, read_bytes, register, reported,
-                            size_str, to_int)
+from .facts import K
+from .util import (StrataError, need_symbols, need_target, out,
+                   paging_enabled, plural, read_bytes, register, reported,
+                   size_str, to_int)
 
-_MM_WORD_BITS = 32
-_MM_MAX_ORDER = 32                  # BUDDY_MAX_ORDER (src/mm/buddy.h)
-_MM_MAX_LEVELS = (32 + 4) // 5      # MAX_LEVELS in buddy.c, with a 32-bit size_t
-_MM_DEFAULT_LIMIT = 8               # block starts shown per order by default
+WORD_BITS = 32
+MAX_ORDER = 32                  # BUDDY_MAX_ORDER (src/mm/buddy.h)
+MAX_LEVELS = (32 + 4) // 5      # MAX_LEVELS in buddy.c, with a 32-bit size_t
+DEFAULT_LIMIT = 8               # block starts shown per order by default
 
 # The i386 layout of struct buddy, for a kernel without debug information.
 # struct bitmap { size_t nbits; unsigned nlevels; size_t off[7]; size_t nwords[7]; }
-_MM_BITMAP_SIZE = 4 + 4 + 4 * _MM_MAX_LEVELS * 2                          # 64
-_MM_FALLBACK = {
+BITMAP_SIZE = 4 + 4 + 4 * MAX_LEVELS * 2                          # 64
+FALLBACK = {
     "n": 0, "orders": 4, "free_units": 8, "nfree": 12,
-    "freemap": 12 + 4 * _MM_MAX_ORDER,                                   # 140
-    "startmap": 140 + _MM_BITMAP_SIZE * _MM_MAX_ORDER,                   # 2188
-    "endmap": 2188 + _MM_BITMAP_SIZE,                                    # 2252
-    "words": 2252 + _MM_BITMAP_SIZE,                                     # 2316
-    "bitmap": {"nbits": 0, "nlevels": 4, "off": 8, "nwords": 8 + 4 * _MM_MAX_LEVELS},
-    "bitmap_size": _MM_BITMAP_SIZE,
-    "max_levels": _MM_MAX_LEVELS,
+    "freemap": 12 + 4 * MAX_ORDER,                                   # 140
+    "startmap": 140 + BITMAP_SIZE * MAX_ORDER,                   # 2188
+    "endmap": 2188 + BITMAP_SIZE,                                    # 2252
+    "words": 2252 + BITMAP_SIZE,                                     # 2316
+    "bitmap": {"nbits": 0, "nlevels": 4, "off": 8, "nwords": 8 + 4 * MAX_LEVELS},
+    "bitmap_size": BITMAP_SIZE,
+    "max_levels": MAX_LEVELS,
     "size_t": 4,
     "source": "built-in i386 layout",
 }
 
 
 # Appended to "cannot read N bytes at ADDR".
-_MM_UNREADABLE = " (is the address mapped, is QEMU connected and stopped?)"
+UNREADABLE = " (is the address mapped, is QEMU connected and stopped?)"
 
 
-def _mm_u32s(data, offset, count):
-    return list(_mm_struct.unpack_from("<%dI" % count, data, offset))
+def u32s(data, offset, count):
+    return list(struct.unpack_from("<%dI" % count, data, offset))
 
 
-def _mm_sizes(data, offset, count, width):
+def sizes(data, offset, count, width):
     """count size_t values (width 4 or 8 bytes) at offset."""
-    return list(_mm_struct.unpack_from("<%d%s" % (count, "I" if width == 4 else "Q"),
+    return list(struct.unpack_from("<%d%s" % (count, "I" if width == 4 else "Q"),
                                        data, offset))
 
 
-def _mm_orders_for(n):
+def orders_for(n):
     top = n.bit_length() - 1
-    return min(top, _MM_MAX_ORDER - 1) + 1
+    return min(top, MAX_ORDER - 1) + 1
 
 
 # ---- the layout of struct buddy -------------------------------------------------
 
-def _mm_layout():
+def layout():
     """Byte offsets of struct buddy's fields, from the debug information when
     the kernel has it, else the built-in i386 layout."""
     try:
         t = gdb.lookup_type("struct buddy")
         bm = gdb.lookup_type("struct bitmap")
     except gdb.error:
-        return _MM_FALLBACK
+        return FALLBACK
     if not t.fields() or not bm.fields():	# only declared (opaque) here
-        return _MM_FALLBACK
+        return FALLBACK
     try:
         f = {fld.name: fld.bitpos // 8 for fld in t.fields()}
         bf = {fld.name: fld.bitpos // 8 for fld in bm.fields()}
@@ -109,7 +97,7 @@ def _mm_layout():
     return lay
 
 
-class _MmBitmap:
+class Bitmap:
     """One bitmap with summary levels, read lazily from the target."""
 
     def __init__(self, buddy, nbits, nlevels, off, nwords):
@@ -120,7 +108,7 @@ class _MmBitmap:
     def words(self, level, first, count):
         """Words [first, first + count) of a level."""
         addr = self.buddy.words_addr + 4 * (self.off[level] + first)
-        return _mm_u32s(read_bytes(addr, 4 * count, _MM_UNREADABLE, any_error=True), 0, count)
+        return u32s(read_bytes(addr, 4 * count, UNREADABLE, any_error=True), 0, count)
 
     def set_bits(self):
         """Every set bit of level 0, ascending. Follows the summary levels down
@@ -141,15 +129,15 @@ class _MmBitmap:
             if level == 0:
                 while w:
                     low = w & -w
-                    bit = index * _MM_WORD_BITS + low.bit_length() - 1
+                    bit = index * WORD_BITS + low.bit_length() - 1
                     if bit < self.nbits:
                         found.append(bit)
                     w ^= low
                 continue
             # Bit b of this word says word index*32 + b of the level below is
             # not zero: read those 32 words (fewer at the end) at once.
-            lo = index * _MM_WORD_BITS
-            hi = min(lo + _MM_WORD_BITS, self.nwords[level - 1])
+            lo = index * WORD_BITS
+            hi = min(lo + WORD_BITS, self.nwords[level - 1])
             if lo >= hi:
                 continue
             below = self.words(level - 1, lo, hi - lo)
@@ -162,56 +150,56 @@ class _MmBitmap:
         levels = [self.words(l, 0, self.nwords[l]) for l in range(self.nlevels)]
         for l in range(1, self.nlevels):
             for j, w in enumerate(levels[l - 1]):
-                summary = (levels[l][j // _MM_WORD_BITS] >> (j % _MM_WORD_BITS)) & 1
+                summary = (levels[l][j // WORD_BITS] >> (j % WORD_BITS)) & 1
                 if summary != (w != 0):
                     problems.append("%s: level %d bit %d is %d but word %d of level %d is 0x%08x"
                                     % (name, l, j, summary, j, l - 1, w))
-            for j in range(len(levels[l - 1]), len(levels[l]) * _MM_WORD_BITS):
-                if (levels[l][j // _MM_WORD_BITS] >> (j % _MM_WORD_BITS)) & 1:
+            for j in range(len(levels[l - 1]), len(levels[l]) * WORD_BITS):
+                if (levels[l][j // WORD_BITS] >> (j % WORD_BITS)) & 1:
                     problems.append("%s: level %d bit %d is set past the end of level %d"
                                     % (name, l, j, l - 1))
         if levels:
-            last = self.nbits % _MM_WORD_BITS
+            last = self.nbits % WORD_BITS
             if last and levels[0][-1] >> last:
                 problems.append("%s: bits set past nbits=%d" % (name, self.nbits))
         return problems
 
 
-class _MmBuddy:
+class Buddy:
     """struct buddy at addr, read from the target."""
 
     def __init__(self, addr):
         if addr == 0:
             raise StrataError("the allocator pointer is NULL")
-        lay = _mm_layout()
+        lay = layout()
         self.addr = addr
         self.layout = lay
         self.words_addr = addr + lay["words"]
         w = lay["size_t"]
-        data = read_bytes(addr, lay["words"], _MM_UNREADABLE, any_error=True)
+        data = read_bytes(addr, lay["words"], UNREADABLE, any_error=True)
         self.n, self.orders, self.free_units = (
-            _mm_sizes(data, lay["n"], 1, w)[0], _mm_u32s(data, lay["orders"], 1)[0],
-            _mm_sizes(data, lay["free_units"], 1, w)[0])
-        if self.n == 0 or self.orders != _mm_orders_for(self.n):
+            sizes(data, lay["n"], 1, w)[0], u32s(data, lay["orders"], 1)[0],
+            sizes(data, lay["free_units"], 1, w)[0])
+        if self.n == 0 or self.orders != orders_for(self.n):
             raise StrataError("0x%08x does not look like a struct buddy set up by buddy_init "
                               "(n=%d, orders=%d): wrong pointer, or not initialised yet"
                               % (addr, self.n, self.orders))
-        self.nfree = _mm_sizes(data, lay["nfree"], _MM_MAX_ORDER, w)
+        self.nfree = sizes(data, lay["nfree"], MAX_ORDER, w)
         self.freemap = [self._bitmap(data, lay["freemap"] + k * lay["bitmap_size"])
-                        for k in range(_MM_MAX_ORDER)]
+                        for k in range(MAX_ORDER)]
         self.startmap = self._bitmap(data, lay["startmap"])
         self.endmap = self._bitmap(data, lay["endmap"])
 
     def _bitmap(self, data, base):
         b, m, w = self.layout["bitmap"], self.layout["max_levels"], self.layout["size_t"]
-        nbits = _mm_sizes(data, base + b["nbits"], 1, w)[0]
-        nlevels = _mm_u32s(data, base + b["nlevels"], 1)[0]
+        nbits = sizes(data, base + b["nbits"], 1, w)[0]
+        nlevels = u32s(data, base + b["nlevels"], 1)[0]
         if nlevels > m:
             raise StrataError("struct buddy at 0x%08x: a bitmap claims %d levels "
                               "(at most %d): the metadata is corrupt"
                               % (self.addr, nlevels, m))
-        return _MmBitmap(self, nbits, nlevels, _mm_sizes(data, base + b["off"], m, w),
-                         _mm_sizes(data, base + b["nwords"], m, w))
+        return Bitmap(self, nbits, nlevels, sizes(data, base + b["off"], m, w),
+                         sizes(data, base + b["nwords"], m, w))
 
     def free_blocks(self):
         """{order: [start unit, ...]} from the free maps."""
@@ -241,27 +229,29 @@ class _MmBuddy:
 
 # ---- what EXPR names --------------------------------------------------------------
 
-class _MmTarget:
+class Target:
     """A buddy allocator to print, and how to scale its units to addresses."""
 
-    def __init__(self, label, buddy_addr, base=None, unit_bytes=PAGE, reserved=None):
+    def __init__(self, label, buddy_addr, base=None, unit_bytes=None, reserved=None):
         self.label, self.buddy_addr = label, buddy_addr
-        self.base, self.unit_bytes = base, unit_bytes	# base None: plain units
+        # base None: plain units; else pages of the kernel's PAGE_SIZE
+        self.base = base
+        self.unit_bytes = unit_bytes or (K.PAGE_SIZE if base is not None else 1)
         self.reserved = reserved	# units reserved on purpose, if known
 
 
-def _mm_phys(addr):
+def phys_target_at(addr):
     """The target for the physical allocator at addr; knows how many pages
     ppalloc_boot_done reserved ('ppalloc.c'::phys_reserved), if it can."""
     try:
         reserved = int(gdb.parse_and_eval("'ppalloc.c'::phys_reserved"))
     except gdb.error:
         reserved = None
-    return _MmTarget("physical allocator ('ppalloc.c'::phys)", addr, base=0,
+    return Target("physical allocator ('ppalloc.c'::phys)", addr, base=0,
                      reserved=reserved)
 
 
-def _mm_lookup(expr, what, lab):
+def lookup(expr, what, lab):
     need_symbols()
     try:
         return gdb.parse_and_eval(expr)
@@ -273,7 +263,7 @@ def _mm_lookup(expr, what, lab):
         raise StrataError("cannot evaluate %s: %s" % (expr, msg))
 
 
-def _mm_phys_target():
+def phys_target():
     try:
         phys = gdb.parse_and_eval("'ppalloc.c'::phys")
     except gdb.error:
@@ -281,7 +271,7 @@ def _mm_phys_target():
     if phys is None:
         # The variable is static; ppalloc_buddy() returns it, but calling a
         # function in the target is not something a print helper should do.
-        _mm_lookup("ppalloc_buddy", "physical allocator (src/mm/ppalloc.c)", 2)
+        lookup("ppalloc_buddy", "physical allocator (src/mm/ppalloc.c)", 2)
         raise StrataError("found ppalloc_buddy but not ppalloc.c's static `phys`: "
                           "is build/kernel.elf the kernel QEMU runs?")
     addr = to_int(phys, bits=None)
@@ -289,21 +279,21 @@ def _mm_phys_target():
         raise StrataError("the physical allocator is not set up yet ('ppalloc.c'::phys is "
                           "NULL): ppalloc_init() has not run. Stop later, e.g. "
                           "`break ktest_run` then `continue`")
-    return _mm_phys(addr)
+    return phys_target_at(addr)
 
 
-def _mm_kernel_vpa_expr():
+def kernel_vpa_expr():
     for e in ("'vpalloc.c'::kvpa", "kvpa"):
         try:
             gdb.parse_and_eval(e)
             return e
         except gdb.error:
             continue
-    _mm_lookup("kvpa", "kernel vpallocator (vpalloc.c's kvpa)", 3)
+    lookup("kvpa", "kernel vpallocator (vpalloc.c's kvpa)", 3)
     return "kvpa"
 
 
-def _mm_vpa_target(value, expr):
+def vpa_target(value, expr):
     """A struct vpallocator value (not a pointer)."""
     try:
         buddy = to_int(value["buddy"], bits=None)
@@ -314,26 +304,26 @@ def _mm_vpa_target(value, expr):
     if buddy == 0:
         raise StrataError("%s has no allocator (buddy is NULL): vpcreate has not run on it, "
                           "or failed" % expr)
-    return _MmTarget("vpallocator %s, 0x%08x-0x%08x (%d pages)"
-                     % (expr, start, (start + pages * PAGE - 1) & 0xFFFFFFFF, pages),
+    return Target("vpallocator %s, 0x%08x-0x%08x (%d pages)"
+                     % (expr, start, (start + pages * K.PAGE_SIZE - 1) & 0xFFFFFFFF, pages),
                      buddy, base=start, reserved=0)
 
 
-def _mm_target_symbols(word):
+def target_symbols(word):
     """Checks that the kernel has the allocator a keyword names, without
     reading the target's memory."""
     if word in ("kvpa", "kernel"):
-        _mm_kernel_vpa_expr()
+        kernel_vpa_expr()
     elif gdb.lookup_global_symbol("ppalloc_buddy") is None:
-        _mm_lookup("ppalloc_buddy", "physical allocator (src/mm/ppalloc.c)", 2)
+        lookup("ppalloc_buddy", "physical allocator (src/mm/ppalloc.c)", 2)
 
 
-def _mm_target(expr):
+def buddy_target(expr):
     expr = expr.strip()
     if expr in ("", "phys", "ppalloc"):
-        return _mm_phys_target()
+        return phys_target()
     if expr in ("kvpa", "kernel"):
-        expr = _mm_kernel_vpa_expr()
+        expr = kernel_vpa_expr()
     try:
         value = gdb.parse_and_eval(expr)
     except gdb.error as e:
@@ -346,7 +336,7 @@ def _mm_target(expr):
                 raise StrataError("%s is NULL" % expr)
             value, t = value.dereference(), target
     if t.code == gdb.TYPE_CODE_STRUCT and t.tag == "vpallocator":
-        return _mm_vpa_target(value, expr)
+        return vpa_target(value, expr)
     if t.code == gdb.TYPE_CODE_STRUCT and t.tag == "buddy":
         addr = to_int(value.address, bits=None) if value.address is not None else None
         if addr is None:
@@ -360,19 +350,19 @@ def _mm_target(expr):
     # A bare struct buddy *: scale it if it is one of the kernel's own.
     try:
         if to_int(gdb.parse_and_eval("'ppalloc.c'::phys"), bits=None) == addr:
-            return _mm_phys(addr)
+            return phys_target_at(addr)
     except gdb.error:
         pass
     try:
         kvpa = gdb.parse_and_eval("'vpalloc.c'::kvpa")
         if to_int(kvpa["buddy"], bits=None) == addr:
-            return _mm_vpa_target(kvpa, "'vpalloc.c'::kvpa")
+            return vpa_target(kvpa, "'vpalloc.c'::kvpa")
     except gdb.error:
         pass
-    return _MmTarget("struct buddy %s" % expr, addr)
+    return Target("struct buddy %s" % expr, addr)
 
 
-def _mm_paging_hint():
+def paging_hint():
     """Why kernel memory may be unreadable right now, or ''."""
     pc = register("pc")
     if paging_enabled() or pc is None:
@@ -414,7 +404,7 @@ says whether the free maps agree with nfree[] and free_units.
     def __init__(self):
         super().__init__("strata-buddy", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
 
-    @reported("strata-buddy", hint=_mm_paging_hint)
+    @reported("strata-buddy", hint=paging_hint)
     def invoke(self, arg, from_tty):
         self.run(arg)
 
@@ -422,7 +412,7 @@ says whether the free maps agree with nfree[] and free_units.
     def parse(arg):
         """Leading --options, then the rest of the line verbatim as EXPR (so
         that quotes in 'vpalloc.c'::kvpa survive)."""
-        opts = {"limit": _MM_DEFAULT_LIMIT, "units": False, "allocs": False, "check": False}
+        opts = {"limit": DEFAULT_LIMIT, "units": False, "allocs": False, "check": False}
         rest = arg.strip()
         while rest.startswith("--"):
             word, _, rest = rest.partition(" ")
@@ -449,13 +439,13 @@ says whether the free maps agree with nfree[] and free_units.
         opts, expr = self.parse(arg)
         need_symbols()
         if expr.strip() not in ("", "phys", "ppalloc", "kvpa", "kernel"):
-            tgt = _mm_target(expr)	# "no such symbol" before "not connected"
+            tgt = buddy_target(expr)	# "no such symbol" before "not connected"
             need_target()
         else:
-            _mm_target_symbols(expr.strip())
+            target_symbols(expr.strip())
             need_target()
-            tgt = _mm_target(expr)
-        b = _MmBuddy(tgt.buddy_addr)
+            tgt = buddy_target(expr)
+        b = Buddy(tgt.buddy_addr)
         scaled = tgt.base is not None and not opts["units"]
 
         def where(unit):
@@ -569,4 +559,5 @@ says whether the free maps agree with nfree[] and free_units.
         return problems
 
 
-StrataBuddyCommand()
+def load(plain_bt=None):
+    StrataBuddyCommand()

@@ -20,86 +20,76 @@
 # canary, size classes) mirror the #defines of malloc.c, which the debug
 # information does not carry: keep them in step with it.
 #
-# Loaded by tools/gdb/strata.py; can also be loaded on its own with
-# `source tools/gdb/strata_heap.py`. GDB runs every sourced Python file in
-# one namespace, shared with strata.py and strata_mm.py: every global name
-# here starts with _heap or StrataHeap, except the helpers imported from
-# strata_gdbutil.py, which are the same objects in every file that imports
-# them.
+# A module of the strata_gdb package (tools/gdb/strata.py loads it when a
+# branch has it: lab 6 on).
 
-import inspect
-import os
-import struct as _heap_struct
-import sys
+import struct
 
 import gdb
 
-# strata_gdbutil.py is next to this file (see the end of strata.py).
-_heap_dir = os.path.dirname(os.path.abspath(inspect.currentframe().f_code.co_filename))
-if _heap_dir not in sys.path:
-    sys.path.insert(0, _heap_dir)
-from strata_gdbutil import (PAGE, StrataError, eval_addr, need_symbols, need_target, out,
-                            plural, read_bytes, reported, split_args, to_int)
+from .facts import K
+from .util import (StrataError, eval_addr, need_symbols, need_target, out, plural,
+                   read_bytes, reported, split_args, to_int)
 
-_HEAP_ALIGN = 16            # MALLOC_ALIGN
-_HEAP_TAG = 8               # sizeof(struct tag)
-_HEAP_MIN_CHUNK = 32
-_HEAP_F_FREE, _HEAP_F_FENCE, _HEAP_F_LARGE, _HEAP_F_MASK = 1, 2, 4, 15
-_HEAP_CANARY_SEED = 0x5a17c0de
-_HEAP_ARENA_MAGIC = 0xa4e4a600
-_HEAP_LARGE_MAGIC = 0xa4e4a61a
-_HEAP_EXACT_MAX = 1024
-_HEAP_EXACT_CLASSES = _HEAP_EXACT_MAX // _HEAP_ALIGN - 1      # 63 (NCLASS: from `freelist`)
-_HEAP_MAX_ARENAS = 1 << 16          # more than the kernel virtual space holds
-_HEAP_MAX_PAGES = 1 << 18           # an arena of more pages is a broken header
-_HEAP_DEFAULT_LINES = 200           # chunk lines printed without --all
+ALIGN = 16            # MALLOC_ALIGN
+TAG = 8               # sizeof(struct tag)
+MIN_CHUNK = 32
+F_FREE, F_FENCE, F_LARGE, F_MASK = 1, 2, 4, 15
+CANARY_SEED = 0x5a17c0de
+ARENA_MAGIC = 0xa4e4a600
+LARGE_MAGIC = 0xa4e4a61a
+EXACT_MAX = 1024
+EXACT_CLASSES = EXACT_MAX // ALIGN - 1      # 63 (NCLASS: from `freelist`)
+MAX_ARENAS = 1 << 16          # more than the kernel virtual space holds
+MAX_PAGES = 1 << 18           # an arena of more pages is a broken header
+DEFAULT_LINES = 200           # chunk lines printed without --all
 
 # struct arena on i386, for a kernel without debug information.
-_HEAP_ARENA_FALLBACK = {"magic": 0, "large": 4, "pages": 8, "next": 12, "prev": 16,
+ARENA_FALLBACK = {"magic": 0, "large": 4, "pages": 8, "next": 12, "prev": 16,
                         "sizeof": 52}
 
 
-_HEAP_NO_SYMBOLS = ("no kernel symbols loaded: `file build/kernel.elf` first "
+NO_SYMBOLS = ("no kernel symbols loaded: `file build/kernel.elf` first "
                     "(make gdb does it)")
 
 
-def _heap_try_read(addr, n):
+def try_read(addr, n):
     try:
         return read_bytes(addr, n, any_error=True)
     except StrataError:
         return None
 
 
-def _heap_u32(data, off):
-    return _heap_struct.unpack_from("<I", data, off)[0]
+def u32(data, off):
+    return struct.unpack_from("<I", data, off)[0]
 
 
-def _heap_canary(addr, size_flags):
+def canary(addr, size_flags):
     """canary() of malloc.c: a hash of a tag's chunk address and size|flags."""
     return ((((addr & 0xFFFFFFFF) >> 3) * 0x9e3779b1) & 0xFFFFFFFF) ^ size_flags ^ \
-        _HEAP_CANARY_SEED
+        CANARY_SEED
 
 
-def _heap_size_class(size):
+def size_class(size):
     """size_class() of malloc.c."""
-    if size <= _HEAP_EXACT_MAX:
-        return size // _HEAP_ALIGN - 2
+    if size <= EXACT_MAX:
+        return size // ALIGN - 2
     b = size.bit_length() - 1
-    return _HEAP_EXACT_CLASSES + (b - 10) * 4 + ((size >> (b - 2)) & 3)
+    return EXACT_CLASSES + (b - 10) * 4 + ((size >> (b - 2)) & 3)
 
 
-def _heap_class_label(cls):
+def class_label(cls):
     """The chunk sizes of a class: '208' or '1040..1264'."""
-    if cls < _HEAP_EXACT_CLASSES:
-        return "%d" % ((cls + 2) * _HEAP_ALIGN)
-    k = cls - _HEAP_EXACT_CLASSES
+    if cls < EXACT_CLASSES:
+        return "%d" % ((cls + 2) * ALIGN)
+    k = cls - EXACT_CLASSES
     b, q = 10 + k // 4, k % 4
     lo, hi = (4 + q) << (b - 2), (5 + q) << (b - 2)
-    lo = max(lo, _HEAP_EXACT_MAX + _HEAP_ALIGN)
-    return "%d..%d" % (lo, hi - _HEAP_ALIGN)
+    lo = max(lo, EXACT_MAX + ALIGN)
+    return "%d..%d" % (lo, hi - ALIGN)
 
 
-def _heap_bytes(n):
+def size_text(n):
     if n >= 1 << 20:
         return "%d bytes (%.1f MiB)" % (n, n / float(1 << 20))
     if n >= 1 << 10:
@@ -109,13 +99,13 @@ def _heap_bytes(n):
 
 # ---- what the kernel has ------------------------------------------------------
 
-def _heap_is_malloc_c(filename):
+def is_malloc_c(filename):
     """One of the heap's files: src/mm/malloc.c or a malloc_*.c part."""
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     return base == "malloc.c" or (base.startswith("malloc_") and base.endswith(".c"))
 
 
-def _heap_symbol(name, required=True):
+def symbol(name, required=True):
     """(address, gdb.Type) of the heap's variable `name` (defined in one of
     src/mm/malloc*.c, static or not), or None."""
     candidates = []
@@ -138,34 +128,34 @@ def _heap_symbol(name, required=True):
         pass
     for s in candidates:
         if s.is_variable and s.symtab is not None and \
-                _heap_is_malloc_c(s.symtab.filename):
+                is_malloc_c(s.symtab.filename):
             v = s.value()
             return to_int(v.address), v.type
     if required:
-        need_symbols(_HEAP_NO_SYMBOLS)
+        need_symbols(NO_SYMBOLS)
         raise StrataError("no kernel heap in this kernel: malloc.c's `%s` is not in "
                           "the symbols (the heap arrives with lab 6, src/mm/malloc.c)"
                           % name)
     return None
 
 
-def _heap_arena_layout():
+def arena_layout():
     """Field offsets and size of struct arena, from the debug information."""
     try:
         t = gdb.lookup_type("struct arena")
     except gdb.error:
-        return dict(_HEAP_ARENA_FALLBACK, source="built-in i386 layout")
+        return dict(ARENA_FALLBACK, source="built-in i386 layout")
     offs = {f.name: f.bitpos // 8 for f in t.fields() if not f.is_base_class}
     lay = {"sizeof": t.sizeof, "source": "debug information"}
     for name in ("magic", "large", "pages", "next", "prev"):
         if name not in offs:
-            return dict(_HEAP_ARENA_FALLBACK,
+            return dict(ARENA_FALLBACK,
                         source="built-in i386 layout (struct arena has no `%s`)" % name)
         lay[name] = offs[name]
     return lay
 
 
-def _heap_stopped_in_malloc():
+def stopped_in_malloc():
     """The malloc.c function on the stack, if the kernel is stopped in one."""
     try:
         f = gdb.newest_frame()
@@ -174,7 +164,7 @@ def _heap_stopped_in_malloc():
     while f is not None:
         try:
             sal = f.find_sal()
-            if sal.symtab is not None and _heap_is_malloc_c(sal.symtab.filename):
+            if sal.symtab is not None and is_malloc_c(sal.symtab.filename):
                 return f.name() or "??"
             f = f.older()
         except gdb.error:
@@ -184,18 +174,18 @@ def _heap_stopped_in_malloc():
 
 # ---- the walk -----------------------------------------------------------------
 
-class _HeapChunk:
+class Chunk:
     __slots__ = ("addr", "size", "flags", "free", "notes", "arena", "listed", "broken")
 
     def __init__(self, addr, size, flags, arena):
         self.addr, self.size, self.flags, self.arena = addr, size, flags, arena
-        self.free = bool(flags & _HEAP_F_FREE)
+        self.free = bool(flags & F_FREE)
         self.notes = []
         self.listed = 0
         self.broken = False     # a header whose size cannot be followed
 
 
-class _HeapArena:
+class Arena:
     def __init__(self, addr):
         self.addr = addr
         self.magic = self.large = self.pages = self.next = self.prev = 0
@@ -205,40 +195,40 @@ class _HeapArena:
 
     @property
     def end(self):
-        return self.addr + self.pages * PAGE
+        return self.addr + self.pages * K.PAGE_SIZE
 
     def kind(self):
         return "large block" if self.large else "arena"
 
 
-class _HeapWalk:
+class Walk:
     """Everything strata-heap reports, read from the target."""
 
     def __init__(self):
-        need_symbols(_HEAP_NO_SYMBOLS)
+        need_symbols(NO_SYMBOLS)
         need_target("the kernel is not running: start `make qemu-gdb` and connect "
                     "(`make gdb`, or strata-connect), then stop it where you want to look",
                     running="the kernel is running: interrupt it (Ctrl-C) or stop it at "
                     "a breakpoint first")
         self.anomalies = []
-        self.lay = _heap_arena_layout()
-        self.first = (self.lay["sizeof"] + _HEAP_TAG + _HEAP_ALIGN - 1) \
-            // _HEAP_ALIGN * _HEAP_ALIGN + _HEAP_TAG           # ARENA_FIRST
-        arenas_sym = _heap_symbol("arenas")
-        self.freelist_sym = _heap_symbol("freelist", required=False)
-        self.nonempty_sym = _heap_symbol("nonempty", required=False)
-        cached_sym = _heap_symbol("cached_empty", required=False)
-        pages_sym = _heap_symbol("heap_pages", required=False)
+        self.lay = arena_layout()
+        self.first = (self.lay["sizeof"] + TAG + ALIGN - 1) \
+            // ALIGN * ALIGN + TAG           # ARENA_FIRST
+        arenas_sym = symbol("arenas")
+        self.freelist_sym = symbol("freelist", required=False)
+        self.nonempty_sym = symbol("nonempty", required=False)
+        cached_sym = symbol("cached_empty", required=False)
+        pages_sym = symbol("heap_pages", required=False)
         try:
             data = read_bytes(arenas_sym[0], 4, any_error=True)
         except StrataError:
             raise StrataError("cannot read `arenas` at 0x%08x: the kernel is not in "
                               "the higher half yet (break at kernel_main or later)"
                               % arenas_sym[0])
-        self.head = _heap_u32(data, 0)
-        self.cached = (_heap_u32(read_bytes(cached_sym[0], 4, any_error=True), 0)
+        self.head = u32(data, 0)
+        self.cached = (u32(read_bytes(cached_sym[0], 4, any_error=True), 0)
                        if cached_sym else None)
-        self.heap_pages = (_heap_u32(read_bytes(pages_sym[0], 4, any_error=True), 0)
+        self.heap_pages = (u32(read_bytes(pages_sym[0], 4, any_error=True), 0)
                            if pages_sym else None)
         self.arenas = []
         self.by_addr = {}
@@ -259,25 +249,25 @@ class _HeapWalk:
             if addr in seen:
                 self.anomaly("arena list loops back to 0x%08x" % addr)
                 return
-            if len(seen) >= _HEAP_MAX_ARENAS:
-                self.anomaly("more than %d arenas: arena list broken?" % _HEAP_MAX_ARENAS)
+            if len(seen) >= MAX_ARENAS:
+                self.anomaly("more than %d arenas: arena list broken?" % MAX_ARENAS)
                 return
             seen.add(addr)
-            if addr % PAGE:
+            if addr % K.PAGE_SIZE:
                 self.anomaly("arena pointer 0x%08x (from %s) is not page aligned: "
                              "stopping the walk" % (addr, self.came_from(prev)))
                 return
-            a = _HeapArena(addr)
-            hdr = _heap_try_read(addr, self.lay["sizeof"])
+            a = Arena(addr)
+            hdr = try_read(addr, self.lay["sizeof"])
             if hdr is None:
                 self.anomaly("arena at 0x%08x (from %s) is not readable: stopping the walk"
                              % (addr, self.came_from(prev)))
                 return
             for name in ("magic", "large", "pages", "next", "prev"):
-                setattr(a, name, _heap_u32(hdr, self.lay[name]))
+                setattr(a, name, u32(hdr, self.lay[name]))
             self.arenas.append(a)
-            want = _HEAP_LARGE_MAGIC if a.large else _HEAP_ARENA_MAGIC
-            if a.magic != want or a.pages == 0 or a.pages > _HEAP_MAX_PAGES:
+            want = LARGE_MAGIC if a.large else ARENA_MAGIC
+            if a.magic != want or a.pages == 0 or a.pages > MAX_PAGES:
                 self.anomaly("arena 0x%08x: bad header (magic 0x%08x, expected 0x%08x; "
                              "pages %d): stopping the walk (its next pointer cannot be "
                              "trusted)" % (addr, a.magic, want, a.pages), a)
@@ -299,33 +289,33 @@ class _HeapWalk:
         return "arenas" if prev is None else "the next field of arena 0x%08x" % prev.addr
 
     def fence(self, a, at, what):
-        t = _heap_try_read(at, _HEAP_TAG)
+        t = try_read(at, TAG)
         if t is None:
             self.anomaly("%s 0x%08x: %s fence at 0x%08x is not readable"
                          % (a.kind(), a.addr, what, at), a)
             return
-        size, can = _heap_u32(t, 0), _heap_u32(t, 4)
-        if size != _HEAP_F_FENCE or can != _heap_canary(at, _HEAP_F_FENCE):
+        size, can = u32(t, 0), u32(t, 4)
+        if size != F_FENCE or can != canary(at, F_FENCE):
             self.anomaly("%s 0x%08x: %s fence at 0x%08x overwritten (0x%08x 0x%08x)"
                          % (a.kind(), a.addr, what, at, size, can), a)
 
     def walk_chunks(self, a):
-        first, fence = a.addr + self.first, a.end - _HEAP_TAG
-        self.fence(a, first - _HEAP_TAG, "front")
+        first, fence = a.addr + self.first, a.end - TAG
+        self.fence(a, first - TAG, "front")
         self.fence(a, fence, "end")
         if a.large:
             # One chunk: read its header and footer only (it may be large).
-            hdr = _heap_try_read(first, _HEAP_TAG)
-            size = _heap_u32(hdr, 0) & ~_HEAP_F_MASK if hdr else 0
+            hdr = try_read(first, TAG)
+            size = u32(hdr, 0) & ~F_MASK if hdr else 0
             blocks = {first: hdr}
-            if hdr and _HEAP_MIN_CHUNK <= size <= fence - first:
-                blocks[first + size - _HEAP_TAG] = _heap_try_read(first + size - _HEAP_TAG,
-                                                                  _HEAP_TAG)
+            if hdr and MIN_CHUNK <= size <= fence - first:
+                blocks[first + size - TAG] = try_read(first + size - TAG,
+                                                                  TAG)
 
             def tag_at(x):
                 return blocks.get(x)
         else:
-            data = _heap_try_read(a.addr, a.pages * PAGE)
+            data = try_read(a.addr, a.pages * K.PAGE_SIZE)
             if data is None:
                 self.anomaly("arena 0x%08x: its %d pages are not all readable (unmapped?)"
                              % (a.addr, a.pages), a)
@@ -333,7 +323,7 @@ class _HeapWalk:
 
             def tag_at(x):
                 off = x - a.addr
-                return data[off:off + _HEAP_TAG] if 0 <= off <= len(data) - _HEAP_TAG \
+                return data[off:off + TAG] if 0 <= off <= len(data) - TAG \
                     else None
 
         c, prev = first, None
@@ -343,33 +333,33 @@ class _HeapWalk:
                 self.anomaly("%s 0x%08x: header at 0x%08x not readable" % (a.kind(), a.addr, c),
                              a)
                 return
-            size_flags, can = _heap_u32(t, 0), _heap_u32(t, 4)
-            size, flags = size_flags & ~_HEAP_F_MASK, size_flags & _HEAP_F_MASK
-            ch = _HeapChunk(c, size, flags, a)
-            if size < _HEAP_MIN_CHUNK or size % _HEAP_ALIGN or c + size > fence:
+            size_flags, can = u32(t, 0), u32(t, 4)
+            size, flags = size_flags & ~F_MASK, size_flags & F_MASK
+            ch = Chunk(c, size, flags, a)
+            if size < MIN_CHUNK or size % ALIGN or c + size > fence:
                 ch.free, ch.broken = False, True
                 a.chunks.append(ch)
                 self.anomaly("chunk 0x%08x: bad size %d (header 0x%08x 0x%08x%s): cannot "
                              "walk the rest of %s 0x%08x"
                              % (c, size, size_flags, can,
-                                "" if can == _heap_canary(c, size_flags) else ", bad canary",
+                                "" if can == canary(c, size_flags) else ", bad canary",
                                 a.kind(), a.addr), ch)
                 return
             a.chunks.append(ch)
-            if can != _heap_canary(c, size_flags):
+            if can != canary(c, size_flags):
                 self.anomaly("chunk 0x%08x: bad canary in the header (0x%08x, expected "
                              "0x%08x): header overwritten?"
-                             % (c, can, _heap_canary(c, size_flags)), ch)
-            f = tag_at(c + size - _HEAP_TAG)
+                             % (c, can, canary(c, size_flags)), ch)
+            f = tag_at(c + size - TAG)
             if f is None:
                 self.anomaly("chunk 0x%08x: footer at 0x%08x not readable"
-                             % (c, c + size - _HEAP_TAG), ch)
+                             % (c, c + size - TAG), ch)
             elif f != t:
                 self.anomaly("chunk 0x%08x: header/footer mismatch: header 0x%08x 0x%08x, "
                              "footer at 0x%08x 0x%08x 0x%08x (overrun?)"
-                             % (c, size_flags, can, c + size - _HEAP_TAG, _heap_u32(f, 0),
-                                _heap_u32(f, 4)), ch)
-            want = (_HEAP_F_LARGE,) if a.large else (0, _HEAP_F_FREE)
+                             % (c, size_flags, can, c + size - TAG, u32(f, 0),
+                                u32(f, 4)), ch)
+            want = (F_LARGE,) if a.large else (0, F_FREE)
             if flags not in want:
                 self.anomaly("chunk 0x%08x: bad flags 0x%x in a%s %s"
                              % (c, flags, "" if a.large else "n", a.kind()), ch)
@@ -394,7 +384,7 @@ class _HeapWalk:
         if self.freelist_sym is None:
             return
         addr, typ = self.freelist_sym
-        next_off, prev_off = _HEAP_TAG, _HEAP_TAG + 4
+        next_off, prev_off = TAG, TAG + 4
         try:
             ct = gdb.lookup_type("struct chunk")
             offs = {f.name: f.bitpos // 8 for f in ct.fields()}
@@ -409,7 +399,7 @@ class _HeapWalk:
         words = []
         if self.nonempty_sym is not None:
             nw = max(1, self.nonempty_sym[1].sizeof // 4)
-            words = list(_heap_struct.unpack("<%dI" % nw, read_bytes(self.nonempty_sym[0],
+            words = list(struct.unpack("<%dI" % nw, read_bytes(self.nonempty_sym[0],
                                                                      4 * nw, any_error=True)))
         self.lists = []
         complete = all(a.complete for a in self.arenas)
@@ -420,12 +410,12 @@ class _HeapWalk:
         for cls in range(nclass):
             if sentinel:
                 end = addr + cls * esize
-                first = _heap_u32(table, cls * esize + next_off)
+                first = u32(table, cls * esize + next_off)
                 if first == 0:          # lists not set up yet (all zero)
                     first = end
             else:
                 end = 0
-                first = _heap_u32(table, cls * 4)
+                first = u32(table, cls * 4)
             members = []
             c, back, seen = first, end, set()
             while c != end:
@@ -439,7 +429,7 @@ class _HeapWalk:
                 seen.add(c)
                 members.append(c)
                 ch = self.by_addr.get(c)
-                links = _heap_try_read(c + next_off, 4), _heap_try_read(c + prev_off, 4)
+                links = try_read(c + next_off, 4), try_read(c + prev_off, 4)
                 if ch is None and not complete:
                     pass        # maybe in the part of an arena that could not be walked
                 elif ch is None or not ch.free:
@@ -447,14 +437,14 @@ class _HeapWalk:
                                  % (cls, c, " (it is allocated)" if ch else ""), ch)
                 else:
                     ch.listed += 1
-                    if _heap_size_class(ch.size) != cls:
+                    if size_class(ch.size) != cls:
                         self.anomaly("chunk 0x%08x (%d bytes) is on free list %d, "
                                      "should be on %d"
-                                     % (c, ch.size, cls, _heap_size_class(ch.size)), ch)
+                                     % (c, ch.size, cls, size_class(ch.size)), ch)
                 if links[0] is None or links[1] is None:
                     self.anomaly("free list %d: links of 0x%08x not readable" % (cls, c))
                     break
-                nxt, prv = _heap_u32(links[0], 0), _heap_u32(links[1], 0)
+                nxt, prv = u32(links[0], 0), u32(links[1], 0)
                 if prv != back:
                     self.anomaly("free list %d: 0x%08x has prev 0x%08x, expected 0x%08x"
                                  % (cls, c, prv, back), ch)
@@ -463,7 +453,7 @@ class _HeapWalk:
                     self.anomaly("free list %d: 0x%08x has a NULL next link" % (cls, back), ch)
                     break
             if sentinel and members and c == end:
-                last = _heap_u32(table, cls * esize + prev_off)
+                last = u32(table, cls * esize + prev_off)
                 if last != back:
                     self.anomaly("free list %d: the sentinel's prev is 0x%08x, expected the "
                                  "last chunk 0x%08x" % (cls, last, back))
@@ -542,7 +532,7 @@ two consistent states: the command says so."""
 
     def run(self, arg):
         opts, target = self.parse(arg)
-        w = _HeapWalk()
+        w = Walk()
         arenas = w.arenas
         if target is not None:
             arenas = [a for a in w.arenas if a.addr <= target < a.end]
@@ -552,7 +542,7 @@ two consistent states: the command says so."""
             plural(len(w.arenas) - nlarge, "arena"), plural(nlarge, "large block"),
             plural(npages, "page"), npages * 4)
         out(header)
-        where = _heap_stopped_in_malloc()
+        where = stopped_in_malloc()
         if where:
             out("  note: stopped in %s (src/mm/malloc.c): the heap may be between two "
                 "consistent states" % where)
@@ -569,7 +559,7 @@ two consistent states: the command says so."""
         self.print_summary(w, npages)
 
     def print_chunks(self, w, arenas, target, everything):
-        budget = None if everything else _HEAP_DEFAULT_LINES
+        budget = None if everything else DEFAULT_LINES
         hidden = 0
         for a in arenas:
             tags = []
@@ -589,10 +579,10 @@ two consistent states: the command says so."""
                 if ch.broken:
                     what = "????  (broken header: size|flags 0x%x)" % (ch.size | ch.flags)
                 elif ch.free:
-                    what = "free  class %d" % _heap_size_class(ch.size)
+                    what = "free  class %d" % size_class(ch.size)
                 else:
                     what = "used  ptr=0x%08x (%d usable bytes)" % (
-                        ch.addr + _HEAP_TAG, max(ch.size - 2 * _HEAP_TAG, 0))
+                        ch.addr + TAG, max(ch.size - 2 * TAG, 0))
                 out("  0x%08x  +0x%05x %6d  %s%s" % (
                     ch.addr, ch.addr - a.addr, ch.size, what, "  <==" if mark else ""))
                 for n in ch.notes:
@@ -610,7 +600,7 @@ two consistent states: the command says so."""
         for cls, members in enumerate(w.lists):
             if members:
                 shown += 1
-                out("  %2d [%s]: %s" % (cls, _heap_class_label(cls),
+                out("  %2d [%s]: %s" % (cls, class_label(cls),
                                        " ".join("0x%08x" % c for c in members)))
         if not shown:
             out("  (all empty)")
@@ -627,19 +617,19 @@ two consistent states: the command says so."""
                 all(a.complete for a in w.arenas):
             w.anomaly("heap_pages is %d but the arenas hold %d pages" % (w.heap_pages, npages))
         out("  used:   %s in %s (headers and footers included)"
-            % (_heap_bytes(sum(c.size for c in used)), plural(len(used), "chunk")))
-        out("  free:   %s in %s" % (_heap_bytes(sum(c.size for c in free)),
+            % (size_text(sum(c.size for c in used)), plural(len(used), "chunk")))
+        out("  free:   %s in %s" % (size_text(sum(c.size for c in free)),
                                     plural(len(free), "chunk")))
         if free:
             per = {}
             for ch in free:
-                n, b = per.get(_heap_size_class(ch.size), (0, 0))
-                per[_heap_size_class(ch.size)] = (n + 1, b + ch.size)
+                n, b = per.get(size_class(ch.size), (0, 0))
+                per[size_class(ch.size)] = (n + 1, b + ch.size)
             out("  free chunks per size class:")
             for cls in sorted(per):
                 n, b = per[cls]
                 out("    class %2d  %-16s %s, %s" % (
-                    cls, "[" + _heap_class_label(cls) + "]", plural(n, "chunk"),
+                    cls, "[" + class_label(cls) + "]", plural(n, "chunk"),
                     plural(b, "byte")))
         if w.cached:
             out("  kept empty arena (cached_empty): 0x%08x" % w.cached)
@@ -652,4 +642,5 @@ two consistent states: the command says so."""
             out("strata-heap: no anomalies")
 
 
-StrataHeapCommand()
+def load(plain_bt=None):
+    StrataHeapCommand()

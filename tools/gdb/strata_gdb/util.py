@@ -1,20 +1,14 @@
-# Helpers shared by the Strata GDB files: strata.py, strata_mm.py (lab 2 on)
-# and strata_heap.py (lab 6 on).
-#
-# A plain Python module, not a file to `source`: each of those files finds
-# the folder it was sourced from, puts it on sys.path and imports from here,
-# so each of them still loads on its own. GDB runs every sourced file in one
-# namespace (__main__); the names they import from here are the same objects
-# in all of them, so importing them twice clobbers nothing.
-#
-# Every error is a StrataError, which `reported` turns into one GDB error
-# line "COMMAND: problem" without a Python traceback.
+"""What every module of the Strata GDB helpers uses: errors and output,
+memory reads, int and expression conversion, target checks, symbols and
+source lines, option parsing, formatting.
 
+Every error is a StrataError, which `reported` turns into one GDB error
+line "COMMAND: problem" without a Python traceback."""
+
+import re
 import struct
 
 import gdb
-
-PAGE = 4096
 
 
 class StrataError(Exception):
@@ -73,7 +67,7 @@ def read_u32s(addr, count):
 
 def pointer_bits():
     """The width of the target's pointers: 32 for the kernel, 64 for the
-    host unit tests strata_mm.py also reads."""
+    host unit tests strata-buddy also reads."""
     try:
         return 8 * gdb.lookup_type("void").pointer().sizeof
     except gdb.error:
@@ -169,3 +163,65 @@ def size_str(nbytes):
                 return "%d %s" % (nbytes >> shift, unit)
             return "%.1f %s" % (nbytes / float(1 << shift), unit)
     return "%d B" % nbytes
+
+
+def symbol_addr(name):
+    """The address of a (possibly assembly) symbol, or None."""
+    try:
+        return to_int(gdb.parse_and_eval("&" + name))
+    except gdb.error:
+        return None
+
+
+def symbolize(pc):
+    """'name+off' (decimal offset, as GDB prints it), or '??'."""
+    try:
+        s = gdb.execute("info symbol 0x%x" % pc, to_string=True).strip()
+    except gdb.error:
+        return "??"
+    m = re.match(r"(\S+)(?: \+ (\d+))? in section", s)
+    if not m:
+        return "??"
+    return "%s+%s" % (m.group(1), m.group(2) or "0")
+
+
+def source_of(pc, is_return_address=False):
+    """(file, line, text) of pc, or None. For a return address, look up the
+    call instruction before it."""
+    sal = gdb.find_pc_line(pc - 1 if is_return_address else pc)
+    if sal.symtab is None or sal.line == 0:
+        return None
+    text = None
+    try:
+        with open(sal.symtab.fullname()) as f:
+            lines = f.read().split("\n")
+        if 0 < sal.line <= len(lines):
+            text = lines[sal.line - 1].strip()
+    except (OSError, UnicodeDecodeError, gdb.error):
+        pass
+    return sal.symtab.filename, sal.line, text
+
+
+def parse_options(argv, flags, valued=()):
+    """Splits --flag and --name=VALUE / --name VALUE options from positionals."""
+    opts, pos = {}, []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("--") and len(a) > 2:
+            name, eq, val = a[2:].partition("=")
+            if name in flags and not eq:
+                opts[name] = True
+            elif name in valued:
+                if not eq:
+                    i += 1
+                    if i >= len(argv):
+                        raise StrataError("option --%s needs a value" % name)
+                    val = argv[i]
+                opts[name] = val
+            else:
+                raise StrataError("unknown option %s" % a)
+        else:
+            pos.append(a)
+        i += 1
+    return opts, pos
