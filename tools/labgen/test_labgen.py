@@ -11,7 +11,8 @@ import tempfile
 import types
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# tools/ first: `labgen` is the package in this folder (not labgen.py)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import labgen  # noqa: E402
 import validate  # noqa: E402
 

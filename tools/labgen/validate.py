@@ -34,7 +34,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+# tools/ first: `labgen` is the package in this folder (not labgen.py)
+sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "grader"))
 import labgen  # noqa: E402
 from strata_grader import facts as factsmod  # noqa: E402
