@@ -18,13 +18,23 @@
 #include "kernel/panic.h"
 #include "kernel/trap.h"
 #include "kernel/x86.h"
+#if __has_include("mm/buddy.h")		/* lab 2 on */
+#include "mm/buddy.h"
+#define HAVE_BUDDY 1
+#endif
+#if __has_include("mm/malloc_class.h")	/* lab 6 on; includes malloc_chunk.h */
+#include "mm/malloc_class.h"
+#define HAVE_MALLOC 1
+#endif
 
-/* "@@fact NAME VALUE UNSIGNED": UNSIGNED is 1 when the value's C type is
- * unsigned (the value is printed as a signed 32-bit number). */
-#define FACT(name, value)	FACT_STR(#name, value)
-#define VALUE(name)		FACT_STR(#name, name)	/* # before expansion */
-#define FACT_STR(str, value)						\
-	__asm__ volatile(".ascii \"\\n@@fact " str " %c0 %c1\\n\""	\
+/* "@@fact NAME VALUE UNSIGNED C-SPELLING": UNSIGNED is 1 when the value's
+ * C type is unsigned (the value is printed as a signed 32-bit number); the
+ * C spelling is the expression as written here (test_facts.py checks it).
+ * Stringified before expansion: the # are in FACT and VALUE themselves. */
+#define FACT(name, value)	FACT_STR(#name, #value, value)
+#define VALUE(name)		FACT_STR(#name, #name, name)
+#define FACT_STR(str, spelling, value)					\
+	__asm__ volatile(".ascii \"\\n@@fact " str " %c0 %c1 " spelling "\\n\"" \
 			 :: "i"((long)(value)),				\
 			    "i"((__typeof__(value))-1 > 0))
 /* "@@field STRUCT FIELD OFFSET SIZE" */
@@ -111,4 +121,32 @@ void facts(void)
 	FIELD(trapframe, esp);
 	FIELD(trapframe, ss);
 	SIZE(TRAPFRAME, trapframe);
+
+#ifdef HAVE_BUDDY
+	/* buddy.h */
+	VALUE(BUDDY_MAX_ORDER);
+#endif
+#ifdef HAVE_MALLOC
+	/* malloc.h, malloc_chunk.h, malloc_class.h: the heap's layout, for
+	 * strata-heap (these are #defines: the debug information lacks them) */
+	VALUE(MALLOC_ALIGN);
+	VALUE(MALLOC_CHUNK_OFFSET);
+	FACT(MALLOC_TAG, TAG);
+	FACT(MALLOC_MIN_CHUNK, MIN_CHUNK);
+	FACT(MALLOC_F_FREE, F_FREE);
+	FACT(MALLOC_F_FENCE, F_FENCE);
+	FACT(MALLOC_F_LARGE, F_LARGE);
+	FACT(MALLOC_F_MASK, F_MASK);
+	FACT(MALLOC_CANARY_SEED, CANARY_SEED);
+	FACT(MALLOC_ARENA_MAGIC, ARENA_MAGIC);
+	FACT(MALLOC_LARGE_MAGIC, LARGE_MAGIC);
+	FACT(MALLOC_EXACT_MAX, EXACT_MAX);
+	FACT(MALLOC_EXACT_CLASSES, EXACT_CLASSES);
+	FIELD(arena, magic);
+	FIELD(arena, large);
+	FIELD(arena, pages);
+	FIELD(arena, next);
+	FIELD(arena, prev);
+	SIZE(ARENA, arena);
+#endif
 }

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-FACT = re.compile(r'@@fact (\w+) (-?\d+) ([01])\b')
+FACT = re.compile(r'@@fact (\w+) (-?\d+) ([01]) ([^\n"\\]*)')
 FIELD = re.compile(r'@@field (\w+) (\w+) (\d+) (\d+)\b')
 
 HEADER = '''\
@@ -26,19 +26,21 @@ change the header (see facts.c)."""
 
 
 def parse(asm):
-    """(facts {name: int}, structs {struct: {field: (offset, size)}})."""
-    facts, structs = {}, {}
+    """(facts {name: int}, spellings {name: C expression}, structs {struct:
+    {field: (offset, size)}})."""
+    facts, spellings, structs = {}, {}, {}
     for m in FACT.finditer(asm):
         value = int(m.group(2))
         if m.group(3) == "1" and value < 0:	# an unsigned C value
             value += 1 << 32
         facts[m.group(1)] = value
+        spellings[m.group(1)] = m.group(4).strip()
     for m in FIELD.finditer(asm):
         structs.setdefault(m.group(1), {})[m.group(2)] = (int(m.group(3)), int(m.group(4)))
-    return facts, structs
+    return facts, spellings, structs
 
 
-def render(facts, structs):
+def render(facts, spellings, structs):
     lines = [HEADER]
     for name, value in facts.items():
         lines.append("%s = %d%s" % (name, value, "  # 0x%x" % value if value > 9 else ""))
@@ -49,6 +51,9 @@ def render(facts, structs):
             "%r: (%d, %d)" % (f, o, n) for f, (o, n) in fields.items())))
         order = sorted(fields, key=lambda f: fields[f][0])
         lines.append("%s_FIELDS = (%s,)" % (s.upper(), ", ".join(repr(f) for f in order)))
+    lines.append("")
+    lines.append("# How facts.c spells each fact in C (tools/facts/test_facts.py checks them)")
+    lines.append("C_SPELLING = {%s}" % ", ".join("%r: %r" % kv for kv in spellings.items()))
     return "\n".join(lines) + "\n"
 
 
@@ -64,11 +69,11 @@ def main(argv):
             print("mkfacts: `%s` failed" % " ".join(cmd), file=sys.stderr)
             return 1
         with open(asm_path) as f:
-            facts, structs = parse(f.read())
+            facts, spellings, structs = parse(f.read())
     if not facts:
         print("mkfacts: no facts in the compiler's output", file=sys.stderr)
         return 1
-    text = render(facts, structs)
+    text = render(facts, spellings, structs)
     try:
         with open(out) as f:
             if f.read() == text:

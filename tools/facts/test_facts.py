@@ -2,17 +2,16 @@
 """test_facts.py BUILD/strata_facts.py -- CC FLAGS...: the generated facts
 module says what the C headers say.
 
-Writes a C file of _Static_assert()s, one per fact of the module (its value,
-and for the trap frame each field's offset and size and the struct's size)
-and compiles it with the kernel's flags against the same headers as
-facts.c: a value the generator got wrong, or a module older than a changed
-header, fails to compile, naming the fact. It also shows that this check
+Writes a C file that includes facts.c (so its headers and macros) and
+holds a _Static_assert() per fact of the module (the value of the fact's C
+spelling; each struct field's offset and size), and compiles it with the
+kernel's flags: a value the generator got wrong, or a module older than a
+changed header, fails to compile, naming the fact. It also shows that this check
 can fail: a module with one value changed must not compile. Run by `make
 test` (make test-facts)."""
 
 import importlib.util
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,31 +29,19 @@ def load(path):
     return mod
 
 
-def includes():
-    """facts.c's own #include lines (and its __has_include guards)."""
-    with open(os.path.join(HERE, "facts.c")) as f:
-        text = f.read()
-    return "\n".join(l for l in text.splitlines()
-                     if re.match(r"\s*#\s*(include|if|endif|else|elif)\b", l))
-
-
 def asserts(facts):
-    """The C text of one _Static_assert per fact of the module facts (a
-    dict of the module's names)."""
-    out = [includes(), "#include <stddef.h>"]
+    """The C text of one _Static_assert per fact of the module (facts: a
+    dict of its names): facts.c itself (its headers and macros), then for
+    each fact its C spelling (C_SPELLING) against the module's value, and
+    for each struct each field's offset and size."""
+    out = ['#include "%s"' % os.path.join(HERE, "facts.c")]
     for name, value in facts.items():
-        if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) and isinstance(value, int):
-            if name.startswith("SIZEOF_"):
-                out.append("_Static_assert(sizeof(struct %s) == %d, \"%s\");"
-                           % (name[len("SIZEOF_"):].lower(), value, name))
-            elif name.startswith("STATUS_"):
-                out.append("_Static_assert(((EXIT_%s << 1) | 1) == %d, \"%s\");"
-                           % (name[len("STATUS_"):], value, name))
-            else:
-                out.append("_Static_assert((long long)(%s) == %dLL || "
-                           "(unsigned long long)(%s) == %dULL, \"%s\");"
-                           % (name, value, name, value, name))
-        elif isinstance(value, dict) and name.isupper():
+        if name in facts["C_SPELLING"] and isinstance(value, int):
+            c = facts["C_SPELLING"][name]
+            out.append("_Static_assert((long long)(%s) == %dLL || "
+                       "(unsigned long long)(%s) == %dULL, \"%s\");"
+                       % (c, value, c, value, name))
+        elif isinstance(value, dict) and name.isupper() and name != "C_SPELLING":
             for field, (off, size) in value.items():
                 out.append("_Static_assert(offsetof(struct %s, %s) == %d && "
                            "sizeof(((struct %s *)0)->%s) == %d, \"%s.%s\");"
@@ -83,6 +70,8 @@ class Facts(unittest.TestCase):
         for name in ("STATUS_PASS", "STATUS_FAIL", "STATUS_PANIC", "DEBUG_EXIT_PORT",
                      "KERNBASE", "PTE_PRESENT", "PF_WRITE", "TRAPFRAME", "SIZEOF_TRAPFRAME"):
             self.assertIn(name, facts)
+        self.assertEqual(set(facts["C_SPELLING"]),
+                         {n for n, v in facts.items() if isinstance(v, int)})
         ok, msgs = compile_c(asserts(facts))
         self.assertTrue(ok, msgs)
 
@@ -93,7 +82,8 @@ class Facts(unittest.TestCase):
                          "facts.c names every field of struct trapframe")
 
     def test_a_wrong_value_fails(self):
-        for name, delta in (("STATUS_PANIC", 2), ("KERNBASE", 0x1000), ("PF_WRITE", 1)):
+        for name, delta in (("STATUS_PANIC", 2), ("KERNBASE", 0x1000), ("PF_WRITE", 1),
+                            ("SIZEOF_TRAPFRAME", 4)):
             facts = module_facts()
             facts[name] += delta
             ok, msgs = compile_c(asserts(facts))

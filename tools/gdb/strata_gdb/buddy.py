@@ -25,25 +25,29 @@ from .util import (StrataError, need_symbols, need_target, out,
                    size_str, to_int)
 
 WORD_BITS = 32
-MAX_ORDER = 32                  # BUDDY_MAX_ORDER (src/mm/buddy.h)
-MAX_LEVELS = (32 + 4) // 5      # MAX_LEVELS in buddy.c, with a 32-bit size_t
+MAX_LEVELS = (32 + 4) // 5      # MAX_LEVELS in buddy.c (private there), 32-bit size_t
 DEFAULT_LIMIT = 8               # block starts shown per order by default
 
-# The i386 layout of struct buddy, for a kernel without debug information.
-# struct bitmap { size_t nbits; unsigned nlevels; size_t off[7]; size_t nwords[7]; }
-BITMAP_SIZE = 4 + 4 + 4 * MAX_LEVELS * 2                          # 64
-FALLBACK = {
-    "n": 0, "orders": 4, "free_units": 8, "nfree": 12,
-    "freemap": 12 + 4 * MAX_ORDER,                                   # 140
-    "startmap": 140 + BITMAP_SIZE * MAX_ORDER,                   # 2188
-    "endmap": 2188 + BITMAP_SIZE,                                    # 2252
-    "words": 2252 + BITMAP_SIZE,                                     # 2316
-    "bitmap": {"nbits": 0, "nlevels": 4, "off": 8, "nwords": 8 + 4 * MAX_LEVELS},
-    "bitmap_size": BITMAP_SIZE,
-    "max_levels": MAX_LEVELS,
-    "size_t": 4,
-    "source": "built-in i386 layout",
-}
+
+def fallback_layout():
+    """The i386 layout of struct buddy (private to buddy.c), for a kernel
+    without debug information; BUDDY_MAX_ORDER is the header's (facts).
+    struct bitmap { size_t nbits; unsigned nlevels; size_t off[7]; size_t nwords[7]; }"""
+    orders = K.BUDDY_MAX_ORDER
+    bitmap = 4 + 4 + 4 * MAX_LEVELS * 2                                 # 64
+    freemap = 12 + 4 * orders                                           # 140
+    startmap = freemap + bitmap * orders                                # 2188
+    return {
+        "n": 0, "orders": 4, "free_units": 8, "nfree": 12,
+        "freemap": freemap, "startmap": startmap,
+        "endmap": startmap + bitmap, "words": startmap + 2 * bitmap,     # 2252, 2316
+        "bitmap": {"nbits": 0, "nlevels": 4, "off": 8, "nwords": 8 + 4 * MAX_LEVELS},
+        "bitmap_size": bitmap,
+        "max_levels": MAX_LEVELS,
+        "max_order": orders,
+        "size_t": 4,
+        "source": "built-in i386 layout",
+    }
 
 
 # Appended to "cannot read N bytes at ADDR".
@@ -57,12 +61,12 @@ def u32s(data, offset, count):
 def sizes(data, offset, count, width):
     """count size_t values (width 4 or 8 bytes) at offset."""
     return list(struct.unpack_from("<%d%s" % (count, "I" if width == 4 else "Q"),
-                                       data, offset))
+                                   data, offset))
 
 
-def orders_for(n):
+def orders_for(n, max_order):
     top = n.bit_length() - 1
-    return min(top, MAX_ORDER - 1) + 1
+    return min(top, max_order - 1) + 1
 
 
 # ---- the layout of struct buddy -------------------------------------------------
@@ -74,9 +78,9 @@ def layout():
         t = gdb.lookup_type("struct buddy")
         bm = gdb.lookup_type("struct bitmap")
     except gdb.error:
-        return FALLBACK
+        return fallback_layout()
     if not t.fields() or not bm.fields():	# only declared (opaque) here
-        return FALLBACK
+        return fallback_layout()
     try:
         f = {fld.name: fld.bitpos // 8 for fld in t.fields()}
         bf = {fld.name: fld.bitpos // 8 for fld in bm.fields()}
@@ -87,6 +91,9 @@ def layout():
         lay["bitmap_size"] = bm.sizeof
         lay["size_t"] = off_type.target().sizeof
         lay["max_levels"] = off_type.sizeof // lay["size_t"]
+        # BUDDY_MAX_ORDER: the length of nfree[]
+        nfree = [fld for fld in t.fields() if fld.name == "nfree"][0].type
+        lay["max_order"] = nfree.sizeof // lay["size_t"]
         lay["source"] = "debug information"
     except (KeyError, IndexError, gdb.error):
         raise StrataError("struct buddy in the debug information is not the one of "
@@ -180,13 +187,13 @@ class Buddy:
         self.n, self.orders, self.free_units = (
             sizes(data, lay["n"], 1, w)[0], u32s(data, lay["orders"], 1)[0],
             sizes(data, lay["free_units"], 1, w)[0])
-        if self.n == 0 or self.orders != orders_for(self.n):
+        if self.n == 0 or self.orders != orders_for(self.n, lay["max_order"]):
             raise StrataError("0x%08x does not look like a struct buddy set up by buddy_init "
                               "(n=%d, orders=%d): wrong pointer, or not initialised yet"
                               % (addr, self.n, self.orders))
-        self.nfree = sizes(data, lay["nfree"], MAX_ORDER, w)
+        self.nfree = sizes(data, lay["nfree"], lay["max_order"], w)
         self.freemap = [self._bitmap(data, lay["freemap"] + k * lay["bitmap_size"])
-                        for k in range(MAX_ORDER)]
+                        for k in range(lay["max_order"])]
         self.startmap = self._bitmap(data, lay["startmap"])
         self.endmap = self._bitmap(data, lay["endmap"])
 
@@ -199,7 +206,7 @@ class Buddy:
                               "(at most %d): the metadata is corrupt"
                               % (self.addr, nlevels, m))
         return Bitmap(self, nbits, nlevels, sizes(data, base + b["off"], m, w),
-                         sizes(data, base + b["nwords"], m, w))
+                      sizes(data, base + b["nwords"], m, w))
 
     def free_blocks(self):
         """{order: [start unit, ...]} from the free maps."""
@@ -248,7 +255,7 @@ def phys_target_at(addr):
     except gdb.error:
         reserved = None
     return Target("physical allocator ('ppalloc.c'::phys)", addr, base=0,
-                     reserved=reserved)
+                  reserved=reserved)
 
 
 def lookup(expr, what, lab):
@@ -305,8 +312,8 @@ def vpa_target(value, expr):
         raise StrataError("%s has no allocator (buddy is NULL): vpcreate has not run on it, "
                           "or failed" % expr)
     return Target("vpallocator %s, 0x%08x-0x%08x (%d pages)"
-                     % (expr, start, (start + pages * K.PAGE_SIZE - 1) & 0xFFFFFFFF, pages),
-                     buddy, base=start, reserved=0)
+                  % (expr, start, (start + pages * K.PAGE_SIZE - 1) & 0xFFFFFFFF, pages),
+                  buddy, base=start, reserved=0)
 
 
 def target_symbols(word):

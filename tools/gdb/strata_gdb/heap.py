@@ -31,26 +31,25 @@ from .facts import K
 from .util import (StrataError, eval_addr, need_symbols, need_target, out, plural,
                    read_bytes, reported, split_args, to_int)
 
-ALIGN = 16            # MALLOC_ALIGN
-TAG = 8               # sizeof(struct tag)
-MIN_CHUNK = 32
-F_FREE, F_FENCE, F_LARGE, F_MASK = 1, 2, 4, 15
-CANARY_SEED = 0x5a17c0de
-ARENA_MAGIC = 0xa4e4a600
-LARGE_MAGIC = 0xa4e4a61a
-EXACT_MAX = 1024
-EXACT_CLASSES = EXACT_MAX // ALIGN - 1      # 63 (NCLASS: from `freelist`)
+# The heap's layout constants (flags, magics, canary, size classes) are
+# malloc's #defines, which the debug information does not carry: they come
+# from the kernel's headers through the facts module (K.MALLOC_*).
 MAX_ARENAS = 1 << 16          # more than the kernel virtual space holds
 MAX_PAGES = 1 << 18           # an arena of more pages is a broken header
 DEFAULT_LINES = 200           # chunk lines printed without --all
 
-# struct arena on i386, for a kernel without debug information.
-ARENA_FALLBACK = {"magic": 0, "large": 4, "pages": 8, "next": 12, "prev": 16,
-                        "sizeof": 52}
+
+
+def arena_fallback(why=""):
+    """struct arena's layout from the headers (facts.c), for a kernel
+    without debug information."""
+    lay = {name: off for name, (off, _) in K.ARENA.items()}
+    lay.update(sizeof=K.SIZEOF_ARENA, source="built-in i386 layout" + why)
+    return lay
 
 
 NO_SYMBOLS = ("no kernel symbols loaded: `file build/kernel.elf` first "
-                    "(make gdb does it)")
+              "(make gdb does it)")
 
 
 def try_read(addr, n):
@@ -67,26 +66,26 @@ def u32(data, off):
 def canary(addr, size_flags):
     """canary() of malloc.c: a hash of a tag's chunk address and size|flags."""
     return ((((addr & 0xFFFFFFFF) >> 3) * 0x9e3779b1) & 0xFFFFFFFF) ^ size_flags ^ \
-        CANARY_SEED
+        K.MALLOC_CANARY_SEED
 
 
 def size_class(size):
     """size_class() of malloc.c."""
-    if size <= EXACT_MAX:
-        return size // ALIGN - 2
+    if size <= K.MALLOC_EXACT_MAX:
+        return size // K.MALLOC_ALIGN - 2
     b = size.bit_length() - 1
-    return EXACT_CLASSES + (b - 10) * 4 + ((size >> (b - 2)) & 3)
+    return K.MALLOC_EXACT_CLASSES + (b - 10) * 4 + ((size >> (b - 2)) & 3)
 
 
 def class_label(cls):
     """The chunk sizes of a class: '208' or '1040..1264'."""
-    if cls < EXACT_CLASSES:
-        return "%d" % ((cls + 2) * ALIGN)
-    k = cls - EXACT_CLASSES
+    if cls < K.MALLOC_EXACT_CLASSES:
+        return "%d" % ((cls + 2) * K.MALLOC_ALIGN)
+    k = cls - K.MALLOC_EXACT_CLASSES
     b, q = 10 + k // 4, k % 4
     lo, hi = (4 + q) << (b - 2), (5 + q) << (b - 2)
-    lo = max(lo, EXACT_MAX + ALIGN)
-    return "%d..%d" % (lo, hi - ALIGN)
+    lo = max(lo, K.MALLOC_EXACT_MAX + K.MALLOC_ALIGN)
+    return "%d..%d" % (lo, hi - K.MALLOC_ALIGN)
 
 
 def size_text(n):
@@ -144,13 +143,12 @@ def arena_layout():
     try:
         t = gdb.lookup_type("struct arena")
     except gdb.error:
-        return dict(ARENA_FALLBACK, source="built-in i386 layout")
+        return arena_fallback()
     offs = {f.name: f.bitpos // 8 for f in t.fields() if not f.is_base_class}
     lay = {"sizeof": t.sizeof, "source": "debug information"}
     for name in ("magic", "large", "pages", "next", "prev"):
         if name not in offs:
-            return dict(ARENA_FALLBACK,
-                        source="built-in i386 layout (struct arena has no `%s`)" % name)
+            return arena_fallback(" (struct arena has no `%s`)" % name)
         lay[name] = offs[name]
     return lay
 
@@ -179,7 +177,7 @@ class Chunk:
 
     def __init__(self, addr, size, flags, arena):
         self.addr, self.size, self.flags, self.arena = addr, size, flags, arena
-        self.free = bool(flags & F_FREE)
+        self.free = bool(flags & K.MALLOC_F_FREE)
         self.notes = []
         self.listed = 0
         self.broken = False     # a header whose size cannot be followed
@@ -212,8 +210,8 @@ class Walk:
                     "a breakpoint first")
         self.anomalies = []
         self.lay = arena_layout()
-        self.first = (self.lay["sizeof"] + TAG + ALIGN - 1) \
-            // ALIGN * ALIGN + TAG           # ARENA_FIRST
+        self.first = (self.lay["sizeof"] + K.MALLOC_TAG + K.MALLOC_ALIGN - 1) \
+            // K.MALLOC_ALIGN * K.MALLOC_ALIGN + K.MALLOC_TAG       # ARENA_FIRST, for this layout
         arenas_sym = symbol("arenas")
         self.freelist_sym = symbol("freelist", required=False)
         self.nonempty_sym = symbol("nonempty", required=False)
@@ -266,7 +264,7 @@ class Walk:
             for name in ("magic", "large", "pages", "next", "prev"):
                 setattr(a, name, u32(hdr, self.lay[name]))
             self.arenas.append(a)
-            want = LARGE_MAGIC if a.large else ARENA_MAGIC
+            want = K.MALLOC_LARGE_MAGIC if a.large else K.MALLOC_ARENA_MAGIC
             if a.magic != want or a.pages == 0 or a.pages > MAX_PAGES:
                 self.anomaly("arena 0x%08x: bad header (magic 0x%08x, expected 0x%08x; "
                              "pages %d): stopping the walk (its next pointer cannot be "
@@ -289,28 +287,28 @@ class Walk:
         return "arenas" if prev is None else "the next field of arena 0x%08x" % prev.addr
 
     def fence(self, a, at, what):
-        t = try_read(at, TAG)
+        t = try_read(at, K.MALLOC_TAG)
         if t is None:
             self.anomaly("%s 0x%08x: %s fence at 0x%08x is not readable"
                          % (a.kind(), a.addr, what, at), a)
             return
         size, can = u32(t, 0), u32(t, 4)
-        if size != F_FENCE or can != canary(at, F_FENCE):
+        if size != K.MALLOC_F_FENCE or can != canary(at, K.MALLOC_F_FENCE):
             self.anomaly("%s 0x%08x: %s fence at 0x%08x overwritten (0x%08x 0x%08x)"
                          % (a.kind(), a.addr, what, at, size, can), a)
 
     def walk_chunks(self, a):
-        first, fence = a.addr + self.first, a.end - TAG
-        self.fence(a, first - TAG, "front")
+        first, fence = a.addr + self.first, a.end - K.MALLOC_TAG
+        self.fence(a, first - K.MALLOC_TAG, "front")
         self.fence(a, fence, "end")
         if a.large:
             # One chunk: read its header and footer only (it may be large).
-            hdr = try_read(first, TAG)
-            size = u32(hdr, 0) & ~F_MASK if hdr else 0
+            hdr = try_read(first, K.MALLOC_TAG)
+            size = u32(hdr, 0) & ~K.MALLOC_F_MASK if hdr else 0
             blocks = {first: hdr}
-            if hdr and MIN_CHUNK <= size <= fence - first:
-                blocks[first + size - TAG] = try_read(first + size - TAG,
-                                                                  TAG)
+            if hdr and K.MALLOC_MIN_CHUNK <= size <= fence - first:
+                foot = first + size - K.MALLOC_TAG
+                blocks[foot] = try_read(foot, K.MALLOC_TAG)
 
             def tag_at(x):
                 return blocks.get(x)
@@ -323,7 +321,7 @@ class Walk:
 
             def tag_at(x):
                 off = x - a.addr
-                return data[off:off + TAG] if 0 <= off <= len(data) - TAG \
+                return data[off:off + K.MALLOC_TAG] if 0 <= off <= len(data) - K.MALLOC_TAG \
                     else None
 
         c, prev = first, None
@@ -334,9 +332,9 @@ class Walk:
                              a)
                 return
             size_flags, can = u32(t, 0), u32(t, 4)
-            size, flags = size_flags & ~F_MASK, size_flags & F_MASK
+            size, flags = size_flags & ~K.MALLOC_F_MASK, size_flags & K.MALLOC_F_MASK
             ch = Chunk(c, size, flags, a)
-            if size < MIN_CHUNK or size % ALIGN or c + size > fence:
+            if size < K.MALLOC_MIN_CHUNK or size % K.MALLOC_ALIGN or c + size > fence:
                 ch.free, ch.broken = False, True
                 a.chunks.append(ch)
                 self.anomaly("chunk 0x%08x: bad size %d (header 0x%08x 0x%08x%s): cannot "
@@ -350,16 +348,16 @@ class Walk:
                 self.anomaly("chunk 0x%08x: bad canary in the header (0x%08x, expected "
                              "0x%08x): header overwritten?"
                              % (c, can, canary(c, size_flags)), ch)
-            f = tag_at(c + size - TAG)
+            f = tag_at(c + size - K.MALLOC_TAG)
             if f is None:
                 self.anomaly("chunk 0x%08x: footer at 0x%08x not readable"
-                             % (c, c + size - TAG), ch)
+                             % (c, c + size - K.MALLOC_TAG), ch)
             elif f != t:
                 self.anomaly("chunk 0x%08x: header/footer mismatch: header 0x%08x 0x%08x, "
                              "footer at 0x%08x 0x%08x 0x%08x (overrun?)"
-                             % (c, size_flags, can, c + size - TAG, u32(f, 0),
+                             % (c, size_flags, can, c + size - K.MALLOC_TAG, u32(f, 0),
                                 u32(f, 4)), ch)
-            want = (F_LARGE,) if a.large else (0, F_FREE)
+            want = (K.MALLOC_F_LARGE,) if a.large else (0, K.MALLOC_F_FREE)
             if flags not in want:
                 self.anomaly("chunk 0x%08x: bad flags 0x%x in a%s %s"
                              % (c, flags, "" if a.large else "n", a.kind()), ch)
@@ -384,7 +382,7 @@ class Walk:
         if self.freelist_sym is None:
             return
         addr, typ = self.freelist_sym
-        next_off, prev_off = TAG, TAG + 4
+        next_off, prev_off = K.MALLOC_TAG, K.MALLOC_TAG + 4
         try:
             ct = gdb.lookup_type("struct chunk")
             offs = {f.name: f.bitpos // 8 for f in ct.fields()}
@@ -400,7 +398,7 @@ class Walk:
         if self.nonempty_sym is not None:
             nw = max(1, self.nonempty_sym[1].sizeof // 4)
             words = list(struct.unpack("<%dI" % nw, read_bytes(self.nonempty_sym[0],
-                                                                     4 * nw, any_error=True)))
+                                                               4 * nw, any_error=True)))
         self.lists = []
         complete = all(a.complete for a in self.arenas)
         if not complete:
@@ -582,7 +580,7 @@ two consistent states: the command says so."""
                     what = "free  class %d" % size_class(ch.size)
                 else:
                     what = "used  ptr=0x%08x (%d usable bytes)" % (
-                        ch.addr + TAG, max(ch.size - 2 * TAG, 0))
+                        ch.addr + K.MALLOC_TAG, max(ch.size - 2 * K.MALLOC_TAG, 0))
                 out("  0x%08x  +0x%05x %6d  %s%s" % (
                     ch.addr, ch.addr - a.addr, ch.size, what, "  <==" if mark else ""))
                 for n in ch.notes:
