@@ -13,8 +13,11 @@ live blocks and against the header malloc_corrupt_header overwrites; from
 lab 7 on, strata-threads and strata-bt TID at a moment of test=preempt.
 
 Run by `make test` as `python3 tools/gdb/test_gdb.py`. Needs build/kernel.elf
-(runs `make kernel` if it is missing), qemu-system-i386 and gdb. Ends with
-the line `N passed, M failed`; the exit status is non-zero if any failed.
+(runs `make kernel` if it is missing), qemu-system-i386 and gdb. Each case
+is a unittest test (GdbWorkflow) made of named checks, printed as `ok NAME`
+or `FAIL NAME: detail`; a case fails if any of its checks does. Ends with
+the line `N passed, M failed` (checks); the exit status is non-zero if any
+failed.
 Never hangs: every GDB has a time limit, and QEMU runs in its own process
 group, killed at the end whatever happens.
 """
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KERNEL = os.path.join(ROOT, "build", "kernel.elf")
@@ -583,7 +587,59 @@ def no_qemu_case():
           problem or output.strip() or "no output")
 
 
+SYMS = None	# the kernel's text symbols (kernel_symbols), loaded by main
+WORKDIR = None	# a temporary folder for the runs' serial output and logs
+
+
+class GdbWorkflow(unittest.TestCase):
+    """One test per case, in this order; each fails if any of its checks
+    (the ok/FAIL lines) failed. A case for a later lab is skipped in the
+    branches before it."""
+
+    def case(self, what, fn, *args):
+        before = failed
+        try:
+            fn(*args)
+        except RuntimeError as e:
+            check("%s: QEMU starts" % what, False, str(e))
+        self.assertEqual(failed, before, "%d check(s) failed (FAIL lines above)"
+                         % (failed - before))
+
+    def need(self, symbol, lab):
+        if symbol not in SYMS:
+            self.skipTest("lab %d on (no %s)" % (lab, symbol))
+
+    def test_pf_read(self):
+        self.case("pf_read", pf_case, "pf_read", "read kernel not-present", 0x0, SYMS, WORKDIR)
+
+    def test_pf_write(self):
+        self.case("pf_write", pf_case, "pf_write", "write kernel not-present", 0x2, SYMS,
+                  WORKDIR)
+
+    def test_buddy(self):
+        self.need("ktest_ppalloc_boot", 2)
+        self.case("ppalloc_boot", buddy_case, WORKDIR)
+
+    def test_heap(self):
+        self.need("ktest_malloc_stress", 6)
+        self.case("malloc", heap_case, WORKDIR)
+
+    def test_threads(self):
+        self.need("ktest_preempt", 7)
+        self.case("threads", threads_case, WORKDIR, SYMS)
+
+    def test_gdbinit(self):
+        self.case("gdbinit", gdbinit_case, SYMS, WORKDIR)
+
+    def test_no_qemu(self):
+        self.case("no QEMU", no_qemu_case)
+
+    def test_port_race(self):
+        self.case("two make qemu-gdb", port_race_case, WORKDIR)
+
+
 def main():
+    global FACTS, SYMS, WORKDIR
     for tool, pkg in ((QEMU, "qemu-system-x86"), (GDB, "gdb"), ("nm", "binutils")):
         if shutil.which(tool) is None:
             check("%s is installed" % tool, False, "sudo apt-get install %s (or: make deps)" % pkg)
@@ -597,7 +653,6 @@ def main():
             check("make kernel", False)
             print("%d passed, %d failed" % (passed, failed))
             return 1
-    global FACTS
     try:
         FACTS = factsmod.load(os.path.join(ROOT, "build"))
     except factsmod.FactsMissing as e:
@@ -605,38 +660,15 @@ def main():
         print("%d passed, %d failed" % (passed, failed))
         return 1
     started = time.time()
-    syms = kernel_symbols()
-    with tempfile.TemporaryDirectory(prefix="strata-gdb-") as workdir:
-        for test, words, err in (("pf_read", "read kernel not-present", 0x0),
-                                 ("pf_write", "write kernel not-present", 0x2)):
-            try:
-                pf_case(test, words, err, syms, workdir)
-            except RuntimeError as e:
-                check("%s: QEMU starts" % test, False, str(e))
-        try:
-            if "ktest_ppalloc_boot" in syms:	# lab 2 on
-                buddy_case(workdir)
-        except RuntimeError as e:
-            check("ppalloc_boot: QEMU starts", False, str(e))
-        try:
-            if "ktest_malloc_stress" in syms:	# lab 6 on
-                heap_case(workdir)
-        except RuntimeError as e:
-            check("malloc: QEMU starts", False, str(e))
-        try:
-            if "ktest_preempt" in syms:	# lab 7 on
-                threads_case(workdir, syms)
-        except RuntimeError as e:
-            check("threads: QEMU starts", False, str(e))
-        try:
-            gdbinit_case(syms, workdir)
-        except RuntimeError as e:
-            check("gdbinit: QEMU starts", False, str(e))
-        no_qemu_case()
-        port_race_case(workdir)
+    SYMS = kernel_symbols()
+    loader = unittest.TestLoader()
+    loader.sortTestMethodsUsing = None	# in the order above
+    with tempfile.TemporaryDirectory(prefix="strata-gdb-") as WORKDIR:
+        result = unittest.TextTestRunner(stream=sys.stdout, verbosity=0).run(
+            loader.loadTestsFromTestCase(GdbWorkflow))
     print("(%.1f s)" % (time.time() - started))
     print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return 0 if result.wasSuccessful() and not failed else 1
 
 
 if __name__ == "__main__":
