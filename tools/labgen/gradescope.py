@@ -22,7 +22,8 @@ import sys
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+# tools/ first: `labgen` is the package in this folder (not labgen.py)
+sys.path.insert(0, os.path.dirname(HERE))
 
 import labgen  # noqa: E402
 
