@@ -566,6 +566,17 @@ class OtherRuns(unittest.TestCase):
         contains(run.out, "SETUP ERROR")
         contains(run.out, "/nonexistent/kernel.elf not found")
 
+    def test_make_grade_passes_qemu_on(self):
+        """make grade QEMU=X grades with X (it used to ignore QEMU=)."""
+        tmp = new_tmp()
+        p = subprocess.run(["make", "-s", "--no-print-directory", "grade",
+                            "QEMU=/nonexistent/qemu-from-make", "GRADEFLAGS=--lab 1 --no-build"],
+                           cwd=REPO, env=grader_env(tmp), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        text = p.stdout.decode("utf-8", "replace")
+        eq(p.returncode, 2, text)
+        contains(text, "SETUP ERROR: QEMU not found: '/nonexistent/qemu-from-make'")
+
     def test_missing_facts_is_setup_error(self):
         """Without the kernel's facts (build/strata_facts.py: exit statuses)
         nothing can be judged: with --no-build that is a SETUP ERROR that
