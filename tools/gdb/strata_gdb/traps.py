@@ -12,33 +12,6 @@ from .facts import K
 from .util import (StrataError, eval_addr, out, parse_options, read_bytes, read_u32, register,
                    reported, source_of, split_args, symbol_addr, symbolize, to_int)
 
-# The CPU exceptions as the kernel names them: a copy of exceptions[] in
-# src/kernel/trap.c (keep the two in step), used when the kernel's own table
-# cannot be read (see trap_name).
-EXCEPTIONS = [
-    ("DE", "divide error"), ("DB", "debug"), ("NMI", "non-maskable interrupt"),
-    ("BP", "breakpoint"), ("OF", "overflow"), ("BR", "bound range exceeded"),
-    ("UD", "invalid opcode"), ("NM", "device not available"),
-    ("DF", "double fault"), ("CSO", "coprocessor segment overrun"),
-    ("TS", "invalid TSS"), ("NP", "segment not present"),
-    ("SS", "stack-segment fault"), ("GP", "general protection"),
-    ("PF", "page fault"), ("15", "reserved"), ("MF", "x87 floating-point error"),
-    ("AC", "alignment check"), ("MC", "machine check"),
-    ("XM", "SIMD floating-point exception"), ("VE", "virtualization exception"),
-    ("CP", "control protection"), ("22", "reserved"), ("23", "reserved"),
-    ("24", "reserved"), ("25", "reserved"), ("26", "reserved"),
-    ("27", "reserved"), ("HV", "hypervisor injection"),
-    ("VC", "VMM communication"), ("SX", "security exception"), ("31", "reserved"),
-]
-
-
-def builtin_trap_name(trapno):
-    """(mnemonic, name) from EXCEPTIONS and the system-call vector."""
-    if trapno == K.T_SYSCALL:
-        return "-", "system call"
-    if 0 <= trapno < len(EXCEPTIONS):
-        return EXCEPTIONS[trapno]
-    return "-", "vector %d" % trapno
 
 def pf_decode(err):
     """The same words as the kernel's pf_decode() (src/kernel/trap.c)."""
@@ -50,19 +23,34 @@ def pf_decode(err):
     return s
 
 
-# ---- trap frames and strata-bt ----------------------------------------------
+def read_exception(trapno):
+    """(mnemonic, name) from exceptions[] in src/kernel/trap.c, or None."""
+    table = gdb.parse_and_eval("'trap.c'::exceptions")
+    lo, hi = table.type.strip_typedefs().range()
+    if not lo <= trapno <= hi:
+        return None
+    entry = table[trapno]
+    return entry["mnemonic"].string(), entry["name"].string()
+
 
 def kernel_exception(trapno):
     """(mnemonic, name) of a CPU exception from the kernel's own table,
-    exceptions[] in src/kernel/trap.c, or None: not an exception, no symbols,
-    or the table not readable (paging still off)."""
+    exceptions[] in src/kernel/trap.c, or None: not an exception, or no
+    symbols. The table is read-only data: when the target cannot show it
+    (paging still off), GDB reads it from the ELF file instead
+    (trust-readonly-sections)."""
     try:
-        table = gdb.parse_and_eval("'trap.c'::exceptions")
-        lo, hi = table.type.strip_typedefs().range()
-        if not lo <= trapno <= hi:
-            return None
-        entry = table[trapno]
-        return entry["mnemonic"].string(), entry["name"].string()
+        return read_exception(trapno)
+    except (gdb.error, RuntimeError, ValueError, UnicodeDecodeError):
+        pass
+    try:
+        was = gdb.parameter("trust-readonly-sections")
+        gdb.execute("set trust-readonly-sections on", to_string=True)
+        try:
+            return read_exception(trapno)
+        finally:
+            gdb.execute("set trust-readonly-sections %s" % ("on" if was else "off"),
+                        to_string=True)
     except (gdb.error, RuntimeError, ValueError, UnicodeDecodeError):
         return None
 
@@ -70,7 +58,9 @@ def kernel_exception(trapno):
 def trap_name(trapno):
     if K.T_IRQ0 <= trapno < K.T_IRQ0 + 16:
         return "-", "hardware interrupt (IRQ %d)" % (trapno - K.T_IRQ0)
-    return kernel_exception(trapno) or builtin_trap_name(trapno)
+    if trapno == K.T_SYSCALL:
+        return "-", "system call"
+    return kernel_exception(trapno) or ("-", "vector %d" % trapno)
 
 
 def read_trapframe(addr):
