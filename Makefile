@@ -11,6 +11,7 @@
 #   make test-matrix  the whole boot matrix (memory 4M..5G, 1..16 CPUs, -kernel and ISO)
 #   make layers       the include order of src/LAYERS, checked (and the checker's self-test)
 #   make compdb       compile_commands.json for clangd
+#   make facts        build/strata_facts.py: the headers' facts for Python (tools/facts/)
 #   make bench        host benchmarks
 #   make deps         install the Debian packages (as root, or with sudo)
 #   make doctor       check the tools and say what is missing
