@@ -571,6 +571,7 @@ class RealTree(unittest.TestCase):
         labs = {f.path: f.lab for f in self.src.files}
         self.assertEqual(labs.get("tools/gdb/strata_gdb/buddy.py"), 2)
         self.assertEqual(labs.get("tools/gdb/strata_gdb/heap.py"), 6)
+        self.assertEqual(labs.get("tools/gdb/strata_gdb/heap_walk.py"), 6)
         self.assertEqual(labs.get("tools/gdb/strata_gdb/threads.py"), 7)
         self.assertIsNone(labs.get("tools/gdb/strata_gdb/__init__.py"))
         self.assertIsNone(labs.get("tools/gdb/strata.py"))

@@ -7,7 +7,7 @@
     traps     strata-bt, strata-pf (trap frames, vector names)
     connect   strata-connect (make qemu-gdb's port, the build id check)
     buddy     strata-buddy (lab 2 on: a whole-lab file)
-    heap      strata-heap (lab 6 on)
+    heap      strata-heap (lab 6 on; heap_walk reads the heap)
     threads   strata-threads, strata-bt TID (lab 7 on)
 
 Every command prints a first line starting with its own name, so the output
