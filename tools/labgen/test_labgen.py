@@ -570,6 +570,7 @@ class RealTree(unittest.TestCase):
     def test_gdb_helpers_come_with_their_lab(self):
         labs = {f.path: f.lab for f in self.src.files}
         self.assertEqual(labs.get("tools/gdb/strata_gdb/buddy.py"), 2)
+        self.assertEqual(labs.get("tools/gdb/strata_gdb/buddy_struct.py"), 2)
         self.assertEqual(labs.get("tools/gdb/strata_gdb/heap.py"), 6)
         self.assertEqual(labs.get("tools/gdb/strata_gdb/heap_walk.py"), 6)
         self.assertEqual(labs.get("tools/gdb/strata_gdb/threads.py"), 7)

@@ -6,7 +6,7 @@
     paging    strata-walk, strata-maps (page-table sources)
     traps     strata-bt, strata-pf (trap frames, vector names)
     connect   strata-connect (make qemu-gdb's port, the build id check)
-    buddy     strata-buddy (lab 2 on: a whole-lab file)
+    buddy     strata-buddy (lab 2 on: whole-lab files; buddy_struct reads one)
     heap      strata-heap (lab 6 on; heap_walk reads the heap)
     threads   strata-threads, strata-bt TID (lab 7 on)
 
