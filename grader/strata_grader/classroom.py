@@ -13,6 +13,7 @@ tools/labgen/classroom.yml (copied into every student branch)."""
 import json
 import os
 
+from .excerpt import verdict_text
 from .status import Status
 
 STATUS = {Status.OK: "pass", Status.FAIL: "fail", Status.TIMEOUT: "error",
@@ -20,7 +21,6 @@ STATUS = {Status.OK: "pass", Status.FAIL: "fail", Status.TIMEOUT: "error",
 
 
 def result(data):
-    from .exports import verdict_text
     tests = []
     for t in data.get("tests", []):
         tests.append({

@@ -13,32 +13,12 @@ from . import classroom, gradescope, junit
 from .report import write_json
 
 STARTED = time.monotonic()
-LOG_MAX = 64 * 1024          # bytes of a test's log put into a result file
 
 
 def not_run(tests):
     """The JSON entries of tests that a setup error kept from running."""
     return [{"lab": t.lab.number, "lab_title": t.lab.title, "name": t.name, "id": t.id,
              "points": t.points} for t in tests]
-
-
-def read_log(test, limit=LOG_MAX):
-    """The end of a test's log (serial output and trailer), '' if none."""
-    path = test.get("log")
-    if not path:
-        return ""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - limit))
-            data = f.read()
-    except OSError:
-        return ""
-    text = data.decode("utf-8", "replace")
-    if size > limit:
-        text = "[... first %d bytes of the log left out ...]\n" % (size - limit) + text
-    return text
 
 
 def write_all(args, data):
@@ -55,12 +35,3 @@ def write_all(args, data):
             write(path, data)
         except OSError as e:
             print("grade: cannot write %s: %s" % (path, e.strerror), file=sys.stderr)
-
-
-def verdict_text(t):
-    """The reason and details a test's verdict line shows on the terminal."""
-    lines = ["%s: %s" % (t["id"], t.get("verdict", "not run"))]
-    if t.get("reason"):
-        lines.append("    " + t["reason"])
-    lines += ["      " + d for d in t.get("details") or []]
-    return "\n".join(lines)

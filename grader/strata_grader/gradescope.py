@@ -1,10 +1,11 @@
 """Gradescope's results.json (the autograder specification's fields) from
-the grader's JSON results, and the autograder package of `make
-gradescope` (see gradescope_pkg.py)."""
+the grader's JSON results.  The autograder package that runs it is made by
+`make gradescope` (tools/labgen/gradescope.py)."""
 
 import json
 import os
 
+from .excerpt import read_log, verdict_text
 from .status import Status
 
 # The visibility of the tests and of run_autograder's stdout.
@@ -14,7 +15,6 @@ STDOUT_VISIBILITY = "hidden"
 
 def _test(t, number, log):
     ok = t.get("verdict") == Status.OK
-    from .exports import verdict_text
     out = verdict_text(t)
     if log:
         out += "\n\n----- serial log -----\n" + log
@@ -36,7 +36,6 @@ def _test(t, number, log):
 
 def results(data):
     """data: report.result_json's dict (with `not_run` on a setup error)."""
-    from .exports import read_log
     tests, per_lab = [], {}
     for t in data.get("tests", []):
         per_lab[t["lab"]] = per_lab.get(t["lab"], 0) + 1

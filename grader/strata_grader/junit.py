@@ -8,6 +8,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
+from .excerpt import read_log, verdict_text
 from .status import Ended, Status
 
 # Characters XML 1.0 cannot hold (a kernel may print any byte).
@@ -41,7 +42,6 @@ def crashed(t):
 
 
 def document(data):
-    from .exports import read_log, verdict_text
     root = ET.Element("testsuites", name="strata")
     labs = {}
     for t in data.get("tests", []) + [dict(x, verdict=None) for x in data.get("not_run", [])]:
