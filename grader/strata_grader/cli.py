@@ -89,12 +89,13 @@ def _setup_error(args, msg, tests=None):
 
 def _pristine_copy(args, root, tmp):
     """--pristine DIR: the submission (root) copied into tmp with DIR's
-    owned files laid over it.  Returns (the copy, where logs go by default)."""
+    owned files laid over it.  Returns (the copy, where logs go by default:
+    the current folder, as the submission is never written to)."""
     work = os.path.join(tmp, "submission")
     copied, n = pristine.prepare(root, args.pristine, work)
     print("grade: grading a copy of %s with %d pristine file(s) from %s"
           % (copied, n, os.path.abspath(args.pristine)), file=sys.stderr, flush=True)
-    return work, (root if os.path.isdir(root) else os.getcwd())
+    return work, os.getcwd()
 
 
 def _main(args, registry, tmp):
