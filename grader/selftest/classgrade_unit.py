@@ -257,6 +257,10 @@ def gradescope_results_fields():
     contains(b["output"], "expected line 2 not found")
     contains(b["output"], "----- serial log -----")
     eq(b["extra_data"]["seconds"], 0.25)
+    long = gradescope.results({"tests": [dict(sample("/tmp")["tests"][1], details=["x" * 100000],
+                                             log=None)]})
+    assert len(long["tests"][0]["output"]) < 1000, "a flood's megabyte line is cut"
+    contains(long["tests"][0]["output"], "(99500 more characters)")
     eq(d["execution_time"], 3)
     bad = gradescope.results({"score": 0, "max_score": 0, "setup_error": "build failed: x",
                               "tests": [], "not_run": [{"lab": 1, "name": "a", "id": "lab1/a",
