@@ -228,12 +228,21 @@ def gradescope_run_autograder():
     # the grader cannot even start (no python3): still a results.json that says so
     bindir = os.path.join(root, "bin")
     os.makedirs(bindir)
-    for tool in ("mkdir", "rm", "mktemp"):
+    for tool in ("mkdir", "rm", "mktemp", "timeout"):
         os.symlink(shutil.which(tool), os.path.join(bindir, tool))
     rc, out = run([shutil.which("bash"), script], env=dict(env, PATH=bindir))
     with open(os.path.join(root, "results", "results.json")) as f:
         res = json.load(f)
-    contains(res["output"], "SETUP ERROR: the Strata autograder could not run")
+    contains(res["output"], "SETUP ERROR: the Strata autograder could not run (exit status 127")
+    eq((res["score"], res["tests"]), (0, []))
+    # past its time limit (Gradescope would stop it and have no results):
+    # killed, and a results.json that says why
+    shutil.rmtree(sub)
+    pristine.copy_tree(it.REPO, sub)
+    rc, out = run(["bash", script], env=dict(env, STRATA_AUTOGRADER_LIMIT="1"))
+    with open(os.path.join(root, "results", "results.json")) as f:
+        res = json.load(f)
+    contains(res["output"], "SETUP ERROR: grading took longer than 1 s, the autograder's limit")
     eq((res["score"], res["tests"]), (0, []))
 
 

@@ -47,24 +47,33 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission. It grades a copy of
 # $ROOT/submission with the pristine files of $ROOT/source/pristine laid
 # over it and writes $ROOT/results/results.json; if the grader itself could
-# not run, it still writes a results.json that says so.
-# ROOT is /autograder, or $STRATA_AUTOGRADER_ROOT (for testing).
+# not run, or ran past $LIMIT seconds (Gradescope stops a run at 10 minutes
+# by default and then has no results), it still writes a results.json that
+# says so. ROOT is /autograder, or $STRATA_AUTOGRADER_ROOT (for testing).
 set -u
 ROOT="${STRATA_AUTOGRADER_ROOT:-/autograder}"
+LIMIT="${STRATA_AUTOGRADER_LIMIT:-540}"
 PRISTINE="$ROOT/source/pristine"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
 LOGS="$(mktemp -d "${TMPDIR:-/tmp}/strata-logs.XXXXXX")"
 # -j 1: Gradescope's default machine has half a CPU; time limits are in
-# QEMU CPU time, so a slow machine does not cause timeouts.
-python3 "$PRISTINE/grader/grade.py" --pristine "$PRISTINE" -C "$ROOT/submission" \\
+# QEMU CPU time, so a slow machine does not cause timeouts. On SIGTERM the
+# grader kills its QEMUs and make.
+timeout -s TERM -k 30 "$LIMIT" \\
+    python3 "$PRISTINE/grader/grade.py" --pristine "$PRISTINE" -C "$ROOT/submission" \\
     -j 1 --out "$LOGS" --gradescope "$RESULTS"
 status=$?
 echo "grader exit status: $status"
 if ! python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert "tests" in d' \\
         "$RESULTS" 2>/dev/null; then
-    printf '%s\\n' '{"score": 0, "output": "SETUP ERROR: the Strata autograder could not run (see the autograder output). This is not a grade of your work; tell the course staff.", "visibility": "visible", "stdout_visibility": "visible", "tests": []}' > "$RESULTS"
+    if [ "$status" = 124 ]; then
+        why="grading took longer than $LIMIT s, the autograder's limit (a kernel that hangs or floods its output in every test makes every test slow)"
+    else
+        why="the Strata autograder could not run (exit status $status; see the autograder output)"
+    fi
+    printf '{"score": 0, "output": "SETUP ERROR: %s. This is not a grade of your work; tell the course staff.", "visibility": "visible", "stdout_visibility": "visible", "tests": []}\\n' "$why" > "$RESULTS"
 fi
 exit 0
 """
