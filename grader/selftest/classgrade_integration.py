@@ -312,7 +312,7 @@ def batch_mode_three_submissions_and_regrade():
     eq(rows["hang"]["tests"]["lab1/printk"]["verdict"], "TIMEOUT")
     contains(rows["broken"]["error"], "build failed")
     for r in rows.values():
-        assert r["cpu_seconds"] > 0 and r["max_rss_mib"] > 0, r
+        assert r["cpu_seconds"] > 0 and r["peak_rss_mib"] > 0, r
     for name in ("ref", "hang"):
         sdir = os.path.join(outs[0], "students", name)
         for f in ("result.json", "grade.log", "gradescope.json"):

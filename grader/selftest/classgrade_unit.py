@@ -313,7 +313,7 @@ def junit_xml_per_lab():
 def rows():
     mk = lambda name, state, tests, score, mx: {
         "student": name, "state": state, "score": score, "max_score": mx, "seconds": 3.0,
-        "cpu_seconds": 2.0, "max_rss_mib": 50.0, "error": None if state == "graded" else
+        "cpu_seconds": 2.0, "peak_rss_mib": 50.0, "error": None if state == "graded" else
         "build failed: `make` exited with status 2", "tests": tests, "not_run": []}
     ok = lambda pts: {"verdict": "OK", "score": pts, "points": pts, "reason": ""}
     bad = lambda pts: {"verdict": "FAIL", "score": 0, "points": pts, "reason": "x"}

@@ -7,7 +7,8 @@ graded in isolation), several at once, each with -j 1 and a wall-clock
 budget (--submission-timeout): a submission that fails to build, hangs or
 floods costs only its own budget.  RESULTS gets, per student,
 students/NAME/{result.json, grade.log, logs/}, and for the class
-scores.csv, summary.json and report.html (classreport.py)."""
+scores.csv, summary.json (wall time, CPU seconds and peak memory per
+student) and report.html (classreport.py)."""
 
 import concurrent.futures
 import json
@@ -70,11 +71,11 @@ def grade_one(registry, args, name, path, out):
     with open(os.path.join(sdir, "grade.log"), "wb") as log:
         proc = registry.spawn(argv, gentle=True, stdin=subprocess.DEVNULL, stdout=log,
                               stderr=log)
-        status, usage, timed_out = _wait(proc, args.submission_timeout)
+        status, usage, peak, timed_out = _wait(proc, args.submission_timeout)
         registry.release(proc)
     row = {"student": name, "submission": path, "seconds": round(time.monotonic() - start, 2),
            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2) if usage else None,
-           "max_rss_mib": round(usage.ru_maxrss / 1024, 1) if usage else None,
+           "peak_rss_mib": round(peak / 2**20, 1),
            "exit_status": status}
     data = None
     try:
@@ -108,19 +109,24 @@ def grade_one(registry, args, name, path, out):
 
 def _wait(proc, limit):
     """Wait for proc (reaping it with wait4 for its resource usage, which
-    covers every process it waited for: make, the compilers, QEMU).  Past
-    `limit` seconds: SIGTERM (the grader kills its QEMUs and make), then
-    SIGKILL.  Returns (exit status, rusage or None, timed out?)."""
+    covers every process it waited for: make, the compilers, QEMU), and
+    sample the summed resident memory of its process tree every 0.1 s
+    (wait4's ru_maxrss would count the pages a child shares with this
+    process at fork).  Past `limit` seconds: SIGTERM (the grader kills its
+    QEMUs and make), then SIGKILL.  Returns (exit status, rusage or None,
+    peak bytes, timed out?)."""
     deadline = time.monotonic() + limit
     term_at = None
+    peak = 0
     while True:
         try:
             pid, st, usage = os.wait4(proc.pid, os.WNOHANG)
         except ChildProcessError:
-            return proc.returncode, None, term_at is not None
+            return proc.returncode, None, peak, term_at is not None
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(st)
-            return proc.returncode, usage, term_at is not None
+            return proc.returncode, usage, peak, term_at is not None
+        peak = max(peak, tree_rss(proc.pid))
         now = time.monotonic()
         if term_at is None and now >= deadline:
             term_at = now
@@ -128,6 +134,36 @@ def _wait(proc, limit):
         elif term_at is not None and now - term_at >= TERM_GRACE:
             _signal(proc.pid, signal.SIGKILL)
         time.sleep(0.1)
+
+
+def tree_rss(root):
+    """Resident bytes of root and all its descendants, from /proc (0 where
+    there is no /proc)."""
+    children = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return 0
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    total, todo = 0, [root]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        pid = todo.pop()
+        try:
+            with open("/proc/%d/statm" % pid, "rb") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            pass
+        todo += children.get(pid, [])
+    return total
 
 
 def _signal(pgid, sig):

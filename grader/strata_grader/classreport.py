@@ -160,7 +160,7 @@ def report_html(summary):
                          esc(s["student"]), esc(s["state"]), s["score"], s["max_score"],
                          esc(" ".join(failed)), s["seconds"],
                          s["cpu_seconds"] if s["cpu_seconds"] is not None else "",
-                         s["max_rss_mib"] if s["max_rss_mib"] is not None else ""))
+                         s["peak_rss_mib"] if s["peak_rss_mib"] is not None else ""))
     parts.append("</table><p>Per student: <code>students/NAME/</code> holds "
                  "<code>result.json</code>, <code>grade.log</code> and the test logs.</p>")
     parts.append("</body></html>\n")
