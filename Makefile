@@ -12,6 +12,7 @@
 #   make layers       the include order of src/LAYERS, checked (and the checker's self-test)
 #   make compdb       compile_commands.json for clangd
 #   make facts        build/strata_facts.py: the headers' facts for Python (tools/facts/)
+#   make transcripts  the handouts' GDB walk-throughs, checked against GDB
 #   make bench        host benchmarks
 #   make deps         install the Debian packages (as root, or with sudo)
 #   make doctor       check the tools and say what is missing
@@ -254,6 +255,14 @@ test-gdb: kernel
 	QEMU="$(QEMU)" GDB="$(GDB)" $(PYTHON) tools/gdb/test_gdb.py
 test-labgen:
 	$(PYTHON) tools/labgen/validate.py
+
+# The handouts' GDB walk-throughs, re-run on each lab's rendered solved
+# tree and compared with what GDB prints (a few minutes; not in make test).
+transcripts: | need-cc
+	@test -f tools/labgen/transcripts.py || { echo "make transcripts: this tree has no tools/labgen; run it in the course's main repository"; exit 1; }
+	@$(NEED) $(GDB) gdb
+	@$(NEED) $(QEMU) qemu-system-x86
+	@$(PYTHON) tools/labgen/transcripts.py $(TRANSCRIPTFLAGS)
 
 # compile_commands.json (git ignores it) for clangd, from the flags above:
 # kernel sources with the kernel's flags, host tests and benchmarks with
