@@ -40,6 +40,12 @@ KTEST(vpalloc_region)
 	/* A region is all user or all kernel, and does not wrap past 4 GiB. */
 	KEXPECT_EQ(vpcreate(&region, KERNBASE - 2 * PAGE_SIZE, 4, region_meta), -1);
 	KEXPECT_EQ(vpcreate(&region, 0xFFFFE000, 4, region_meta), -1);
+	/* 2^20 + 1 pages from KERNBASE wrap around 4 GiB and end in the
+	 * kernel half again: refused as wrapping, not by the straddle check. */
+	static struct vpallocator scratch;
+	if (vpcreate(&scratch, KERNBASE, ((size_t)1 << 20) + 1, NULL) != -1)
+		ktest_fail("vpcreate(KERNBASE, 2^20 + 1 pages) succeeded: the region wraps past "
+			   "4 GiB (exercise 1)");
 	KEXPECT_EQ(vpcreate(&region, KERNBASE - 2 * PAGE_SIZE, 2, region_meta), 0);
 	printk("vpalloc_region: vpcreate refuses unaligned, empty, straddling, wrapping regions\n");
 	make_region();
@@ -111,4 +117,14 @@ KTEST(vpfree_double)
 	vpfree(&region, a, 2);
 	printk("vpfree_double: freeing 0x%08x again\n", a);
 	vpfree(&region, a, 2);
+}
+
+KTEST(vpfree_unaligned)
+{
+	uintptr_t a;
+
+	make_region();
+	KEXPECT_EQ(vpalloc(&region, 2, 2, &a), 2);
+	printk("vpfree_unaligned: freeing 0x%08x\n", a + 8);
+	vpfree(&region, a + 8, 2);
 }

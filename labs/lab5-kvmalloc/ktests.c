@@ -280,3 +280,55 @@ KTEST(kvmalloc_map_fails)
 		vpfree(NULL, kvheld[nk], 1);
 	printk("kvmalloc_map_fails: works once a page table can be made\n");
 }
+
+/*
+ * The rollback, counted in pages: 4 pages free, a range in a PDE without a
+ * page table. The first map takes a page for the table, so the fourth page
+ * cannot be had: kvmalloc fails after mapping 3 pages and gives back all 3
+ * (the new kernel page table stays: kernel tables are never freed).
+ */
+KTEST(kvmalloc_rollback)
+{
+	size_t nk = 0, n = 0, tables;
+	uintptr_t va = 0x1234, four;
+	struct counts before;
+
+	while (free_under_tables() > 0) {
+		KEXPECT(nk < KV_HOLD);
+		KEXPECT_EQ(vpalloc(NULL, 1, 1, &kvheld[nk]), 1);
+		nk++;
+	}
+	KEXPECT_EQ(ppalloc(4, 4, &four), 4);
+	while (n < HOLD_MAX && (held[n].n = ppalloc(1, 1 << 30, &held[n].pa)))
+		n++;
+	KEXPECT(n < HOLD_MAX);
+	ppfree(four, 4);
+	before = counts();
+	tables = kernel_page_tables();
+	KEXPECT_EQ(before.phys, 4);
+	printk("kvmalloc_rollback: kvmalloc(4, 4) with 4 free pages, one needed for a page table\n");
+	size_t got = kvmalloc(4, 4, &va);
+	if (got != 0)
+		ktest_fail("kvmalloc(4, 4) = %u with 4 free pages of which the page table takes "
+			   "one", got);
+	KEXPECT_EQ(va, 0x1234);
+	KEXPECT_EQ(kernel_page_tables(), tables + 1);
+	if (counts().phys != 3)
+		ktest_fail("kvmalloc failed after mapping 3 pages: %u pages free, expected 3 (4 "
+			   "less the page table, which stays): the rollback gives back every page "
+			   "it took (exercise 1)", counts().phys);
+	if (counts().virt != before.virt)
+		ktest_fail("kvmalloc failed: %u kernel virtual pages free, expected %u: the "
+			   "rollback gives back the range", counts().virt, before.virt);
+	printk("kvmalloc_rollback: 0, the 3 pages and the range given back\n");
+	while (n--)
+		ppfree(held[n].pa, held[n].n);
+	while (nk--)
+		vpfree(NULL, kvheld[nk], 1);
+}
+
+KTEST(kvfree_not_kvmalloc)
+{
+	printk("kvfree_not_kvmalloc: freeing the kernel image's first page\n");
+	kvfree(KERNBASE + KERNEL_PHYS, 1);
+}

@@ -229,15 +229,16 @@ def why(t):
     return reason
 
 
-def run_one(lab, m, root, work, timeout_scale, keep=False):
-    """Grades lab `lab` of a copy of the tree with mutant m applied (None: the
-    unmutated tree, the baseline)."""
+def run_one(lab, m, base, root, work, timeout_scale, keep=False):
+    """Grades lab `lab` of a copy of the snapshot `base` with mutant m
+    applied (None: the unmutated tree, the baseline), with the grader and
+    tests of `base`."""
     tree = tempfile.mkdtemp(prefix="lab%d-%s-" % (lab, m.name if m else "reference"), dir=work)
     try:
-        copy_tree(root, tree)
+        shutil.copytree(base, tree, symlinks=True, dirs_exist_ok=True)
         if m is not None:
             apply(m, tree)
-        return grade(tree, lab, root, timeout_scale)
+        return grade(tree, lab, base, timeout_scale)
     finally:
         if not keep:
             shutil.rmtree(tree, ignore_errors=True)
@@ -250,7 +251,9 @@ def describe(m, r):
         return "CAUGHT   %-28s %s/%s  %s%s" % (m.name, r["score"], r["max_score"], by, more)
     if r["status"] == "SURVIVED":
         return "SURVIVED %-28s %s/%s  (%s)" % (m.name, r["score"], r["max_score"], m.why)
-    return "ERROR    %-28s %s: %s" % (m.name, r["error"], r.get("output", ""))
+    errs = [l.strip() for l in (r["error"] + "\n" + r.get("output", "")).split("\n")
+            if "error:" in l]
+    return "ERROR    %-28s %s" % (m.name, errs[0] if errs else r["error"].split("\n")[0])
 
 
 def show_diffs(mutants, root):
@@ -317,12 +320,26 @@ def main(argv=None):
             print("mutants: %d mutants parse and apply" % len(mutants))
         return 0
     live = [m for m in mutants if not m.equivalent]
-    labs = sorted({m.lab for m in live})
     work = os.path.join(root, "build", "mutants")
     os.makedirs(work, exist_ok=True)
+    # One snapshot of the tree, taken now: every mutant is a copy of it, so
+    # editing the tree while the mutants run changes nothing.
+    base = tempfile.mkdtemp(prefix="base-", dir=work)
+    try:
+        copy_tree(root, base)
+        # Built once here, so each copy rebuilds only what its mutant touches.
+        subprocess.run(["make", "-s", "kernel", "iso"], cwd=base, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        return run_all(a, mutants, live, base, root, work)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_all(a, mutants, live, base, root, work):
+    labs = sorted({m.lab for m in live})
     if not a.no_baseline:
         with concurrent.futures.ThreadPoolExecutor(max(1, a.jobs)) as ex:
-            for lab, r in zip(labs, ex.map(lambda l: run_one(l, None, root, work, a.timeout_scale), labs)):
+            for lab, r in zip(labs, ex.map(lambda l: run_one(l, None, base, root, work, a.timeout_scale), labs)):
                 if r["status"] != "SURVIVED":
                     print("mutants: the unmutated tree does not get full marks in lab %d: %s" %
                           (lab, r.get("error") or "; ".join("%s: %s" % (b["test"], b["reason"]) for b in r["by"])),
@@ -330,7 +347,7 @@ def main(argv=None):
                     return 2
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max(1, a.jobs)) as ex:
-        futs = {ex.submit(run_one, m.lab, m, root, work, a.timeout_scale, a.keep): m for m in live}
+        futs = {ex.submit(run_one, m.lab, m, base, root, work, a.timeout_scale, a.keep): m for m in live}
         for f in concurrent.futures.as_completed(futs):
             m = futs[f]
             results[m.id] = f.result()
