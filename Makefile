@@ -71,7 +71,7 @@ endif
 
 .PHONY: all kernel facts iso qemu qemu-nox qemu-gdb gdb grade check test bench deps \
 	doctor clean student-repo gradescope need-cc test-check test-grade test-grader-selftest \
-	test-gdb test-labgen test-facts layers test-layers compdb test-boot test-matrix
+	test-gdb test-labgen test-facts layers test-layers compdb test-boot test-matrix test-mutants mutants
 .DELETE_ON_ERROR:
 
 all: kernel iso
@@ -217,7 +217,8 @@ bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES))
 
 # Every step runs even if an earlier one failed (a lab branch's unit tests
 # fail until its exercises are done); the summary names the failed ones.
-TEST_STEPS := layers check facts grade grader-selftest gdb boot $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen)
+TEST_STEPS := layers check facts grade grader-selftest gdb boot $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen) \
+	$(if $(and $(wildcard tools/mutants/mutants.py),$(if $(LAB),,1)),mutants)
 
 test:
 	@$(NEED) $(PYTHON) python3
@@ -255,6 +256,15 @@ test-gdb: kernel
 	QEMU="$(QEMU)" GDB="$(GDB)" $(PYTHON) tools/gdb/test_gdb.py
 test-labgen:
 	$(PYTHON) tools/labgen/validate.py
+test-mutants:
+	$(PYTHON) tools/mutants/mutants.py --check
+	$(PYTHON) tools/mutants/mutants.py --sample
+
+# Every mutant of tools/mutants/labN.mut graded (tools/mutants/README.md).
+MUTANTFLAGS ?=
+mutants:
+	@test -f tools/mutants/mutants.py || { echo "make mutants: this tree has no tools/mutants"; exit 1; }
+	$(PYTHON) tools/mutants/mutants.py $(MUTANTFLAGS)
 
 # The handouts' GDB walk-throughs, re-run on each lab's rendered solved
 # tree and compared with what GDB prints (a few minutes; not in make test).

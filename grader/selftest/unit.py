@@ -542,3 +542,18 @@ class HostTests(unittest.TestCase):
         contains(v.reason, "killed by signal 9")
         v = host_result("Running suite(s): x\n", status=0)
         contains(v.reason, "printed no Check summary")
+
+
+class PanicLead(unittest.TestCase):
+    def test_panic_details_show_the_lines_that_led_to_it(self):
+        out = ("[boot] ...\nTEST t: start\nt: reading 0xdeadb000\n"
+               "page fault: va=0xdeadb000 eip=0xc0101a2e err=0x0 [read kernel not-present]\n"
+               "panic: unhandled page fault at va 0xdeadb000\nbacktrace:\n"
+               "  #0 0xc0101a2e f+0x12\nkernel panic: stopping\n")
+        v, _ = result("TEST t: PASS\n", out, status=37)
+        eq(v.reason, "kernel panic: unhandled page fault at va 0xdeadb000")
+        eq(v.details[:3], ["line 3: t: reading 0xdeadb000",
+                           "line 4: page fault: va=0xdeadb000 eip=0xc0101a2e err=0x0 "
+                           "[read kernel not-present]",
+                           "line 5: panic: unhandled page fault at va 0xdeadb000"])
+        not_contains("\n".join(v.details), "TEST t: start")

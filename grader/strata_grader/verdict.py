@@ -2,6 +2,7 @@
 specific reason."""
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from . import nonce as noncemod
@@ -121,9 +122,21 @@ def _mismatch_details(res):
     return out
 
 
+LEAD_LINES = 3
+
+
 def _panic_details(res, lines):
+    """The panic line, the lines that led to it (what the kernel printed
+    just before: the decoded `page fault: ...` line of an unhandled fault,
+    the test's last step), and the backtrace after it."""
     pl = res.matcher.panic_line
-    out = ["line %d: %s" % pl]
+    first = max(1, pl[0] - LEAD_LINES)
+    for n in range(pl[0] - 1, first - 1, -1):
+        if re.match(r"TEST \S+: start$", lines[n - 1]):
+            first = n + 1       # nothing from before the test began
+            break
+    out = ["line %d: %s" % (n, lines[n - 1]) for n in range(first, pl[0])]
+    out.append("line %d: %s" % pl)
     for n in range(pl[0] + 1, min(len(lines), pl[0] + 30) + 1):
         text = lines[n - 1]
         if text.lstrip().startswith("#") or text.lstrip().lower().startswith("backtrace"):

@@ -8,7 +8,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # Paths never copied into a student tree (prefixes, relative to the root).
-EXCLUDED = ("tools/labgen/", ".ci/")
+EXCLUDED = ("tools/labgen/", "tools/mutants/", ".ci/")
 EXCLUDED_FILES = ("LAB",)	# written per tree
 # GitHub Classroom's autograding workflow, in every tree (from classroom.yml here)
 CLASSROOM_WORKFLOW = ".github/workflows/classroom.yml"

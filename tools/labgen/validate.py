@@ -228,6 +228,40 @@ def judge_grade(n, first, res, rc, facts):
     return parts, problems
 
 
+def check_quotes(tree, n, res):
+    """The `<!-- quote: stub -->` blocks of lab n's handout against the logs
+    of lab n's tests in this grading run (see quotes.py)."""
+    import glob
+    import quotes
+    parts, problems, found = [], [], []
+    for path in glob.glob(os.path.join(tree, "handouts", "lab%d-*.md" % n)):
+        with open(path, encoding="utf-8") as f:
+            try:
+                found += [q for q in quotes.parse(os.path.relpath(path, tree), f.read())
+                          if q.state == "stub"]
+            except ValueError as e:
+                problems.append("  %s" % e)
+    if not found:
+        return parts, problems
+    lines = []
+    for t in res.get("tests", []):
+        if t["lab"] == n and t.get("log"):
+            try:
+                with open(t["log"], encoding="utf-8", errors="replace") as f:
+                    lines += f.read().split("\n")
+            except OSError:
+                pass
+    bad = 0
+    for q in found:
+        miss = quotes.missing(q, lines)
+        if miss:
+            bad += 1
+            problems.append("  %s: quoted output the stubs do not print: %s"
+                            % (q.where(), "; ".join("`%s`" % m for m in miss)))
+    parts.append("%d/%d handout quotes as printed" % (len(found) - bad, len(found)))
+    return parts, problems
+
+
 def lab_range(first, last):
     if last < first:
         return None
@@ -264,6 +298,9 @@ class Checker:
         except factsmod.FactsMissing as e:
             return False, "%s: build OK, but %s" % (name, e)
         parts, problems = judge_grade(n, self.first, res, rc, facts)
+        qparts, qproblems = check_quotes(d, n, res)
+        parts += qparts
+        problems += qproblems
         if problems and rc not in (0, 1):
             problems.append("  grader output:\n" + tail(out + err))
         line = "%s: %s" % (name, ", ".join(["build OK"] + parts))

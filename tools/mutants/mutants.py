@@ -212,7 +212,14 @@ def grade(tree, lab, root, timeout_scale):
         tail = "\n".join((res.stdout + res.stderr).strip().split("\n")[-6:])
         return {"status": "ERROR", "error": data["setup_error"], "output": tail}
     failed = [t for t in data["tests"] if t["verdict"] != "OK"]
-    return {"status": "CAUGHT" if failed else "SURVIVED",
+    logs = []
+    for t in data["tests"]:
+        try:
+            with open(t.get("log") or "", encoding="utf-8", errors="replace") as f:
+                logs += f.read().split("\n")
+        except OSError:
+            pass
+    return {"status": "CAUGHT" if failed else "SURVIVED", "log_lines": logs,
             "score": data.get("score"), "max_score": data.get("max_score"),
             "by": [{"test": t["name"], "verdict": t["verdict"], "reason": why(t)}
                    for t in failed]}
@@ -256,6 +263,41 @@ def describe(m, r):
     return "ERROR    %-28s %s" % (m.name, errs[0] if errs else r["error"].split("\n")[0])
 
 
+def handout_quotes(root):
+    """The handouts' `<!-- quote: mutant NAME -->` blocks (tools/labgen/quotes.py)."""
+    sys.path.insert(0, os.path.join(root, "tools", "labgen"))
+    import quotes
+    out = []
+    for name in sorted(os.listdir(os.path.join(root, "handouts"))):
+        if name.endswith(".md"):
+            path = os.path.join(root, "handouts", name)
+            with open(path, encoding="utf-8") as f:
+                try:
+                    out += [q for q in quotes.parse("handouts/" + name, f.read())
+                            if q.state == "mutant"]
+                except ValueError as e:
+                    raise MutantError(str(e))
+    return out
+
+
+def check_quotes(quoted, results, mutants):
+    """Problems: a quoted mutant unknown, or a quote line it does not print."""
+    import quotes
+    ids = {m.name: m.id for m in mutants}
+    ids.update({m.id: m.id for m in mutants})
+    problems = []
+    for q in quoted:
+        mid = ids.get(q.mutant)
+        if mid is None or mid not in results:
+            problems.append("%s: quotes mutant %s, which is not graded here" % (q.where(), q.mutant))
+            continue
+        miss = quotes.missing(q, results[mid].get("log_lines", []))
+        if miss:
+            problems.append("%s: mutant %s does not print %s" % (
+                q.where(), mid, "; ".join("`%s`" % m for m in miss)))
+    return problems
+
+
 def show_diffs(mutants, root):
     import difflib
     for m in mutants:
@@ -281,7 +323,8 @@ def main(argv=None):
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="only this mutant (NAME or labN/NAME; repeatable)")
     p.add_argument("--sample", action="store_true",
-                   help="only the mutants listed in tools/mutants/sample.txt; each must be caught")
+                   help="only the mutants listed in tools/mutants/sample.txt and those the "
+                        "handouts quote; each must be caught, and print what is quoted")
     p.add_argument("--check", action="store_true",
                    help="only parse every mutant and check it applies to this tree")
     p.add_argument("--list", action="store_true", help="list the mutants and exit")
@@ -296,9 +339,11 @@ def main(argv=None):
     root = ROOT
     try:
         mutants = load(set(a.lab) if a.lab else None)
+        quoted = handout_quotes(root)
         if a.sample:
             with open(os.path.join(HERE, "sample.txt"), encoding="utf-8") as f:
                 a.only += [s.split("#")[0].strip() for s in f if s.split("#")[0].strip()]
+            a.only += sorted({q.mutant for q in quoted})
         if a.only:
             names = set(a.only)
             unknown = names - {m.name for m in mutants} - {m.id for m in mutants}
@@ -330,12 +375,12 @@ def main(argv=None):
         # Built once here, so each copy rebuilds only what its mutant touches.
         subprocess.run(["make", "-s", "kernel", "iso"], cwd=base, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
-        return run_all(a, mutants, live, base, root, work)
+        return run_all(a, mutants, live, base, root, work, quoted if a.sample else [])
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def run_all(a, mutants, live, base, root, work):
+def run_all(a, mutants, live, base, root, work, quoted):
     labs = sorted({m.lab for m in live})
     if not a.no_baseline:
         with concurrent.futures.ThreadPoolExecutor(max(1, a.jobs)) as ex:
@@ -369,8 +414,16 @@ def run_all(a, mutants, live, base, root, work):
             print("equivalent, excluded: %s (%s)" % (m.id, m.equivalent))
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
-            json.dump({"summary": summary, "mutants": {k: v for k, v in sorted(results.items())}},
-                      f, indent=1)
+            json.dump({"summary": summary, "mutants": {
+                k: {x: y for x, y in v.items() if x != "log_lines"}
+                for k, v in sorted(results.items())}}, f, indent=1)
+    problems = check_quotes(quoted, results, mutants)
+    for p_ in problems:
+        print("mutants: handout quote: %s" % p_, file=sys.stderr)
+    if quoted and not problems:
+        print("mutants: %d handout quotes of mutants as printed" % len(quoted))
+    if problems:
+        return 1
     bad = [k for k, v in results.items() if v["status"] == "ERROR"]
     if bad:
         print("mutants: %d mutants could not be graded (do they compile?): %s" %
