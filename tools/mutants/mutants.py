@@ -233,6 +233,13 @@ def why(t):
         m = re.search(r"TEST \S+: FAIL (.*)", d)
         if m:
             return m.group(1).strip()
+    if reason.startswith("kernel panic"):
+        # The line that led to it (the grader's panic details), e.g. the
+        # decoded page fault.
+        lead = [re.sub(r"^line \d+: ", "", d) for d in t.get("details") or []
+                if re.match(r"line \d+: page fault: ", d)]
+        if lead:
+            return "%s, after `%s`" % (reason, lead[-1])
     return reason
 
 
@@ -357,10 +364,10 @@ def main(argv=None):
     if a.diff:
         return show_diffs(mutants, root)
     if a.list or a.check:
-        for m in mutants:
+        for m in mutants if a.list else []:
             tag = " [equivalent: %s]" % m.equivalent if m.equivalent else ""
-            print("%-36s %s%s" % (m.id, m.why, tag) if a.list else
-                  "%-36s applies at %s" % (m.id, ", ".join("%s:%d" % (p_, i + 1) for p_, i, _, _ in m.places)))
+            print("%-36s %s%s  (%s)" % (m.id, m.why, tag, ", ".join(
+                "%s:%d" % (p_, i + 1) for p_, i, _, _ in m.places)))
         if a.check:
             print("mutants: %d mutants parse and apply" % len(mutants))
         return 0
