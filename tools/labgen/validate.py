@@ -232,7 +232,7 @@ def check_quotes(tree, n, res):
     """The `<!-- quote: stub -->` blocks of lab n's handout against the logs
     of lab n's tests in this grading run (see quotes.py)."""
     import glob
-    import quotes
+    from labgen import quotes
     parts, problems, found = [], [], []
     for path in glob.glob(os.path.join(tree, "handouts", "lab%d-*.md" % n)):
         with open(path, encoding="utf-8") as f:

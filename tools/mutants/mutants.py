@@ -272,8 +272,8 @@ def describe(m, r):
 
 def handout_quotes(root):
     """The handouts' `<!-- quote: mutant NAME -->` blocks (tools/labgen/quotes.py)."""
-    sys.path.insert(0, os.path.join(root, "tools", "labgen"))
-    import quotes
+    sys.path.insert(0, os.path.join(root, "tools"))
+    from labgen import quotes
     out = []
     for name in sorted(os.listdir(os.path.join(root, "handouts"))):
         if name.endswith(".md"):
@@ -289,7 +289,7 @@ def handout_quotes(root):
 
 def check_quotes(quoted, results, mutants):
     """Problems: a quoted mutant unknown, or a quote line it does not print."""
-    import quotes
+    from labgen import quotes
     ids = {m.name: m.id for m in mutants}
     ids.update({m.id: m.id for m in mutants})
     problems = []
