@@ -132,8 +132,12 @@ def _early_sigint(delay):
     import signal
     import sys
     import time
+    # A shell that starts a job in the background (`make test &`, nohup, some
+    # CI runners) hands its children SIGINT ignored; a student's terminal
+    # does not. Test the grader as the terminal starts it.
     p = subprocess.Popen([sys.executable, os.path.join(integration.GRADER, "grade.py"), "--list"],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(delay)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
