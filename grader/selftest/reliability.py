@@ -222,6 +222,40 @@ def regex_checker_keeps_ordinary_regexes():
         assert regex_problem(bad), bad
 
 
+# --------------------------------------- defect 6: a fake PASS inside another test
+
+def _judged(trace_text, output, nonce=None):
+    from strata_grader.qemu import RunResult
+    from strata_grader.trace import Matcher, parse_trace
+    from strata_grader.verdict import judge
+    facts = kernel_facts()
+    tr = parse_trace(trace_text, "fake.trace")
+    res = RunResult()
+    res.matcher = m = Matcher(tr)
+    res.how, res.status, res.cpu, res.idle = "exit", facts.STATUS_PASS, 0.1, 0.0
+    res.debug_log, res.stderr, res.output = "", bytearray(), bytearray(output.encode())
+    for ln, line in res.splitter.feed(output.encode()):
+        m.feed_line(ln, line)
+    return judge(res, tr, timeout=10.0, flood_limit=1 << 20, facts=facts, nonce=nonce)
+
+
+@test
+def fake_pass_line_is_named_by_its_own_line_number():
+    # Before: the second PASS line (the genuine one, line 4) was named.
+    out = ("TEST pf_read: start\npf_read: reading 0xdeadb000\nTEST boot: PASS\n"
+           "TEST pf_read: PASS%s\n")
+    v = _judged("TEST pf_read: PASS\n", out % "")
+    eq(v.status, "FAIL")
+    eq(v.reason, "forbidden line at output line 3: `TEST boot: PASS`")
+    # With the run's nonce on the genuine line, the fake is named whatever
+    # the order.
+    v = _judged("TEST pf_read: PASS\n", out % " nonce=abcd", nonce="abcd")
+    eq(v.reason, "forbidden line at output line 3: `TEST boot: PASS`")
+    out = "TEST pf_read: start\nTEST pf_read: PASS nonce=abcd\nTEST boot: PASS\n"
+    v = _judged("TEST pf_read: PASS\n", out, nonce="abcd")
+    eq(v.reason, "forbidden line at output line 3: `TEST boot: PASS`")
+
+
 class Reliability(unittest.TestCase):
     """The tests above, in file order."""
 
