@@ -71,7 +71,8 @@ endif
 
 .PHONY: all kernel facts iso qemu qemu-nox qemu-gdb gdb grade check test bench deps \
 	doctor clean student-repo gradescope need-cc test-check test-grade test-grader-selftest \
-	test-gdb test-labgen test-facts layers test-layers compdb test-boot test-matrix test-mutants mutants
+	test-gdb test-labgen test-facts layers test-layers compdb test-boot test-matrix test-mutants mutants \
+	check-san test-check-san fuzz fuzz-merge test-fuzz
 .DELETE_ON_ERROR:
 
 all: kernel iso
@@ -215,9 +216,66 @@ $(BUILD)/host/bench_%: bench/bench_%.c $$(BENCH_SRCS_$$*) $(wildcard src/*/*.h)
 bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES))
 	@set -e; for b in $^; do echo "== $$b"; $$b; done
 
+# ---- fuzzing and sanitizers ------------------------------------------------
+
+# The host unit tests again, under AddressSanitizer and UBSan (gcc's).
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check-san:
+	@$(MAKE) --no-print-directory check HOSTBUILD=$(BUILD)/host-san \
+	  HOSTCFLAGS="$(filter-out -O2,$(HOSTCFLAGS)) -O1 $(SANFLAGS)"
+
+# libFuzzer targets (fuzz/fuzz_NAME.c, Debian's clang): built -m32 like the
+# kernel, with ASan and UBSan; each reads fuzz/corpus/NAME. fuzz/fuzz_trace.py
+# fuzzes the grader's trace parser and matcher (Python, standard library).
+#   make fuzz [FUZZTIME=60]   each target for FUZZTIME seconds; new inputs in
+#                             build/fuzz/corpus-NAME (make fuzz-merge adds the
+#                             ones that cover something new to fuzz/corpus)
+#   make test-fuzz            (in make test) a short fixed run of each: the
+#                             corpus, then FUZZRUNS inputs from seed 1
+FUZZCC    ?= clang
+FUZZFLAGS := -m32 -g -O2 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Wno-incompatible-library-redeclaration -DSTRATA_HOST -Isrc -Ifuzz
+FUZZ_SRCS_args      := src/lib/args.c
+FUZZ_SRCS_buddy     := src/mm/buddy.c
+FUZZ_SRCS_vpalloc   := src/mm/vpalloc.c src/mm/buddy.c
+FUZZ_SRCS_malloc    := $(filter-out src/mm/malloc_kernel.c,$(wildcard src/mm/malloc*.c)) tests/host_pages.c
+FUZZ_SRCS_multiboot := src/kernel/multiboot.c
+FUZZERS   := $(filter $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c)),$(patsubst FUZZ_SRCS_%,%,$(filter FUZZ_SRCS_%,$(.VARIABLES))))
+FUZZTIME  ?= 60
+FUZZRUNS  ?= 300
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.c fuzz/fuzz.h $$(FUZZ_SRCS_$$*) $(wildcard src/*/*.h)
+	@$(NEED) $(FUZZCC) clang
+	@mkdir -p $(@D)
+	@echo "  FUZZCC $@"
+	$(Q)$(FUZZCC) $(FUZZFLAGS) -o $@ $< fuzz/fuzz_common.c $(FUZZ_SRCS_$*) || \
+	 { echo "fuzz: clang -m32 -fsanitize=fuzzer needs clang libclang-rt-14-dev lib32stdc++-12-dev (make deps)"; exit 1; }
+
+fuzz: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	   echo "== fuzz_$$f for $(FUZZTIME) s"; mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	   $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZTIME) -max_len=1024 -print_final_stats=1 \
+	     -artifact_prefix=$(BUILD)/fuzz/$$f- $(BUILD)/fuzz/corpus-$$f fuzz/corpus/$$f; \
+	 done
+	$(PYTHON) fuzz/fuzz_trace.py --seconds $(FUZZTIME)
+
+fuzz-merge: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do mkdir -p fuzz/corpus/$$f; \
+	   $(BUILD)/fuzz/fuzz_$$f -merge=1 fuzz/corpus/$$f $(BUILD)/fuzz/corpus-$$f; done
+
+# Fixed runs: the corpus, then FUZZRUNS inputs from seed 1; the same every time.
+test-fuzz: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	   $(BUILD)/fuzz/fuzz_$$f -runs=$(FUZZRUNS) -seed=1 -max_len=256 \
+	     -artifact_prefix=$(BUILD)/fuzz/$$f- fuzz/corpus/$$f > $(BUILD)/fuzz/$$f.log 2>&1 || \
+	     { tail -30 $(BUILD)/fuzz/$$f.log; echo "fuzz_$$f: FAILED (log: $(BUILD)/fuzz/$$f.log)"; exit 1; }; \
+	   grep -h "^fuzz_$$f:" $(BUILD)/fuzz/$$f.log; \
+	 done
+	$(PYTHON) fuzz/fuzz_trace.py --seconds 3 --seed 1
+
 # Every step runs even if an earlier one failed (a lab branch's unit tests
 # fail until its exercises are done); the summary names the failed ones.
-TEST_STEPS := layers check facts grade grader-selftest gdb boot $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen) \
+TEST_STEPS := layers check check-san fuzz facts grade grader-selftest gdb boot $(if $(and $(wildcard tools/labgen/validate.py),$(if $(LAB),,1)),labgen) \
 	$(if $(and $(wildcard tools/mutants/mutants.py),$(if $(LAB),,1)),mutants)
 
 test:
@@ -238,6 +296,7 @@ layers:
 
 test-layers: layers
 test-check: check
+test-check-san: check-san
 test-facts: facts
 	$(PYTHON) tools/facts/test_facts.py $(BUILD)/strata_facts.py -- $(CC) $(KCFLAGS)
 test-grade: kernel iso
@@ -298,7 +357,8 @@ student-repo:
 # ---- setup -----------------------------------------------------------------
 
 DEBS := build-essential gcc-multilib grub-pc-bin grub-common xorriso mtools \
-	qemu-system-x86 gdb check pkg-config python3
+	qemu-system-x86 gdb check pkg-config python3 \
+	clang libclang-rt-14-dev lib32stdc++-12-dev
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -218,8 +218,27 @@ def regex_checker_keeps_ordinary_regexes():
     for ok in (r"  0xc0000000-0xc0[0-9a-f]{6} -> 0x00000000 rw-", r"foo.*bar", r"(foo|bar)?x",
                r"[a-z]+ (0x[0-9a-f]{8}) .*", r"a{1000}", r"(?:ab){2,3}"):
         eq(regex_problem(ok), None, ok)
-    for bad in (r"(.*)*X", r"(a+)+", r"(a|aa)*", r"((ab)*c)*", r"a{1001}", r"(a)\1", r"a{99999999999}"):
+    for bad in (r"(.*)*X", r"(a+)+", r"(a|aa)*", r"((ab)*c)*", r"a{1001}", r"(a)\1", r"a{99999999999}",
+                r".*a.*b.*c", r"[^x]*y[^z]*w.*q"):
         assert regex_problem(bad), bad
+
+
+@test
+def many_anys_in_one_line_are_refused_and_long_lines_are_bounded():
+    # Found by fuzz/fuzz_trace.py: `!{any}oop{any}oop...{any}oops` took
+    # seconds per output line (polynomial backtracking, one `.*` per {any}).
+    import time
+    from strata_grader.trace import Matcher, TraceError, parse_trace
+    try:
+        parse_trace("!{any}oop{any}oop{any}oops\nTEST a: PASS\n", "many.trace")
+        raise AssertionError("three {any} in one line accepted")
+    except TraceError as e:
+        contains(str(e), "many.trace:1")
+    m = Matcher(parse_trace("!{any}oop{any}oops\n~.*a.*b\nTEST a: PASS\n", "two.trace"))
+    t0 = time.process_time()
+    for n in range(20):
+        m.feed_line(n + 1, "oop" * 300000)	# 900 KB lines: matched by their first 4096 characters
+    assert time.process_time() - t0 < 5, "long lines took %.1f s" % (time.process_time() - t0)
 
 
 # --------------------------------------- defect 6: a fake PASS inside another test

@@ -83,6 +83,32 @@ _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT) + (
     (_sre.POSSESSIVE_REPEAT,) if hasattr(_sre, "POSSESSIVE_REPEAT") else ())
 
 
+BROAD_MAX = 2		# repeats of "any character" (.*, {any}) in one pattern
+LINE_MATCH_MAX = 4096	# characters of an output line the patterns see
+
+
+def _broad(tree):
+    """Whether a repeated item can match (almost) any character: the ones
+    that make several repeats in a row try every way to share a line."""
+    if len(tree) != 1:
+        return False
+    op, av = tree[0]
+    return (op == _sre.ANY or op == _sre.NOT_LITERAL or
+            (op == _sre.IN and any(o == _sre.NEGATE for o, _ in av)))
+
+
+def _count_broad(tree):
+    n = 0
+    for op, av in tree:
+        if op in _REPEATS:
+            n += (av[1] > 1 and _broad(av[2])) + _count_broad(av[2])
+        elif op == _sre.SUBPATTERN:
+            n += _count_broad(av[-1])
+        elif op == _sre.BRANCH:
+            n += max(_count_broad(alt) for alt in av[1])
+    return n
+
+
 def regex_problem(source):
     """Why a `~` regex is refused, or None. Python's re has no time limit:
     a repeat inside a repeat (`(.*)*X`, `(a+)+`) can take exponential time
@@ -96,7 +122,11 @@ def regex_problem(source):
         re.compile(source)
     except (re.error, OverflowError, RecursionError, ValueError) as e:
         return str(e)
-    return _nesting_problem(tree, False)
+    problem = _nesting_problem(tree, False)
+    if problem is None and _count_broad(tree) > BROAD_MAX:
+        problem = ("more than %d repeats of any character (.*) can take very long to match "
+                   "a line; anchor the pattern on more literal text" % BROAD_MAX)
+    return problem
 
 
 def _nesting_problem(tree, in_repeat):
@@ -154,6 +184,9 @@ class Pattern:
             self._static = re.compile(source)
         else:
             self._parse()
+            if sum(1 for p in self.parts if p == ("ph", "any")) > BROAD_MAX:
+                raise TraceError("more than %d {any} in one line can take very long to match; "
+                                 "anchor it on more literal text" % BROAD_MAX, path, lineno)
             self._names = tuple(dict.fromkeys([n for _, n in self.binds] + self.refs))
             if not self.binds and not self.refs:
                 self._static = re.compile(self._build({}))
@@ -471,12 +504,14 @@ class Matcher:
         return True
 
     def feed_partial(self, lineno, line):
+        line = line[:LINE_MATCH_MAX]
         if lineno == self._partial_done or len(line) > self.PARTIAL_MAX or not self.wants_partial():
             return
         if self._try_expect(lineno, line):
             self._partial_done = lineno
 
     def feed_line(self, lineno, line):
+        line = line[:LINE_MATCH_MAX]	# bounds the regex engine's time per line
         line, token = noncemod.split(line)      # matched without its nonce
         if noncemod.FINAL_LINE.match(line):
             self.finals.append((lineno, line, token))

@@ -46,7 +46,8 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	gdt_init();
 	trap_init();
 	if (boot_info(magic, info_phys) < 0)
-		panic("not started by a multiboot boot loader (magic 0x%08x)", magic);
+		panic("unusable multiboot information (magic 0x%08x%s)", magic,
+		      magic == MULTIBOOT_BOOTLOADER_MAGIC ? ", see above" : ": not multiboot");
 	printk("[boot] loader: %s\n", bootinfo.loader[0] ? bootinfo.loader : "unknown");
 	printk("[boot] cmdline: '%s'\n", bootinfo.cmdline);
 	printk("[boot] kernel: 0x%08x-0x%08x, physical 0x%08x\n",

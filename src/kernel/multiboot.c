@@ -11,30 +11,50 @@ static void add_structure(uint32_t start, uint32_t end)
 	bootinfo.structures[bootinfo.n_structures++] = (struct memregion){ start, end, 0 };
 }
 
+/*
+ * The boot loader's structures are read through P2V, so they must lie in
+ * the memory start.S maps at KERNBASE: the first KERNEL_BOOT_MAPPED bytes.
+ * GRUB and QEMU put them in low memory; a loader that does not is refused
+ * with a message rather than faulted on (fuzz/fuzz_multiboot.c).
+ */
+static int readable(uint32_t phys, uint32_t len)
+{
+	return phys < KERNEL_BOOT_MAPPED && len <= KERNEL_BOOT_MAPPED - phys;
+}
+
 static void copy_string(char *dst, int size, uint32_t phys)
 {
 	const char *s = P2V(phys);
 	int i;
 
-	for (i = 0; i + 1 < size && s[i]; i++)
+	for (i = 0; i + 1 < size && readable(phys, i + 1) && s[i]; i++)
 		dst[i] = s[i];
 	dst[i] = '\0';
 	add_structure(phys, phys + i + 1);
 }
 
+/* Keeps the entries that lie wholly inside the map, up to the first that
+ * does not (or is shorter than its 20 bytes); drops empty ones. */
 static void copy_mmap(const struct multiboot_info *mb)
 {
-	uint32_t p = mb->mmap_addr, end = mb->mmap_addr + mb->mmap_length;
+	uint32_t off = 0, len = mb->mmap_length;
 
-	while (p < end && bootinfo.n_regions < MEMMAP_MAX) {
-		const struct multiboot_mmap_entry *e = P2V(p);
-		struct memregion *r = &bootinfo.regions[bootinfo.n_regions++];
-		r->start = e->addr;
-		r->end = e->addr + e->len;
-		r->type = e->type;
-		p += e->size + sizeof(e->size);
+	while (len >= sizeof(struct multiboot_mmap_entry) &&
+	       off <= len - sizeof(struct multiboot_mmap_entry) &&
+	       bootinfo.n_regions < MEMMAP_MAX) {
+		const struct multiboot_mmap_entry *e = P2V(mb->mmap_addr + off);
+
+		if (e->size < 20 || e->size > len - off - sizeof(e->size))
+			break;
+		if (e->len != 0 && e->addr + e->len > e->addr) {
+			struct memregion *r = &bootinfo.regions[bootinfo.n_regions++];
+			r->start = e->addr;
+			r->end = e->addr + e->len;
+			r->type = e->type;
+		}
+		off += e->size + sizeof(e->size);
 	}
-	add_structure(mb->mmap_addr, end);
+	add_structure(mb->mmap_addr, mb->mmap_addr + len);
 }
 
 /* Without a memory map, the two basic fields still say how much RAM there is. */
@@ -63,6 +83,25 @@ int boot_info(uint32_t magic, uint32_t info_phys)
 
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		return -1;
+	if (!readable(info_phys, sizeof(*mb))) {
+		printk("[boot] multiboot information at 0x%08x is beyond the boot mapping\n",
+		       info_phys);
+		return -1;
+	}
+	if ((mb->flags & MB_INFO_MODS) && mb->mods_count > MODULES_MAX) {
+		printk("[boot] %u boot modules: Strata takes at most %d\n", mb->mods_count,
+		       MODULES_MAX);
+		return -1;	/* unrecorded modules would be handed out as free pages */
+	}
+	if ((mb->flags & MB_INFO_MMAP) && !readable(mb->mmap_addr, mb->mmap_length)) {
+		printk("[boot] memory map at 0x%08x is beyond the boot mapping\n", mb->mmap_addr);
+		return -1;
+	}
+	if ((mb->flags & MB_INFO_MODS) &&
+	    !readable(mb->mods_addr, mb->mods_count * sizeof(struct multiboot_module))) {
+		printk("[boot] module list at 0x%08x is beyond the boot mapping\n", mb->mods_addr);
+		return -1;
+	}
 	add_structure(info_phys, info_phys + sizeof(*mb));
 	if (mb->flags & MB_INFO_CMDLINE)
 		copy_string(bootinfo.cmdline, sizeof(bootinfo.cmdline), mb->cmdline);

@@ -62,7 +62,9 @@ struct bootinfo {
 
 extern struct bootinfo bootinfo;
 
-/* Copies the multiboot information; returns 0, or -1 on a bad magic. */
+/* Copies the multiboot information; returns 0, or -1 on a bad magic or
+ * information it cannot use (said with printk): structures beyond the
+ * boot mapping, more than MODULES_MAX modules. */
 int boot_info(uint32_t magic, uint32_t info_phys);
 void memmap_print(void);
 /* The machine's memory in MiB: the end of the highest available region,
