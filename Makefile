@@ -54,6 +54,8 @@ HOSTCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc -DSTRATA_HOST
 # Every kernel source that exists in this tree; lab branches simply have fewer.
 KSRCS := $(sort $(wildcard src/boot/*.S src/kernel/*.S src/kernel/*.c src/lib/*.c \
 	src/mm/*.c labs/*/*.c))
+# Lab 7's user programs (src/user/NAME.c), if this tree has them.
+UPROGS := $(patsubst src/user/%.c,%,$(wildcard src/user/*.c))
 KOBJS := $(patsubst %,$(BUILD)/k/%.o,$(basename $(KSRCS)))
 
 # Stamps whose contents change only when the compiler flags (LAB=N, a lab
@@ -77,7 +79,7 @@ endif
 
 all: kernel iso
 
-kernel: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py
+kernel: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py $(if $(UPROGS),$(BUILD)/user.ar)
 iso: $(BUILD)/strata.iso
 
 $(KOBJS): | need-cc
@@ -124,8 +126,49 @@ $(BUILD)/kernel.elf: $(KOBJS) $(BUILD)/ksyms0.o src/kernel/kernel.ld tools/mksym
 	 nm $@ | grep ' [Tt] ' | cmp -s - $(BUILD)/text1.sym || \
 	 { echo "kernel.elf: text moved between the two links"; rm -f $@; exit 1; }
 
+#@ LAB 7 BEGIN
+# User programs (lab 7): src/user/NAME.c, each a static ELF32 linked at
+# 0x00400000 (USER_BINARY_BASE) with the C library of src/user/lib (and
+# the kernel's lib/fmt.c and lib/string.c), each segment on pages of its
+# own (text read-only), packed into build/user.ar (the multiboot module;
+# src/kernel/initrd.h has the format) with "notelf", a file the loader
+# must refuse.
+UCFLAGS := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-builtin -fno-pie \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-mno-sse -mno-mmx -mgeneral-regs-only -nostdlib -O1 -g -Wall -Wextra -Werror \
+	-Isrc -MMD -MP
+ULIBSRCS := $(wildcard src/user/lib/*.c src/user/lib/*.S) src/lib/fmt.c src/lib/string.c
+ULIBOBJS := $(patsubst %,$(BUILD)/u/%.o,$(basename $(ULIBSRCS)))
+
+$(BUILD)/u/%.o: %.c $(BUILD)/flags.stamp
+	@mkdir -p $(@D)
+	@echo "  UCC   $<"
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(BUILD)/u/%.o: %.S
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(UCFLAGS) -Wa,--noexecstack -c $< -o $@
+
+$(BUILD)/user/%: $(BUILD)/u/src/user/%.o $(ULIBOBJS)
+	@mkdir -p $(@D)
+	@echo "  ULD   $@"
+	$(Q)$(LD) -m elf_i386 -nostdlib -static -Ttext-segment=0x00400000 -z max-page-size=4096 \
+	  -z noexecstack -o $@ $(BUILD)/u/src/user/lib/crt0.o $< $(filter-out %/crt0.o,$(ULIBOBJS))
+
+$(BUILD)/user/notelf:
+	@mkdir -p $(@D)
+	$(Q)echo "not an ELF executable: the loader must refuse it" > $@
+
+$(BUILD)/user.ar: $(patsubst %,$(BUILD)/user/%,$(UPROGS)) $(BUILD)/user/notelf tools/mkinitrd.py
+	@echo "  AR    $@"
+	$(Q)$(PYTHON) tools/mkinitrd.py $@ $(filter-out %.py,$^)
+
+-include $(wildcard $(BUILD)/u/*/*.d $(BUILD)/u/*/*/*.d $(BUILD)/u/*/*/*/*.d)
+#@ LAB 7 END
+
 # The ISO boots with $(CMDLINE) (make qemu CMDLINE="test=NAME").
-$(BUILD)/strata.iso: $(BUILD)/kernel.elf tools/grub.cfg $(BUILD)/cmdline.stamp
+$(BUILD)/strata.iso: $(BUILD)/kernel.elf tools/grub.cfg $(BUILD)/cmdline.stamp \
+		$(if $(UPROGS),$(BUILD)/user.ar)
 	@$(NEED) grub-mkrescue grub-common grub-pc-bin
 	@$(NEED) xorriso xorriso
 	@$(NEED) mformat mtools
@@ -134,6 +177,7 @@ $(BUILD)/strata.iso: $(BUILD)/kernel.elf tools/grub.cfg $(BUILD)/cmdline.stamp
 	$(Q)rm -rf $(BUILD)/isodir
 	$(Q)mkdir -p $(BUILD)/isodir/boot/grub
 	$(Q)objcopy --strip-debug $(BUILD)/kernel.elf $(BUILD)/isodir/boot/kernel.elf
+	$(Q)if [ -f $(BUILD)/user.ar ] && [ -n "$(UPROGS)" ]; then cp $(BUILD)/user.ar $(BUILD)/isodir/boot/user.ar; fi
 	$(Q)sed 's|@CMDLINE@|$(subst |,\|,$(subst &,\&,$(subst \,\\,$(CMDLINE))))|' tools/grub.cfg \
 	  > $(BUILD)/isodir/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ $(BUILD)/isodir 2> $(BUILD)/grub-mkrescue.log || \
@@ -161,11 +205,11 @@ qemu-nox: $(BUILD)/strata.iso $(BUILD)/strata_facts.py
 # connects. The port is per user; a free one is picked if that one is taken.
 # tools/gdbport.py reserves it (listens on it and hands the socket to QEMU),
 # writes it to $(BUILD)/qemu-gdb.port and adds QEMU's -gdb options.
-qemu-gdb: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py
+qemu-gdb: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py $(if $(UPROGS),$(BUILD)/user.ar)
 	@$(NEED) $(QEMU) qemu-system-x86
 	@$(NEED) $(PYTHON) python3
 	@$(PYTHON) tools/gdbport.py $(BUILD)/qemu-gdb.port \
-	   $(RUNQEMU) --kernel $< --append "$(CMDLINE)" --console nographic --halted \
+	   $(RUNQEMU) --kernel $< $(if $(UPROGS),--initrd $(BUILD)/user.ar) --append "$(CMDLINE)" --console nographic --halted \
 	   -- $(QEMUEXTRA)
 
 gdb: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py

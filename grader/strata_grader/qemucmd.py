@@ -30,12 +30,15 @@ def has_display(env=None):
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
-def qemu_argv(qemu, *, facts, memory, cpus, kernel=None, iso=None, cmdline="", console="pipe",
+def qemu_argv(qemu, *, facts, memory, cpus, kernel=None, iso=None, cmdline="", initrd=None,
+              console="pipe",
               serial_file=None, halted=False, name=None, debug_log=None,
               extra=()):
     """The argv that boots `kernel` (with `cmdline`) or, if given, `iso`.
     halted: start with the CPU stopped (-S), for GDB; its -gdb options
     are tools/gdbport.py's, which reserves the port.
+    initrd: the user programs' archive (lab 7), a multiboot module on the
+    -kernel path (the ISO has it as a GRUB module).
     debug_log: QEMU's CPU resets (triple faults) are logged there.
     extra: appended last, so it can override."""
     argv = [qemu]
@@ -47,6 +50,8 @@ def qemu_argv(qemu, *, facts, memory, cpus, kernel=None, iso=None, cmdline="", c
         argv += ["-kernel", kernel]
         if cmdline:
             argv += ["-append", cmdline]
+        if initrd:
+            argv += ["-initrd", initrd.replace(",", ",,")]
     argv += ["-m", str(memory), "-smp", str(cpus)]
     argv += [a.format(serial_file=serial_file) for a in CONSOLES[console]]
     if console == "window" and not has_display():

@@ -16,6 +16,7 @@ from .hosttest import run_host_test
 from .labs import Test
 from .qemu import Interrupted, Registry, RunResult, run_qemu
 from .qemucmd import qemu_argv
+from .setup import INITRD
 from .report import write_log
 from .status import Ended, Status
 from .verdict import Verdict, judge
@@ -57,8 +58,11 @@ def run_test(ctx, test):
         debug_log = os.path.join(tdir, "qemu-debug.log")
         nonce = noncemod.new() if noncemod.applies(test.boot, test.cmdline, test.trace.exit) else None
         cmdline = noncemod.cmdline(test.cmdline, nonce) if nonce else test.cmdline
+        initrd = "build/" + INITRD
+        if test.lab.number < 7 or not os.path.isfile(os.path.join(ctx.tmp, initrd)):
+            initrd = None	# the earlier labs boot exactly as before
         argv = qemu_argv(ctx.qemu, kernel=ctx.kernel, iso=ctx.iso if test.boot == "iso" else None,
-                         cmdline=cmdline, memory=test.memory, cpus=test.cpus,
+                         cmdline=cmdline, initrd=initrd, memory=test.memory, cpus=test.cpus,
                          extra=test.qemu_args, debug_log=debug_log, facts=ctx.facts,
                          name="strata-grade-%s-lab%d-%s" % (ctx.run_id, test.lab.number, test.name))
         res = run_qemu(ctx.registry, argv, test.trace, timeout=timeout, cwd=ctx.tmp,

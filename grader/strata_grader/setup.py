@@ -128,6 +128,11 @@ def facts_dir_of(args, build_dir):
     return build_dir if os.path.isfile(factsmod.path_in(build_dir)) else None
 
 
+# The user programs' archive (lab 7), snapshotted beside the kernel when the
+# build made one; the runner passes it to lab 7's tests on -kernel boots.
+INITRD = "user.ar"
+
+
 def prepare_images(args, registry, root, tmp, need_kernel, need_iso):
     """Build what is needed, then snapshot the images into the per-run
     temp dir so a rebuild during grading cannot change them.  Returns the
@@ -150,6 +155,11 @@ def prepare_images(args, registry, root, tmp, need_kernel, need_iso):
         if need_kernel:
             kernel = snapshot(os.path.abspath(args.kernel) if args.kernel else
                               os.path.join(build_dir, "kernel.elf"), tmp, "kernel.elf", "kernel")
+            # lab 7 on: the user programs' archive beside the kernel
+            initrd = os.path.join(os.path.dirname(os.path.abspath(args.kernel)) if args.kernel
+                                  else build_dir, "user.ar")
+            if os.path.isfile(initrd):
+                snapshot(initrd, tmp, INITRD, "archive")
         if need_iso:
             iso = snapshot(os.path.abspath(args.iso) if args.iso else
                            os.path.join(build_dir, "strata.iso"), tmp, "strata.iso", "ISO")

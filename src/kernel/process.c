@@ -305,6 +305,17 @@ void process_exit(int status)
 	thread_exit(status);
 }
 
+void process_kill(struct process *p, int status)
+{
+	lock_acquire(&proc_lock);
+	if (!p->status_set) {
+		p->exit_status = status;
+		p->status_set = 1;
+	}
+	p->killed = 1;
+	lock_release(&proc_lock);
+}
+
 /* Every user page of pd: each present user PTE's page came from its own
  * ppalloc(1, 1) (process.h). */
 static void free_user_pages(struct pagedir *pd)

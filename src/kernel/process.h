@@ -65,6 +65,11 @@ struct process {
 	int exit_status;
 	int status_set;			/* process_exit gave the status */
 	struct process *all_next;	/* every process, for ps and strata-threads */
+	/* User mode (uvm.c, syscall.c): the heap [heap_start, brk), after the
+	 * binary; killed: a fault ended it, its threads exit where they next
+	 * enter the kernel from user mode. */
+	uintptr_t heap_start, brk;
+	int killed;
 };
 
 extern struct process *all_processes;
@@ -103,6 +108,9 @@ int process_create(const char *name, thread_fn fn, void *arg);
  * now. (The process's other threads run on until they exit; part 2 kills
  * them where they return to user mode.) */
 void process_exit(int status) __attribute__((noreturn));
+/* Marks p killed with status (unless a status is set already): each of its
+ * threads exits where it next leaves user mode or returns to it. */
+void process_kill(struct process *p, int status);
 /* Waits for the child pid (-1: any child) to end, reaps it and stores its
  * exit status. Returns the pid reaped, or -1 if pid is not a child of the
  * caller's process (never was, or already reaped) or it has no children. */

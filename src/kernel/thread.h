@@ -75,6 +75,11 @@ struct thread {
 	int exit_value;
 	int joined;			/* someone joins (or has joined) it */
 	struct waitq exited;		/* its joiner waits here */
+	/* Its user stack (uvm.c), 0 for a kernel thread: the guard page at
+	 * ustack_guard, USTACK_PAGES reserved above it up to ustack_top, of
+	 * which [ustack_low, ustack_top) is mapped; ustack_block is the
+	 * vpalloc'd block they are in (USTACK_BLOCK pages). */
+	uintptr_t ustack_block, ustack_guard, ustack_low, ustack_top;
 };
 
 typedef int (*thread_fn)(void *arg);

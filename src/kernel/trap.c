@@ -22,6 +22,7 @@ struct gate {
 
 static struct gate idt[N_VECTORS];
 static trap_handler handlers[N_VECTORS];
+static trap_handler user_handler;
 extern uint32_t vectors[];
 
 static const struct {
@@ -74,6 +75,9 @@ void trap_init(void)
 	for (int i = 0; i < T_IRQ0 + PIC_IRQS; i++)
 		set_gate(i, vectors[i], GATE_INT);
 	set_gate(T_SYSCALL, vectors[T_IRQ0 + PIC_IRQS], GATE_INT_USER);
+	/* int3 from user mode is a breakpoint (the other exceptions' gates
+	 * are DPL 0: "int $14" from user mode is a #GP, not a page fault). */
+	set_gate(T_BRKPT, vectors[T_BRKPT], GATE_INT_USER);
 	pic_init(T_IRQ0);
 	lidt(&d);
 }
@@ -81,6 +85,11 @@ void trap_init(void)
 void trap_set_handler(uint32_t trapno, trap_handler h)
 {
 	handlers[trapno] = h;
+}
+
+void trap_set_user_handler(trap_handler h)
+{
+	user_handler = h;
 }
 
 void trap_set_task_gate(uint32_t vector, uint16_t tss_sel)
@@ -133,6 +142,15 @@ static void irq(struct trapframe *tf)
 }
 
 void trap(struct trapframe *tf)
+{
+	if ((tf->cs & 3) == 3 && user_handler) {
+		user_handler(tf);
+		return;
+	}
+	trap_dispatch(tf);
+}
+
+void trap_dispatch(struct trapframe *tf)
 {
 	char sym[64];
 

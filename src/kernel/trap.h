@@ -53,6 +53,11 @@ void panic_trap(struct trapframe *tf, const char *fmt, ...)
 /* A handler for a vector, e.g. the page-fault handler of a later lab. */
 typedef void (*trap_handler)(struct trapframe *tf);
 void trap_set_handler(uint32_t trapno, trap_handler h);
+/* Every trap from user mode goes to h (lab 7, syscall.c), which calls
+ * trap_dispatch for what is not its own (interrupts). */
+void trap_set_user_handler(trap_handler h);
+/* What trap does with a trap from the kernel: the handlers, IRQs, panics. */
+void trap_dispatch(struct trapframe *tf);
 /* Makes vector a task gate to the TSS at selector tss_sel (the double
  * fault, lab 7): the CPU switches to that task's own registers and stack. */
 void trap_set_task_gate(uint32_t vector, uint16_t tss_sel);

@@ -1,0 +1,189 @@
+//@ LAB 7 FILE
+/*
+ * Lab 7 part 2: user mode. Each test spawns user programs (src/user/) from
+ * the kernel process and waits for them. A user-fault test checks that the
+ * program was killed (status -1), that the kernel goes on (a second program
+ * runs afterwards) and that the free page counts are back to their values
+ * from before the program ran.
+ */
+#include <stdint.h>
+
+#include "kernel/ktest.h"
+#include "kernel/printk.h"
+#include "kernel/process.h"
+#include "kernel/syscall.h"
+#include "kernel/syscall_abi.h"
+
+#define MAX_ARGS	4
+
+/* Spawns name with up to 3 arguments (NULL ends them) and waits for it:
+ * its status; the test fails if it cannot be spawned or waited for. */
+static int run(const char *name, const char *a1, const char *a2, const char *a3)
+{
+	const char *argv[MAX_ARGS] = { name, a1, a2, a3 };
+	int argc = 1, pid, status = -12345;
+
+	while (argc < MAX_ARGS && argv[argc])
+		argc++;
+	pid = spawn(name, argc, argv);
+	if (pid < 0)
+		ktest_fail("spawn %s: %d", name, pid);
+	if (process_wait(pid, &status) != pid)
+		ktest_fail("wait for %s (pid %d) failed", name, pid);
+	return status;
+}
+
+/* The first user process may keep a kernel page table and a heap arena
+ * (kept by design), and maps the archive once: run one before measuring. */
+static void warm_up(void)
+{
+	KEXPECT_EQ(run("hello", "warm-up", NULL, NULL), 0);
+}
+
+static int pages_equal(const struct page_counts *a, const struct page_counts *b)
+{
+	return a->phys_free == b->phys_free && a->kvirt_free == b->kvirt_free;
+}
+
+/* Runs the program, expecting status want, and checks the pages came back. */
+static void run_expect(const char *name, const char *a1, const char *a2, const char *a3,
+		       int want)
+{
+	struct page_counts before, after;
+	int st;
+
+	page_counts(&before);
+	st = run(name, a1, a2, a3);
+	page_counts(&after);
+	if (st != want)
+		ktest_fail("%s %s: status %d, expected %d", name, a1 ? a1 : "", st, want);
+	if (!pages_equal(&before, &after))
+		ktest_fail("%s %s: free pages %u/%u before, %u/%u after", name, a1 ? a1 : "",
+			   before.phys_free, before.kvirt_free, after.phys_free, after.kvirt_free);
+}
+
+KTEST(user_hello)
+{
+	struct page_counts before, after;
+
+	warm_up();
+	page_counts(&before);
+	KEXPECT_EQ(run("hello", "one", "two words", NULL), 0);
+	page_counts(&after);
+	printk("user_hello: free physical pages %u -> %u\n", before.phys_free, after.phys_free);
+	KEXPECT(pages_equal(&before, &after));
+}
+
+static const char *const fault_kinds[] = {
+	"nullread", "nullwrite", "nulljump", "textwrite", "divzero", "segload", "int14",
+	"int3", "ud2", "cli", "hlt", "in", "out", "cr3", "popf",
+};
+
+KTEST(user_faults)
+{
+	struct page_counts first, last;
+	unsigned n = sizeof(fault_kinds) / sizeof(fault_kinds[0]);
+
+	warm_up();
+	page_counts(&first);
+	for (unsigned i = 0; i < n; i++) {
+		run_expect("fault", fault_kinds[i], NULL, NULL, -1);
+		run_expect("hello", "after", fault_kinds[i], NULL, 0);	/* the kernel goes on */
+	}
+	page_counts(&last);
+	printk("user_faults: %u faults killed, free physical pages %u -> %u, "
+	       "kernel virtual %u -> %u\n", n, first.phys_free, last.phys_free,
+	       first.kvirt_free, last.kvirt_free);
+	KEXPECT(pages_equal(&first, &last));
+}
+
+/* Reads, writes and jumps to addresses across the kernel's half. */
+KTEST(user_kernel_sweep)
+{
+	static const char *const addrs[] = {
+		"c0000000", "c0100000", "c0400000", "c0800000", "d0000000", "e0000000",
+		"ffc00000", "fffff000", "fffffffc",
+	};
+	static const char *const hows[] = { "read", "write", "jump" };
+	struct page_counts first, last;
+	unsigned na = sizeof(addrs) / sizeof(addrs[0]);
+
+	warm_up();
+	page_counts(&first);
+	for (unsigned i = 0; i < na; i++)
+		for (unsigned j = 0; j < 3; j++)
+			run_expect("fault", "kernel", hows[j], addrs[i], -1);
+	run_expect("hello", "after the sweep", NULL, NULL, 0);
+	page_counts(&last);
+	printk("user_kernel_sweep: %u accesses killed, free physical pages %u -> %u\n",
+	       na * 3, first.phys_free, last.phys_free);
+	KEXPECT(pages_equal(&first, &last));
+}
+
+#define MANY_FAULTS	100
+
+KTEST(user_many_faults)
+{
+	struct page_counts before, after;
+
+	warm_up();
+	page_counts(&before);
+	for (int i = 0; i < MANY_FAULTS; i++)
+		KEXPECT_EQ(run("fault", i % 2 ? "nullwrite" : "ud2", NULL, NULL), -1);
+	page_counts(&after);
+	printk("user_many_faults: %d children killed, free physical pages %u -> %u, "
+	       "kernel virtual %u -> %u\n", MANY_FAULTS, before.phys_free, after.phys_free,
+	       before.kvirt_free, after.kvirt_free);
+	KEXPECT(pages_equal(&before, &after));
+	/* and from user mode: a user parent spawns 100 faulting children */
+	KEXPECT_EQ(run("spawner", "faults", "100", NULL), 0);
+	run_expect("hello", "after", NULL, NULL, 0);
+}
+
+KTEST(user_sysargs)
+{
+	warm_up();
+	run_expect("sysargs", NULL, NULL, NULL, 0);
+}
+
+KTEST(user_stack)
+{
+	warm_up();
+	run_expect("stack", "1", NULL, NULL, 0);
+	run_expect("stack", "13", NULL, NULL, 0);
+	run_expect("stack", "2", "pusha", NULL, 0);
+	run_expect("stack", "0", "syscall", NULL, 0);
+	run_expect("stack", "20", NULL, NULL, -1);	/* past 16 pages */
+	run_expect("hello", "after", NULL, NULL, 0);
+}
+
+KTEST(user_spawn)
+{
+	warm_up();
+	run_expect("spawner", NULL, NULL, NULL, 0);
+	/* a malformed executable is refused before any process is made */
+	{
+		const char *argv[] = { "notelf" };
+		KEXPECT_EQ(spawn("notelf", 1, argv), -ENOEXEC);
+		KEXPECT_EQ(spawn("nosuchprog", 1, argv), -ENOENT);
+	}
+}
+
+/* A spinning program does not stop another one. */
+KTEST(user_spin)
+{
+	const char *spin[] = { "spin", "100000" };
+	const char *hello[] = { "hello", "while spinning" };
+	int s, h, st;
+
+	warm_up();
+	KEXPECT((s = spawn("spin", 2, spin)) > 0);
+	KEXPECT((h = spawn("hello", 2, hello)) > 0);
+	KEXPECT_EQ(process_wait(h, &st), h);
+	KEXPECT_EQ(st, 0);
+	printk("user_spin: hello ended while spin (pid %d) still ran: %s\n", s,
+	       process_find(s) && process_find(s)->state == PROCESS_ALIVE ? "yes" : "no");
+	process_kill(process_find(s), -1);
+	KEXPECT_EQ(process_wait(s, &st), s);
+	KEXPECT_EQ(st, -1);
+}

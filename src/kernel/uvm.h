@@ -1,0 +1,74 @@
+//@ LAB 7 FILE
+/*
+ * User memory (lab 7): the pages of a process's user half, checked access
+ * to them for system calls, thread stacks that grow, the heap (sbrk).
+ *
+ *   0xC0000000  KERNBASE: user space ends
+ *               user virtual ranges (the process's vpallocator); per thread
+ *               a USTACK_BLOCK-page block whose top USTACK_PAGES are its
+ *               stack, the page below them the guard (never mapped):
+ *                 ustack_top   +---------------------+
+ *                              | top page: mapped    |
+ *                              | grows down on fault |
+ *                              |   (16 pages)        |
+ *                 ustack_guard +---------------------+
+ *                              | guard: unmapped     | -> "stack overflow"
+ *                              +---------------------+
+ *                              | rest of the block   |
+ *   0x80000000  UVIRT_START    +---------------------+
+ *               (unused)
+ *               heap: [heap_start, brk), grown and shrunk by sbrk
+ *               the binary's segments (text read-only, data, bss)
+ *   0x00400000  USER_BINARY_BASE
+ *   0x00000000  never mapped: NULL and small offsets fault
+ *
+ * Every user page is its own ppalloc(1, 1) page (process.h): teardown
+ * frees each present user PTE's page.
+ *
+ * The stack-growth rule: a fault (from user mode, or a system call's
+ * check of a user range) at an address inside the thread's reserved
+ * USTACK_PAGES maps every page from the faulting one up to the lowest
+ * mapped one, zeroed. The guard page kills the process (stack overflow).
+ */
+#ifndef STRATA_UVM_H
+#define STRATA_UVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/process.h"
+#include "kernel/syscall_abi.h"
+
+#define USTACK_BLOCK	32	/* vpalloc'd per thread: a power of two >= 17 */
+
+/* Maps a new zeroed user page at va in p (p's directory loaded), writable
+ * if writable. 0, or -ENOMEM (nothing mapped). */
+int umap_zero(struct process *p, uintptr_t va, int writable);
+/* Whether the user page at va is mapped in p. */
+int ucheck_mapped(struct process *p, uintptr_t va);
+/* Makes the user page at va read-only. */
+void uprotect(struct process *p, uintptr_t va);
+
+/* Checks [va, va + len) for a system call of the current thread: inside
+ * USER_START .. USER_END without wrapping, every page present and user
+ * (and writable if write), or inside the thread's reserved stack, which
+ * is then grown. 0 or -EFAULT; on -EFAULT nothing changed. */
+int ucheck(uintptr_t va, size_t len, int write);
+/* Checks the NUL-terminated string at va, at most max bytes with the NUL:
+ * its length, -EFAULT (not mapped before the NUL), -EINVAL (too long). */
+int ucheck_str(uintptr_t va, size_t max);
+
+/* The current thread's user stack: reserved and top page mapped. 0 or
+ * -ENOMEM. */
+int ustack_create(struct thread *t);
+/* If va is in t's reserved stack below ustack_low: grows it down to va's
+ * page and returns 1 (or -ENOMEM); 0 if va is not in the reserved part. */
+int ustack_grow(struct thread *t, uintptr_t va);
+/* 1 if va is in t's guard page. */
+int ustack_in_guard(struct thread *t, uintptr_t va);
+
+/* sbrk for the current process: the old break, -ENOMEM (nothing changed)
+ * or -EINVAL (below the heap's start). */
+int32_t usbrk(int32_t delta);
+
+#endif

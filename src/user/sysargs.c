@@ -1,0 +1,79 @@
+//@ LAB 7 FILE
+/* sysargs: bad pointers and lengths for every pointer-taking system call
+ * must give -EFAULT (or the errno named) with no effect; good ones that
+ * straddle a page boundary must work. Prints one line per check and
+ * "sysargs: N checks, M failed". */
+#include "user/lib/ulib.h"
+
+static int checks, failed;
+
+static void expect(const char *what, int got, int want)
+{
+	checks++;
+	if (got != want) {
+		failed++;
+		printf("sysargs: FAIL %s: %d, expected %d\n", what, got, want);
+	}
+}
+
+static char page_pair[2 * 4096] __attribute__((aligned(4096)));
+
+int main(void)
+{
+	static const uint32_t bad[] = { 0, 0xC0000000, 0xC0100000, 0xFFFFF000, 0x7FFFF000, 0x3FF000 };
+	struct sys_pages pc;
+	int st;
+	char *top, *edge;
+	uintptr_t guard;
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		expect("write bad", write((void *)bad[i], 4), -EFAULT);
+		expect("pages bad", pages((void *)bad[i]), -EFAULT);
+		expect("spawn bad name", spawn((void *)bad[i], NULL), -EFAULT);
+		expect("wait bad status", wait(-1, (void *)bad[i]), bad[i] ? -EFAULT : -ECHILD);
+	}
+	/* the guard page below this thread's stack (top: argc's page + 1) */
+	guard = ((uintptr_t)&st & ~0xfffu) + 4096 - 17 * 4096;
+	expect("write guard", write((void *)guard, 4), -EFAULT);
+	expect("pages guard", pages((void *)guard), -EFAULT);
+	/* lengths */
+	expect("write wraps", write("x", 0xFFFFFFF0u), -EFAULT);
+	expect("write over-long", write("x", 0x10000000), -EFAULT);
+	/* an unterminated string running into an unmapped page */
+	sbrk(4096);
+	top = (char *)((((uintptr_t)sbrk(0) + 4095) & ~0xfffu) - 8);	/* 8 bytes before an unmapped page */
+	memset(top, 'a', 8);
+	expect("spawn unterminated", spawn(top, NULL), -EFAULT);
+	{
+		char *argv[] = { "hello", top, NULL };
+		expect("spawn unterminated arg", spawn("hello", argv), -EFAULT);
+		char *argv2[] = { "hello", (char *)0xC0000000, NULL };
+		expect("spawn kernel arg", spawn("hello", argv2), -EFAULT);
+		expect("spawn kernel argv", spawn("hello", (char **)0xC0001000), -EFAULT);
+	}
+	expect("spawn missing", spawn("nosuchprog", (char *[]){ "nosuchprog", NULL }), -ENOENT);
+	/* straddling a page boundary works */
+	edge = page_pair + 4096 - 3;
+	memcpy(edge, "ok\n", 3);
+	expect("write straddling", write(edge, 3), 3);
+	{
+		struct sys_pages *p2 = (struct sys_pages *)(page_pair + 4096 - 4);
+		expect("pages straddling", pages(p2), 0);
+		expect("pages ok", pages(&pc), 0);
+	}
+	memcpy(page_pair + 4096 - 3, "he", 2);
+	memcpy(page_pair + 4096 - 1, "l", 1);
+	memcpy(page_pair + 4096, "lo", 3);
+	{
+		char *argv[] = { page_pair + 4096 - 3, "straddle", NULL };
+		int pid = spawn(page_pair + 4096 - 3, argv);
+		expect("spawn straddling name", pid > 0, 1);
+		expect("wait straddling", wait(pid, &st), pid);
+		expect("its status", st, 0);
+	}
+	expect("bad syscall number", syscall(999, 0, 0, 0), -ENOSYS);
+	expect("syscall number 0", syscall(0, 0, 0, 0), -ENOSYS);
+	expect("wait no child", wait(-1, &st), -ECHILD);
+	printf("sysargs: %d checks, %d failed\n", checks, failed);
+	return failed;
+}
