@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "kernel/ktest.h"
+#include "kernel/monitor.h"
 #include "kernel/printk.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
@@ -183,7 +184,22 @@ KTEST(user_spin)
 	KEXPECT_EQ(st, 0);
 	printk("user_spin: hello ended while spin (pid %d) still ran: %s\n", s,
 	       process_find(s) && process_find(s)->state == PROCESS_ALIVE ? "yes" : "no");
+	{
+		char ps[] = "ps";	/* ps shows the user thread and its stack */
+		monitor_exec(ps);
+	}
 	process_kill(process_find(s), -1);
 	KEXPECT_EQ(process_wait(s, &st), s);
 	KEXPECT_EQ(st, -1);
+}
+
+/* User threads share their process's memory (and have stacks of their own
+ * that come back at join); processes do not share; exit() with a thread
+ * still spinning in user mode ends the whole process. */
+KTEST(user_threads)
+{
+	warm_up();
+	run_expect("threads", NULL, NULL, NULL, 0);
+	run_expect("threads", "spinexit", NULL, NULL, 5);
+	run_expect("hello", "after", NULL, NULL, 0);
 }

@@ -23,8 +23,14 @@ static void print_thread(struct thread *t)
 		snprintf(state, sizeof(state), "blocked:%s", t->waiting->name);
 	else
 		snprintf(state, sizeof(state), "%s", thread_state_name(t->state));
-	printk("  %3d %4d %-13s %-16s 0x%08x-0x%08x %u\n", t->tid, t->process->pid, state,
+	printk("  %3d %4d %-13s %-16s 0x%08x-0x%08x %u", t->tid, t->process->pid, state,
 	       t->name, t->stack, t->stack + t->stack_pages * PAGE_SIZE, t->ticks);
+	if (t->ustack_top)	/* a user thread: its user stack (lab 7 part 2) */
+		printk("  user stack 0x%08x-0x%08x, %u of %u pages mapped",
+		       t->ustack_guard + PAGE_SIZE, t->ustack_top,
+		       (unsigned)((t->ustack_top - t->ustack_low) / PAGE_SIZE),
+		       (unsigned)((t->ustack_top - t->ustack_guard) / PAGE_SIZE - 1));
+	printk("\n");
 }
 
 MONITOR_COMMAND(ps, "list processes and threads")

@@ -170,6 +170,74 @@ kill:
 	process_kill(p, -1);
 }
 
+/* ---- user threads ---- */
+
+/* What a new user thread needs: where it starts in user mode. */
+struct uthread_args {
+	uint32_t start, fn, arg;	/* start(fn, arg): the library's wrapper */
+};
+
+/* A user thread's first moments, in the kernel: its stack, then user mode
+ * at start(fn, arg), with a return address of 0 (it must not return). */
+static int uthread_main(void *varg)
+{
+	struct uthread_args a = *(struct uthread_args *)varg;
+	struct thread *t = current_thread();
+	uint32_t *sp;
+
+	lock_acquire(&mm_lock);
+	free(varg);
+	lock_release(&mm_lock);
+	if (ustack_create(t) < 0)
+		thread_exit(-ENOMEM);
+	sp = (uint32_t *)t->ustack_top;
+	*--sp = a.arg;
+	*--sp = a.fn;
+	*--sp = 0;
+	enter_user(a.start, (uint32_t)sp, t->stack + t->stack_pages * PAGE_SIZE);
+}
+
+static int32_t sys_thread_create(uint32_t start, uint32_t fn, uint32_t arg)
+{
+	struct uthread_args *a;
+	struct thread *t;
+
+	if (ucheck(start, 1, 0) < 0)
+		return -EFAULT;
+	lock_acquire(&mm_lock);
+	a = malloc(sizeof(*a));
+	lock_release(&mm_lock);
+	if (!a)
+		return -ENOMEM;
+	*a = (struct uthread_args){ start, fn, arg };
+	if (!(t = thread_create("uthread", uthread_main, a))) {
+		lock_acquire(&mm_lock);
+		free(a);
+		lock_release(&mm_lock);
+		return -ENOMEM;
+	}
+	return t->tid;
+}
+
+static int32_t sys_thread_join(int32_t tid, uint32_t uvalue)
+{
+	struct thread *t = thread_find(tid);
+	uintptr_t block;
+	int value;
+
+	if (uvalue && ucheck(uvalue, sizeof(int), 1) < 0)
+		return -EFAULT;
+	if (!t || t->process != current_process() || t == current_thread())
+		return -EINVAL;
+	block = t->ustack_block;
+	if (thread_join(t, &value) < 0)
+		return -EINVAL;
+	ustack_free(current_process(), block);	/* its stack pages come back */
+	if (uvalue && ucheck(uvalue, sizeof(int), 1) == 0)
+		*(int *)uvalue = value;
+	return 0;
+}
+
 /* ---- system calls ---- */
 
 static int32_t sys_write(uint32_t buf, uint32_t len)
@@ -234,7 +302,9 @@ static int32_t syscall(struct trapframe *tf)
 {
 	switch (tf->eax) {
 	case SYS_WRITE:		return sys_write(tf->ebx, tf->ecx);
-	case SYS_EXIT:		process_exit((int)tf->ebx);
+	case SYS_EXIT:		/* the whole process: its other threads too */
+		process_kill(current_process(), (int)tf->ebx);
+		process_exit((int)tf->ebx);
 	case SYS_GETPID:	return current_process()->pid;
 	case SYS_GETTID:	return current_thread()->tid;
 	case SYS_YIELD:		thread_yield(); return 0;
@@ -243,6 +313,9 @@ static int32_t syscall(struct trapframe *tf)
 	case SYS_SPAWN:		return sys_spawn(tf->ebx, tf->ecx);
 	case SYS_WAIT:		return sys_wait((int32_t)tf->ebx, tf->ecx);
 	case SYS_PAGES:		return sys_pages(tf->ebx);
+	case SYS_THREAD_CREATE:	return sys_thread_create(tf->ebx, tf->ecx, tf->edx);
+	case SYS_THREAD_EXIT:	thread_exit((int)tf->ebx);
+	case SYS_THREAD_JOIN:	return sys_thread_join((int32_t)tf->ebx, tf->ecx);
 	default:		return -ENOSYS;
 	}
 }

@@ -26,7 +26,10 @@
 #define SYS_SPAWN	8	/* spawn(name, argv): pid, -ENOENT, -ENOEXEC, -ENOMEM, -E2BIG */
 #define SYS_WAIT	9	/* wait(pid, &status): pid reaped, or -ECHILD */
 #define SYS_PAGES	10	/* pages(&struct sys_pages): 0 */
-#define SYS_MAX		10
+#define SYS_THREAD_CREATE 11	/* (start, fn, arg): tid; runs start(fn, arg) in user mode */
+#define SYS_THREAD_EXIT	12	/* thread_exit(value): never returns */
+#define SYS_THREAD_JOIN	13	/* thread_join(tid, &value): 0, -EINVAL, -EFAULT */
+#define SYS_MAX		13
 
 #define EFAULT		14
 #define ENOENT		2

@@ -99,7 +99,7 @@ int ustack_grow(struct thread *t, uintptr_t va)
 	}
 	return 1;
 	//@ LAB 7 STUB
-	//@ /* LAB 7 exercise 6: the stack-growth rule (handouts/lab7-threads.md). */
+	//@ /* LAB 7 exercise 5: the stack-growth rule (handouts/lab7-threads.md). */
 	//@ (void)t, (void)va, (void)in_reserved_stack;
 	//@ return 0;
 	//@ LAB 7 END
@@ -124,6 +124,17 @@ int ustack_create(struct thread *t)
 		return -ENOMEM;	/* the block goes with the process */
 	t->ustack_low -= PAGE_SIZE;
 	return 0;
+}
+
+void ustack_free(struct process *p, uintptr_t block)
+{
+	if (!block)
+		return;
+	lock_acquire(&mm_lock);
+	for (uintptr_t va = block; va < block + USTACK_BLOCK * PAGE_SIZE; va += PAGE_SIZE)
+		unmap_one(p, va);
+	vpfree(&p->vpa, block, USTACK_BLOCK);
+	lock_release(&mm_lock);
 }
 
 /* One page of a checked range: usable as it is (1), a stack page still
@@ -162,7 +173,7 @@ int ucheck(uintptr_t va, size_t len, int write)
 		return -EFAULT;
 	return 0;
 	//@ LAB 7 STUB
-	//@ /* LAB 7 exercise 5: check a user range (handouts/lab7-threads.md). */
+	//@ /* LAB 7 exercise 6: check a user range (handouts/lab7-threads.md). */
 	//@ (void)va, (void)len, (void)write, (void)page_ok;
 	//@ return 0;
 	//@ LAB 7 END

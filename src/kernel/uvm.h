@@ -61,6 +61,9 @@ int ucheck_str(uintptr_t va, size_t max);
 /* The current thread's user stack: reserved and top page mapped. 0 or
  * -ENOMEM. */
 int ustack_create(struct thread *t);
+/* Frees the stack block at block (a joined thread's): its mapped pages
+ * and its reservation. */
+void ustack_free(struct process *p, uintptr_t block);
 /* If va is in t's reserved stack below ustack_low: grows it down to va's
  * page and returns 1 (or -ENOMEM); 0 if va is not in the reserved part. */
 int ustack_grow(struct thread *t, uintptr_t va);

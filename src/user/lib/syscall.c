@@ -34,3 +34,26 @@ void exit(int status)
 	for (;;)
 		;
 }
+
+/* Where a new thread starts (the kernel puts fn and arg on its stack). */
+static void thread_start(int (*fn)(void *), void *arg)
+{
+	thread_exit(fn(arg));
+}
+
+int thread_create(int (*fn)(void *), void *arg)
+{
+	return syscall(SYS_THREAD_CREATE, (uint32_t)thread_start, (uint32_t)fn, (uint32_t)arg);
+}
+
+void thread_exit(int value)
+{
+	syscall(SYS_THREAD_EXIT, value, 0, 0);
+	for (;;)
+		;
+}
+
+int thread_join(int tid, int *value)
+{
+	return syscall(SYS_THREAD_JOIN, tid, (uint32_t)value, 0);
+}

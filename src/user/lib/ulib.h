@@ -25,6 +25,11 @@ void *sbrk(int delta);		/* the old break, or (void *)-errno */
 int spawn(const char *name, char *const argv[]);
 int wait(int pid, int *status);
 int pages(struct sys_pages *pc);
+/* Threads of this process: fn(arg) runs on a stack of its own; its
+ * return value (or thread_exit's) is what thread_join stores. */
+int thread_create(int (*fn)(void *), void *arg);
+void thread_exit(int value) __attribute__((noreturn));
+int thread_join(int tid, int *value);
 /* Any call by number, for the tests of bad arguments. */
 int syscall(int num, uint32_t a, uint32_t b, uint32_t c);
 

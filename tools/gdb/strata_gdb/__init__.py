@@ -9,6 +9,7 @@
     buddy     strata-buddy (lab 2 on: whole-lab files; buddy_struct reads one)
     heap      strata-heap (lab 6 on; heap_walk reads the heap)
     threads   strata-threads, strata-bt TID (lab 7 on)
+    user      strata-user PROG (lab 7 on)
 
 Every command prints a first line starting with its own name, so the output
 can be grepped (tools/gdb/test_gdb.py does). The helpers only read the
@@ -39,7 +40,8 @@ OPTIONAL = (("buddy", "  strata-buddy [EXPR]         free blocks per order of pp
              "(or EXPR's) buddy allocator\n"),
             ("heap", "  strata-heap                 walk the kernel malloc heap\n"),
             ("threads", "  strata-threads              list the threads, their state and saved "
-             "eip/esp\n  strata-bt TID [MAX]         backtrace of thread TID, running or not\n"))
+             "eip/esp\n  strata-bt TID [MAX]         backtrace of thread TID, running or not\n"),
+            ("user", "  strata-user PROG            load the symbols of user program PROG\n"))
 loaded = set()
 
 
