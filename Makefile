@@ -54,8 +54,6 @@ HOSTCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc -DSTRATA_HOST
 # Every kernel source that exists in this tree; lab branches simply have fewer.
 KSRCS := $(sort $(wildcard src/boot/*.S src/kernel/*.S src/kernel/*.c src/lib/*.c \
 	src/mm/*.c labs/*/*.c))
-# Lab 7's user programs (src/user/NAME.c), if this tree has them.
-UPROGS := $(patsubst src/user/%.c,%,$(wildcard src/user/*.c))
 KOBJS := $(patsubst %,$(BUILD)/k/%.o,$(basename $(KSRCS)))
 
 # Stamps whose contents change only when the compiler flags (LAB=N, a lab
@@ -79,7 +77,9 @@ endif
 
 all: kernel iso
 
-kernel: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py $(if $(UPROGS),$(BUILD)/user.ar)
+# $$(UPROGS): lab 7's user programs' archive, when the tree has them (the
+# variable is set in lab 7's region below; second expansion reads it then).
+kernel: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py $$(if $$(UPROGS),$(BUILD)/user.ar)
 iso: $(BUILD)/strata.iso
 
 $(KOBJS): | need-cc
@@ -133,6 +133,7 @@ $(BUILD)/kernel.elf: $(KOBJS) $(BUILD)/ksyms0.o src/kernel/kernel.ld tools/mksym
 # own (text read-only), packed into build/user.ar (the multiboot module;
 # src/kernel/initrd.h has the format) with "notelf", a file the loader
 # must refuse.
+UPROGS := $(patsubst src/user/%.c,%,$(wildcard src/user/*.c))
 UCFLAGS := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-builtin -fno-pie \
 	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-mno-sse -mno-mmx -mgeneral-regs-only -nostdlib -O1 -g -Wall -Wextra -Werror \
@@ -168,7 +169,7 @@ $(BUILD)/user.ar: $(patsubst %,$(BUILD)/user/%,$(UPROGS)) $(BUILD)/user/notelf t
 
 # The ISO boots with $(CMDLINE) (make qemu CMDLINE="test=NAME").
 $(BUILD)/strata.iso: $(BUILD)/kernel.elf tools/grub.cfg $(BUILD)/cmdline.stamp \
-		$(if $(UPROGS),$(BUILD)/user.ar)
+		$$(if $$(UPROGS),$(BUILD)/user.ar)
 	@$(NEED) grub-mkrescue grub-common grub-pc-bin
 	@$(NEED) xorriso xorriso
 	@$(NEED) mformat mtools
@@ -205,7 +206,7 @@ qemu-nox: $(BUILD)/strata.iso $(BUILD)/strata_facts.py
 # connects. The port is per user; a free one is picked if that one is taken.
 # tools/gdbport.py reserves it (listens on it and hands the socket to QEMU),
 # writes it to $(BUILD)/qemu-gdb.port and adds QEMU's -gdb options.
-qemu-gdb: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py $(if $(UPROGS),$(BUILD)/user.ar)
+qemu-gdb: $(BUILD)/kernel.elf $(BUILD)/strata_facts.py $$(if $$(UPROGS),$(BUILD)/user.ar)
 	@$(NEED) $(QEMU) qemu-system-x86
 	@$(NEED) $(PYTHON) python3
 	@$(PYTHON) tools/gdbport.py $(BUILD)/qemu-gdb.port \

@@ -141,16 +141,9 @@ static void irq(struct trapframe *tf)
 	pic_eoi(tf->trapno - T_IRQ0);
 }
 
-void trap(struct trapframe *tf)
-{
-	if ((tf->cs & 3) == 3 && user_handler) {
-		user_handler(tf);
-		return;
-	}
-	trap_dispatch(tf);
-}
-
-void trap_dispatch(struct trapframe *tf)
+/* Inlined into both callers, so a kernel trap's backtrace stays
+ * handler <- trap <- alltraps. */
+static inline __attribute__((always_inline)) void dispatch(struct trapframe *tf)
 {
 	char sym[64];
 
@@ -173,4 +166,18 @@ void trap_dispatch(struct trapframe *tf)
 	if (tf->trapno == T_BRKPT)	/* int3 in the kernel: report and go on */
 		return;
 	panic_trap(tf, "unhandled %s in the kernel", trap_name(tf->trapno));
+}
+
+void trap_dispatch(struct trapframe *tf)
+{
+	dispatch(tf);
+}
+
+void trap(struct trapframe *tf)
+{
+	if ((tf->cs & 3) == 3 && user_handler) {
+		user_handler(tf);
+		return;
+	}
+	dispatch(tf);
 }

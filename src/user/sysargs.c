@@ -71,6 +71,26 @@ int main(void)
 		expect("wait straddling", wait(pid, &st), pid);
 		expect("its status", st, 0);
 	}
+	/* a bad user esp at the system call: the kernel runs on esp0 anyway */
+	{
+		int r;
+		__asm__ volatile("movl %%esp, %%esi; movl $0, %%esp; int $0x80; movl %%esi, %%esp"
+				 : "=a"(r) : "a"(SYS_GETPID) : "esi", "memory");
+		expect("syscall with esp 0", r, getpid());
+	}
+	/* sbrk: grow, shrink, failure; the pages come back */
+	{
+		struct sys_pages a, b;
+		char *old;
+		pages(&a);
+		old = sbrk(3 * 4096);
+		memset(old, 1, 3 * 4096);
+		expect("sbrk shrink", (int)sbrk(-3 * 4096), (int)(old + 3 * 4096));
+		expect("sbrk too much", (int)sbrk(0x7ffff000), -ENOMEM);
+		expect("sbrk below the heap", (int)sbrk(-0x1000000), -EINVAL);
+		pages(&b);
+		expect("sbrk pages back", b.phys_free == a.phys_free, 1);
+	}
 	expect("bad syscall number", syscall(999, 0, 0, 0), -ENOSYS);
 	expect("syscall number 0", syscall(0, 0, 0, 0), -ENOSYS);
 	expect("wait no child", wait(-1, &st), -ECHILD);
