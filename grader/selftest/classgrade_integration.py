@@ -149,8 +149,9 @@ def nonce_fails_a_replayed_transcript():
     labs2 = it.write_labs(
         [{"name": "replay", "points": 1, "cmdline": "test=replay", "trace": "p.trace"}],
         {"p.trace": it.PASS_TRACE})
-    kernel = os.path.join(it.WORK, "fake-kernel.elf")
-    open(kernel, "wb").close()
+    kernel = os.path.join(it.WORK, "fake-kernel.elf")	# an i386 ELF, as --kernel wants
+    it.ensure_built()
+    shutil.copyfile(os.path.join(it.REPO, "build", "kernel.elf"), kernel)
     js2 = os.path.join(it.WORK, "nonce-replay.json")
     tmp = it.new_tmp()
     r = it.grade("--labs-dir", labs2, "--qemu", it.fake_qemu_path(), "--kernel", kernel,

@@ -620,8 +620,9 @@ class FakeQemu(unittest.TestCase):
         ], {"noexit.trace": "TEST noexit: PASS\n",
             "child.trace": "child started\nnever\n",
             "echo.trace": "fake qemu: echo\n> hello {{x}}\ngot 'hello {{x}}\\r'\n> quit\n"})
-        kernel = os.path.join(WORK, "fake-kernel.elf")
-        open(kernel, "wb").close()
+        kernel = os.path.join(WORK, "fake-kernel.elf")	# an i386 ELF, as --kernel wants
+        ensure_built()
+        shutil.copyfile(os.path.join(REPO, "build", "kernel.elf"), kernel)
         js = os.path.join(WORK, "fake.json")
         # grade() asserts that nothing with the run's TMPDIR in its command
         # line survives: this covers the child QEMU left behind.

@@ -275,6 +275,49 @@ def fake_pass_line_is_named_by_its_own_line_number():
     eq(v.reason, "forbidden line at output line 3: `TEST boot: PASS`")
 
 
+
+# ------------------------------- defect 4: the instructor's errors are SETUP ERRORs
+
+@test
+def absurd_memory_is_a_setup_error():
+    # Before: memory "99999999G" was graded as the student's FAIL (QEMU could
+    # not allocate it), Score 0/N.
+    labs = write_labs([{"name": "huge", "points": 1, "cmdline": "test=selftest_pass",
+                        "memory": "99999999G", "trace": "huge.trace"}],
+                      {"huge.trace": "TEST selftest_pass: PASS\n"})
+    run = grade("--labs-dir", labs, "--no-build")
+    eq(run.rc, 2, run.text)
+    contains(run.out, "SETUP ERROR")
+    contains(run.out, "memory 99999999G is above the 16G a test may use")
+    not_contains(run.out, "Score")
+
+
+@test
+def a_kernel_option_that_is_not_a_kernel_is_a_setup_error():
+    # Before: --kernel build/strata.iso (or any file) booted and every test
+    # FAILed in the student's name.
+    ensure_built()
+    labs = case_labs(["pass"])
+    for path in (os.path.join(integration.REPO, "build", "strata.iso"),
+                 os.path.join(integration.REPO, "README.md")):
+        run = grade("--labs-dir", labs, "--kernel", path)
+        eq(run.rc, 2, run.text)
+        contains(run.out, "SETUP ERROR: --kernel %s is not a kernel" % path)
+        not_contains(run.out, "Score")
+
+
+@test
+def a_kernel_without_multiboot_header_fails_in_the_students_terms():
+    # Before: FAIL "QEMU exited with status 1: ... Error loading uncompressed
+    # kernel without PVH ELF Note" (QEMU's words, not the student's problem).
+    d = work("no-multiboot")
+    kernel = kernel_without_multiboot(os.path.join(d, "kernel.elf"))
+    run = grade("--labs-dir", case_labs(["pass"]), "--kernel", kernel, "--out", os.path.join(d, "out"))
+    eq(run.rc, 1, run.text)
+    contains(run.out, "lab1 pass: FAIL")
+    contains(run.out, "the kernel has no valid multiboot header")
+
+
 class Reliability(unittest.TestCase):
     """The tests above, in file order."""
 

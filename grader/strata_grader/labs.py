@@ -20,6 +20,10 @@ DEFAULTS = {"memory": "128M", "cpus": 1, "timeout": 10, "boot": "kernel", "qemu_
 # (a self-test keeps the two equal). With less, QEMU's loader (1M) or GRUB
 # (2M) fails before the kernel can say anything on the serial port.
 MEMORY_MIN_MIB = 4
+# The most a test may ask for: Strata is 32-bit without PAE and uses memory
+# below 4 GiB (the boot matrix goes to 5G); far more than that only makes
+# QEMU fail to allocate it, which would be graded as the student's FAIL.
+MEMORY_MAX_MIB = 16 * 1024
 
 
 def memory_mib(text):
@@ -113,6 +117,9 @@ def _check_test(decl, where):
     mem = d["memory"]
     if not isinstance(mem, str) or not re.fullmatch(r"[1-9][0-9]*[MG]?", mem):
         raise LabError("%s: memory must be like \"128M\" or \"1G\"" % where)
+    if memory_mib(mem) > MEMORY_MAX_MIB:
+        raise LabError("%s: memory %s is above the %dG a test may use (Strata uses the first "
+                       "4 GiB)" % (where, mem, MEMORY_MAX_MIB // 1024))
     if memory_mib(mem) < MEMORY_MIN_MIB:
         raise LabError("%s: memory %s is below the %dM Strata needs (with less, QEMU or "
                        "GRUB stops before the kernel can say anything)" % (where, mem, MEMORY_MIN_MIB))

@@ -118,6 +118,24 @@ def snapshot(src, tmp, name, what):
     return "build/" + name
 
 
+def not_a_kernel(path):
+    """Why the file is not an i386 ELF executable (what -kernel boots), or
+    None. Only the ELF header: a kernel without a multiboot header is the
+    student's to fix and is graded so (verdict.py)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError as e:
+        return "cannot read it: %s" % e.strerror
+    if head[:4] != b"\x7fELF":
+        kind = "an ISO image (use --iso)" if head[:2] == b"\x00\x00" and path.endswith(".iso") \
+            else "not an ELF file (it starts with %r)" % head[:8]
+        return kind
+    if head[4] != 1 or head[5] != 1 or int.from_bytes(head[18:20], "little") != 3:
+        return "an ELF file, but not a 32-bit little-endian i386 one"
+    return None
+
+
 def facts_dir_of(args, build_dir):
     """Where the kernel's facts are: beside a prebuilt kernel or ISO (the
     build that made it), else in this tree's build folder; None if neither
@@ -152,6 +170,10 @@ def prepare_images(args, registry, root, tmp, need_kernel, need_iso):
             facts_dir = build_dir
         if targets and not args.no_build:
             build(registry, root, targets, getattr(args, "build_timeout", None))
+        if need_kernel and args.kernel:
+            why = not_a_kernel(os.path.abspath(args.kernel))
+            if why and os.path.isfile(args.kernel):
+                raise SetupError("--kernel %s is not a kernel: %s" % (args.kernel, why))
         if need_kernel:
             kernel = snapshot(os.path.abspath(args.kernel) if args.kernel else
                               os.path.join(build_dir, "kernel.elf"), tmp, "kernel.elf", "kernel")

@@ -226,6 +226,11 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
         return Verdict(Status.FAIL, "QEMU %s" % describe_status(status, facts), _tail(lines, 3))
     if status not in status_meaning(facts):
         err = res.stderr.decode("utf-8", "replace").strip().splitlines()
+        if status == 1 and err and "without PVH ELF Note" in err[-1]:
+            # QEMU's words for a kernel whose multiboot header it did not find
+            return Verdict(Status.FAIL, "the kernel has no valid multiboot header (magic "
+                           "0x1BADB002, flags, checksum) in its first 8 KiB, so QEMU could "
+                           "not boot it", ["qemu stderr: " + e for e in err[-3:]])
         if status == 1 and err:
             return Verdict(Status.FAIL, "QEMU exited with status 1: %s" % err[-1],
                            ["qemu stderr: " + e for e in err[-6:-1]])
