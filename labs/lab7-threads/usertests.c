@@ -195,11 +195,13 @@ KTEST(user_spin)
 
 /* User threads share their process's memory (and have stacks of their own
  * that come back at join); processes do not share; exit() with a thread
- * still spinning in user mode ends the whole process. */
+ * still spinning in user mode ends the whole process; a thread writing
+ * below its stack range faults (and kills the process). */
 KTEST(user_threads)
 {
 	warm_up();
 	run_expect("threads", NULL, NULL, NULL, 0);
 	run_expect("threads", "spinexit", NULL, NULL, 5);
+	run_expect("threads", "below", NULL, NULL, -1);
 	run_expect("hello", "after", NULL, NULL, 0);
 }

@@ -18,6 +18,17 @@ static int worker(void *arg)
 	return i * 10;
 }
 
+/* Writes 20 pages below its own stack top: past its 16 pages and guard,
+ * where the block's unused part lies (never a neighbour's stack). */
+static int below(void *arg)
+{
+	volatile char here;
+
+	(void)arg;
+	*(volatile char *)(((uintptr_t)&here & ~0xfffu) - 20 * 4096) = 1;
+	return 0;
+}
+
 static int __attribute__((noreturn)) spinner(void *arg)
 {
 	(void)arg;
@@ -32,6 +43,12 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "child") == 0) {
 		shared = 2;		/* the parent's copy must not change */
 		return shared;
+	}
+	if (argc > 1 && strcmp(argv[1], "below") == 0) {
+		int tid = thread_create(worker, (void *)0);	/* a neighbour */
+		thread_join(thread_create(below, NULL), &v);
+		printf("threads: the write below the stack was not stopped (%d)\n", tid);
+		return 0;
 	}
 	if (argc > 1 && strcmp(argv[1], "spinexit") == 0) {
 		thread_create(spinner, NULL);

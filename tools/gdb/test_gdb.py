@@ -35,6 +35,7 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KERNEL = os.path.join(ROOT, "build", "kernel.elf")
+INITRD = os.path.join(ROOT, "build", "user.ar")	# lab 7's user programs
 STRATA_PY = os.path.join(ROOT, "tools", "gdb", "strata.py")
 GDBPORT = os.path.join(ROOT, "tools", "gdbport.py")
 sys.path.insert(0, os.path.join(ROOT, "grader"))
@@ -93,7 +94,7 @@ def kernel_symbols():
 class Qemu:
     """The kernel halted in QEMU, waiting for GDB, as `make qemu-gdb` runs it."""
 
-    def __init__(self, test, workdir):
+    def __init__(self, test, workdir, initrd=None):
         self.serial = os.path.join(workdir, "serial-%s.txt" % test)
         self.log = os.path.join(workdir, "qemu-%s.log" % test)
         portfile = os.path.join(workdir, "port-%s" % test)
@@ -102,7 +103,7 @@ class Qemu:
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, GDBPORT, portfile] + qemu_argv(
-                    QEMU, facts=FACTS, kernel=KERNEL, cmdline="test=%s" % test,
+                    QEMU, facts=FACTS, kernel=KERNEL, cmdline="test=%s" % test, initrd=initrd,
                     memory=DEFAULTS["memory"], cpus=DEFAULTS["cpus"], console="file",
                     serial_file=self.serial, halted=True),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -420,6 +421,33 @@ def heap_case(workdir):
         qemu.kill()
 
 
+def user_case(workdir):
+    """strata-user loads a user program's symbols: a hardware breakpoint on
+    its main stops in ring 3 (cs 0x1b) at a user address, and GDB names
+    the function and its source (lab 7 on)."""
+    name = "user"
+    qemu = Qemu("user_hello", workdir, initrd=INITRD)
+    try:
+        output = strata_session(name, qemu, "strata-user hello", "hbreak main", "continue",
+                                "p/x $cs", "info symbol $pc", "strata-user nosuchprog")
+        if output is None:
+            return
+        ok = check("%s: strata-user loads hello's symbols" % name,
+                   re.search(r"^strata-user: symbols of hello loaded \(.text at 0x004[0-9a-f]{5}\)$",
+                             output, re.M) is not None)
+        ok &= check("%s: the breakpoint stops in user mode (cs 0x1b)" % name,
+                    re.search(r"^\$1 = 0x1b$", output, re.M) is not None)
+        ok &= check("%s: at hello's main, named from its symbols" % name,
+                    re.search(r"^main(?: \+ \d+)? in section \.text of .*build/user/hello$",
+                              output, re.M) is not None)
+        ok &= check("%s: a missing program is one clear error" % name,
+                    "strata-user: no user program" in output)
+        if not ok:
+            show(output)
+    finally:
+        qemu.kill()
+
+
 def threads_case(workdir, syms):
     """strata-threads lists every thread with the eip/esp its saved context
     holds, and strata-bt TID walks a blocked thread's stack and a preempted
@@ -627,6 +655,10 @@ class GdbWorkflow(unittest.TestCase):
     def test_threads(self):
         self.need("ktest_preempt", 7)
         self.case("threads", threads_case, WORKDIR, SYMS)
+
+    def test_user(self):
+        self.need("ktest_user_hello", 7)
+        self.case("user", user_case, WORKDIR)
 
     def test_gdbinit(self):
         self.case("gdbinit", gdbinit_case, SYMS, WORKDIR)
