@@ -72,6 +72,11 @@ SESSIONS = [
       "block_after": "(gdb) strata-heap --lists --summary"}),
     ("handouts/lab6-malloc.md", 6, "test=malloc_realloc", "(gdb) break ktest_malloc_realloc", 1,
      {}),
+    # Cooperative yields only: the timer is stopped with QEMU while GDB holds
+    # it, and no tick lands between these stops (checked over repeated runs).
+    # The preempted spinner of test=preempt is left as prose: where the
+    # timer catches it, and so its saved esp, varies from run to run.
+    ("handouts/lab7-threads.md", 7, "test=yield_order", "(gdb) break yielder", 4, {}),
     ("tools/gdb/README.md", 0, "test=pf_read", "(gdb) strata-pf", 1, {}),
     ("tools/gdb/README.md", 0, "test=pf_read", "(gdb) walk &kernel_main", 2,
      {"pre": ["strata-pf"]}),

@@ -135,6 +135,9 @@ frame pointers) and any further trap frames. MAX frames (default 64)."""
         f = gdb.newest_frame()
         tf = None
         while f is not None and n < limit:
+            if f.type() == gdb.INLINE_FRAME:	# its pc is its caller's: one line, not two
+                f = f.older()
+                continue
             pc = f.pc()
             out(frame_line(n, pc, n > 0))
             n += 1
