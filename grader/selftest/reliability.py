@@ -155,7 +155,12 @@ def sigint_in_the_first_milliseconds_is_quiet():
     bad = []
     for i in range(40):
         rc, err = _early_sigint(0.003 * i)
-        if ours.search(err) or ("Traceback" not in err and rc not in (130, -2)):
+        # rc 0 with nothing on stderr: the signal came while the interpreter
+        # itself was starting, which swallowed it before grade.py's first
+        # line ran (seen once in ~40 runs under load); the grader then ran
+        # normally. That is not the defect: a traceback of ours, or exit 1.
+        lost = rc == 0 and not err.strip()
+        if ours.search(err) or ("Traceback" not in err and rc not in (130, -2) and not lost):
             bad.append("delay %d ms: status %s\n%s" % (3 * i, rc, err[-600:]))
     eq(bad, [], "early Ctrl-C")
 
