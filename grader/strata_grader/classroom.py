@@ -10,9 +10,8 @@ the environment variable RUNNERID_RESULTS, base64-encoded):
 workflow that runs the grader and hands this to the reporter is
 tools/labgen/classroom.yml (copied into every student branch)."""
 
-import json
-import os
 
+from . import report
 from .excerpt import verdict_text
 from .status import Status
 
@@ -48,8 +47,4 @@ def result(data):
 
 
 def write(path, data):
-    tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        json.dump(result(data), f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    report.write_json(path, result(data))

@@ -2,9 +2,8 @@
 the grader's JSON results.  The autograder package that runs it is made by
 `make gradescope` (tools/labgen/gradescope.py)."""
 
-import json
-import os
 
+from . import report
 from .excerpt import read_log, verdict_text
 from .status import Status
 
@@ -71,8 +70,4 @@ def results(data):
 
 
 def write(path, data):
-    tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        json.dump(results(data), f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    report.write_json(path, results(data))
