@@ -13,7 +13,7 @@
 #   make compdb       compile_commands.json for clangd
 #   make facts        build/strata_facts.py: the headers' facts for Python (tools/facts/)
 #   make transcripts  the handouts' GDB walk-throughs, checked against GDB
-#   make bench        host benchmarks
+#   make bench        host benchmarks: figures, targets, verdicts (callgrind)
 #   make deps         install the Debian packages (as root, or with sudo)
 #   make doctor       check the tools and say what is missing
 #
@@ -258,8 +258,14 @@ $(BUILD)/host/bench_%: bench/bench_%.c $$(BENCH_SRCS_$$*) $(wildcard src/*/*.h)
 	@echo "  HOSTCC $@"
 	$(Q)$(CC) $(HOSTCFLAGS) -O2 -o $@ $< $(BENCH_SRCS_$*)
 
+# bench/bench.py runs each under valgrind's callgrind (instruction counts:
+# the verdicts' figure) and on its own (median times of BENCHREPS
+# interleaved repeats), and prints every figure with its target and verdict.
+BENCHREPS ?= 5
 bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES))
-	@set -e; for b in $^; do echo "== $$b"; $$b; done
+	@$(NEED) valgrind valgrind
+	@$(NEED) $(PYTHON) python3
+	@$(PYTHON) bench/bench.py $(BUILD) --reps $(BENCHREPS)
 
 # ---- fuzzing and sanitizers ------------------------------------------------
 
@@ -403,7 +409,7 @@ student-repo:
 
 DEBS := build-essential gcc-multilib grub-pc-bin grub-common xorriso mtools \
 	qemu-system-x86 gdb check pkg-config python3 \
-	clang libclang-rt-14-dev lib32stdc++-12-dev
+	clang libclang-rt-14-dev lib32stdc++-12-dev valgrind
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -1,39 +1,50 @@
 //@ LAB 2 FILE
 /*
- * Host benchmark of the buddy allocator (src/mm/buddy.c) against a baseline:
- * the first-fit range list of the Ghost seed, one address-ordered list of
- * used and free ranges, coalescing on free (written below, only for this
- * comparison).
+ * Host benchmark of the buddy allocator (src/mm/buddy.c) against two
+ * baselines written here, only for this comparison:
+ *   - the first-fit range list of the Ghost seed: one address-ordered list
+ *     of used and free ranges, coalescing on free;
+ *   - a free-list buddy: the textbook buddy, with a doubly linked free list
+ *     per order through per-unit link arrays, a per-unit order byte and a
+ *     per-unit allocation count; the same exact-count semantics as
+ *     buddy.h (alloc of min..max units, free of exactly that count,
+ *     checked), but it takes any block of the chosen order (the list's
+ *     head), not the lowest, and spends about 13 bytes of metadata a unit.
  *
- * Workload, the same for both: keep L live allocations of 1..16 units
+ * Workload, the same for all three: keep L live allocations of 1..16 units
  * (uniform); each step frees a random live one and allocates a new one of a
- * random size in its place. The cost of one such alloc+free pair is timed
- * with CLOCK_MONOTONIC over many steps, after a warm-up that reaches a steady
- * state, best of REPS repetitions. Units are 4 KiB pages, so the managed
- * sizes 16 MiB .. 4 GiB are 4096 .. 2^20 units.
+ * random size in its place. Units are 4 KiB pages, so the managed sizes
+ * 16 MiB .. 4 GiB are 4096 .. 2^20 units.
  *
- * Targets (informational; the exit status is 0 either way):
- *   - buddy cost grows at most 1.5x from 16 MiB to 4 GiB;
- *   - at 4096 live allocations buddy is >= 100x cheaper than the list.
- * A combination whose average live load (L * 8.5 units) exceeds half the
- * managed units is not run ("n/a"): allocations would mostly fail, and a
- * failing allocation is no measure of either allocator.
+ *   bench_buddy count   runs every combination once, after a warm-up that
+ *                       reaches a steady state; the steps are bracketed by
+ *                       callgrind client requests, so under
+ *                       valgrind --tool=callgrind --collect-atstart=no each
+ *                       combination's instructions go to a dump of its own
+ *                       (bench/bench.py reads them); prints the steps run
+ *                       and the metadata sizes
+ *   bench_buddy time R  R interleaved repeats of the timed combinations;
+ *                       prints the median ns per alloc+free pair
+ *
+ * bench/bench.py (make bench) turns both into figures with targets and
+ * verdicts. A combination whose average live load (L * 8.5 units) exceeds
+ * half the managed units is not run: allocations would mostly fail.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <valgrind/callgrind.h>
 
 #include "mm/buddy.h"
 
-#define REPS		3
 #define MAX_SIZE	16
 #define NSIZES		5
 #define NLIVES		3
 
 static const size_t managed_units[NSIZES] = { 4096, 16384, 65536, 262144, 1048576 };
-static const char *const managed_name[NSIZES] = { "16 MiB", "64 MiB", "256 MiB", "1 GiB", "4 GiB" };
 static const size_t lives[NLIVES] = { 16, 256, 4096 };
 
 /* ---- the workload ------------------------------------------------------ */
@@ -195,22 +206,179 @@ static size_t list_free_units(const struct list_alloc *a)
 	return sum;
 }
 
-static size_t list_length(const struct list_alloc *a)
-{
-	size_t len = 0;
 
-	for (const struct range *r = a->head; r; r = r->next)
-		len++;
-	return len;
+/* ---- baseline 2: a free-list buddy ----------------------------------------
+ *
+ * tag[u] is k + 1 when a free block of order k starts at unit u (0
+ * otherwise); the free blocks of order k form a doubly linked list through
+ * next[] and prev[] (unit indexes, NIL at the ends) from head[k]. count[u]
+ * is the count of the allocation that starts at u (0: none), which is all a
+ * free needs to check it.
+ */
+
+#define NIL	UINT32_MAX
+
+struct flbuddy {
+	size_t n;
+	unsigned orders;
+	size_t nfree[BUDDY_MAX_ORDER];
+	uint32_t head[BUDDY_MAX_ORDER];
+	uint8_t *tag;
+	uint32_t *next, *prev, *count;
+};
+
+static unsigned fl_log2(size_t x)
+{
+	return 63 - __builtin_clzll(x);
 }
 
-/* ---- one timed run per allocator ---------------------------------------- */
+static unsigned fl_ceil_log2(size_t x)
+{
+	return x <= 1 ? 0 : fl_log2(x - 1) + 1;
+}
 
-struct result {
-	double ns;		/* per pair */
-	size_t fails;
-	size_t ranges;		/* list only: ranges (used and free) at the end */
-};
+static void fl_push(struct flbuddy *f, unsigned k, size_t s)
+{
+	f->tag[s] = k + 1;
+	f->prev[s] = NIL;
+	f->next[s] = f->head[k];
+	if (f->head[k] != NIL)
+		f->prev[f->head[k]] = s;
+	f->head[k] = s;
+	f->nfree[k]++;
+}
+
+static void fl_unlink(struct flbuddy *f, unsigned k, size_t s)
+{
+	f->tag[s] = 0;
+	if (f->prev[s] != NIL)
+		f->next[f->prev[s]] = f->next[s];
+	else
+		f->head[k] = f->next[s];
+	if (f->next[s] != NIL)
+		f->prev[f->next[s]] = f->prev[s];
+	f->nfree[k]--;
+}
+
+/* The largest aligned block at p that ends at or before end. */
+static unsigned fl_fit(const struct flbuddy *f, size_t p, size_t end)
+{
+	unsigned k = fl_log2(end - p);
+
+	if (p != 0 && (unsigned)__builtin_ctzll(p) < k)
+		k = __builtin_ctzll(p);
+	return k < f->orders ? k : f->orders - 1;
+}
+
+static void fl_free_block(struct flbuddy *f, size_t s, unsigned k)
+{
+	while (k + 1 < f->orders) {
+		size_t b = s ^ ((size_t)1 << k);
+
+		if (b >= f->n || f->tag[b] != k + 1)
+			break;
+		fl_unlink(f, k, b);
+		s &= ~((size_t)1 << k);
+		k++;
+	}
+	fl_push(f, k, s);
+}
+
+static void fl_init(struct flbuddy *f, size_t n)
+{
+	memset(f, 0, sizeof(*f));
+	f->n = n;
+	f->orders = fl_log2(n) + 1;
+	f->tag = calloc(n, 1);
+	f->next = malloc(n * sizeof(uint32_t));
+	f->prev = malloc(n * sizeof(uint32_t));
+	f->count = calloc(n, sizeof(uint32_t));
+	if (!f->tag || !f->next || !f->prev || !f->count) {
+		perror("malloc");
+		exit(1);
+	}
+	for (unsigned k = 0; k < BUDDY_MAX_ORDER; k++)
+		f->head[k] = NIL;
+	for (size_t p = 0; p < n;) {
+		unsigned k = fl_fit(f, p, n);
+		fl_push(f, k, p);
+		p += (size_t)1 << k;
+	}
+}
+
+static void fl_destroy(struct flbuddy *f)
+{
+	free(f->tag);
+	free(f->next);
+	free(f->prev);
+	free(f->count);
+}
+
+static size_t fl_alloc(struct flbuddy *f, size_t min, size_t max, size_t *start)
+{
+	unsigned need = fl_ceil_log2(min), want = fl_ceil_log2(max), k;
+	int order = -1;
+	size_t s, used, half;
+
+	for (k = want; k < f->orders && order < 0; k++)
+		if (f->nfree[k] > 0)
+			order = k;
+	for (k = want < f->orders ? want : f->orders; order < 0 && k-- > need;)
+		if (f->nfree[k] > 0)
+			order = k;
+	if (order < 0)
+		return 0;
+	k = order;
+	s = f->head[k];
+	fl_unlink(f, k, s);
+	used = max < ((size_t)1 << k) ? max : (size_t)1 << k;
+	*start = s;
+	f->count[s] = used;
+	while (used < ((size_t)1 << k)) {
+		half = (size_t)1 << --k;
+		if (used <= half) {
+			fl_push(f, k, s + half);
+		} else {
+			s += half;
+			used -= half;
+		}
+	}
+	return f->count[*start];
+}
+
+static int fl_free(struct flbuddy *f, size_t start, size_t count)
+{
+	size_t end = start + count;
+
+	if (start >= f->n || count > f->n - start || count == 0 || f->count[start] != count)
+		return -1;
+	f->count[start] = 0;
+	for (size_t p = start; p < end;) {
+		unsigned k = fl_fit(f, p, end);
+		fl_free_block(f, p, k);
+		p += (size_t)1 << k;
+	}
+	return 0;
+}
+
+static size_t fl_free_units(const struct flbuddy *f)
+{
+	size_t sum = 0;
+
+	for (unsigned k = 0; k < f->orders; k++)
+		sum += f->nfree[k] << k;
+	return sum;
+}
+
+static size_t fl_meta_size(size_t n)
+{
+	return n * (1 + 3 * sizeof(uint32_t));
+}
+
+/* ---- one run per allocator -------------------------------------------------- */
+
+enum alloc_kind { BUDDY, FLBUDDY, LIST, NKINDS };
+static const char *const kind_name[NKINDS] = { "buddy", "flbuddy", "list" };
 
 static void check_total(const char *who, size_t free_units, size_t units)
 {
@@ -221,165 +389,160 @@ static void check_total(const char *who, size_t free_units, size_t units)
 	}
 }
 
-static struct result run_buddy(size_t units, size_t live, const struct ops *o)
+/* Dump name for callgrind: "kind/units/live". */
+static char dump_name[64];
+
+static void measure_begin(int count_mode, const char *kind, size_t units, size_t live)
 {
-	void *meta = malloc(buddy_meta_size(units));
-	struct slot *s = calloc(live, sizeof(*s));
-	struct buddy *b;
-	struct result res = { 0, 0, 0 };
-	double t0 = 0;
-
-	if (!meta || !s) {
-		perror("malloc");
-		exit(1);
-	}
-	b = buddy_init(meta, units);
-	for (size_t i = 0; i < live; i++)
-		s[i].count = buddy_alloc(b, o->fill[i], o->fill[i], &s[i].start);
-	for (size_t i = 0; i < o->warm + o->n; i++) {
-		struct slot *v = &s[o->victim[i]];
-
-		if (i == o->warm)
-			t0 = now_ns();
-		if (v->count)
-			buddy_free(b, v->start, v->count);
-		v->count = buddy_alloc(b, o->size[i], o->size[i], &v->start);
-		res.fails += i >= o->warm && v->count == 0;
-	}
-	res.ns = (now_ns() - t0) / o->n;
-	for (size_t i = 0; i < live; i++)
-		if (s[i].count && buddy_free(b, s[i].start, s[i].count) != BUDDY_OK) {
-			fprintf(stderr, "buddy: bad free\n");
-			exit(1);
-		}
-	check_total("buddy", buddy_free_units(b), units);
-	free(s);
-	free(meta);
-	return res;
+	if (!count_mode)
+		return;
+	snprintf(dump_name, sizeof(dump_name), "%s/%zu/%zu", kind, units, live);
+	CALLGRIND_ZERO_STATS;
+	CALLGRIND_TOGGLE_COLLECT;
 }
 
-static struct result run_list(size_t units, size_t live, const struct ops *o)
+static void measure_end(int count_mode)
 {
-	struct list_alloc a;
+	if (!count_mode)
+		return;
+	CALLGRIND_TOGGLE_COLLECT;
+	CALLGRIND_DUMP_STATS_AT(dump_name);
+}
+
+/* One run of allocator `kind`: fill, warm up, then o->n measured steps.
+ * Returns ns per step (the count mode's time is not meaningful). */
+static double run(enum alloc_kind kind, size_t units, size_t live, const struct ops *o,
+		  int count_mode)
+{
 	struct slot *s = calloc(live, sizeof(*s));
-	struct result res = { 0, 0, 0 };
-	double t0 = 0;
+	void *meta = NULL;
+	struct buddy *b = NULL;
+	struct flbuddy f;
+	struct list_alloc a;
+	double t0 = 0, t1;
 
 	if (!s) {
 		perror("malloc");
 		exit(1);
 	}
-	list_init(&a, units, 2 * live + 2);	/* used + free ranges <= 2 live + 1 */
+	if (kind == BUDDY) {
+		if ((meta = malloc(buddy_meta_size(units))) == NULL) {
+			perror("malloc");
+			exit(1);
+		}
+		b = buddy_init(meta, units);
+	} else if (kind == FLBUDDY) {
+		fl_init(&f, units);
+	} else {
+		list_init(&a, units, 2 * live + 2);	/* used + free ranges <= 2 live + 1 */
+	}
+#define ALLOC(sl, sz) ((sl)->count = kind == BUDDY ? buddy_alloc(b, sz, sz, &(sl)->start) : \
+		       kind == FLBUDDY ? fl_alloc(&f, sz, sz, &(sl)->start) : \
+		       list_alloc(&a, sz, &(sl)->start))
+#define FREE(sl) (kind == BUDDY ? (void)buddy_free(b, (sl)->start, (sl)->count) : \
+		  kind == FLBUDDY ? (void)fl_free(&f, (sl)->start, (sl)->count) : \
+		  list_free(&a, (sl)->start, (sl)->count))
 	for (size_t i = 0; i < live; i++)
-		s[i].count = list_alloc(&a, o->fill[i], &s[i].start);
+		ALLOC(&s[i], o->fill[i]);
 	for (size_t i = 0; i < o->warm + o->n; i++) {
 		struct slot *v = &s[o->victim[i]];
 
-		if (i == o->warm)
+		if (i == o->warm) {
+			measure_begin(count_mode, kind_name[kind], units, live);
 			t0 = now_ns();
+		}
 		if (v->count)
-			list_free(&a, v->start, v->count);
-		v->count = list_alloc(&a, o->size[i], &v->start);
-		res.fails += i >= o->warm && v->count == 0;
+			FREE(v);
+		ALLOC(v, o->size[i]);
 	}
-	res.ns = (now_ns() - t0) / o->n;
-	res.ranges = list_length(&a);
+	t1 = now_ns();
+	measure_end(count_mode);
 	for (size_t i = 0; i < live; i++)
 		if (s[i].count)
-			list_free(&a, s[i].start, s[i].count);
-	check_total("list", list_free_units(&a), units);
-	free(s);
-	free(a.pool);
-	return res;
-}
-
-static struct result best_of(struct result (*run)(size_t, size_t, const struct ops *),
-			     size_t units, size_t live, const struct ops *o)
-{
-	struct result best = run(units, live, o);
-
-	for (int r = 1; r < REPS; r++) {
-		struct result x = run(units, live, o);
-		if (x.ns < best.ns)
-			best = x;
+			FREE(&s[i]);
+#undef ALLOC
+#undef FREE
+	if (kind == BUDDY) {
+		check_total("buddy", buddy_free_units(b), units);
+		free(meta);
+	} else if (kind == FLBUDDY) {
+		check_total("flbuddy", fl_free_units(&f), units);
+		fl_destroy(&f);
+	} else {
+		check_total("list", list_free_units(&a), units);
+		free(a.pool);
 	}
-	return best;
+	free(s);
+	return (t1 - t0) / o->n;
 }
 
-/* ---- the table ------------------------------------------------------------ */
+/* ---- the combinations ------------------------------------------------------ */
 
 static int feasible(size_t units, size_t live)
 {
 	return live * (MAX_SIZE + 1) <= units;	/* L * 8.5 <= units / 2 */
 }
 
-/* Steps per timed run: fewer for the list when it is slow (long lists). */
-static size_t steps_for(size_t live, int is_list)
+/* Steps per measured run: fewer for the list (it walks every live range). */
+static size_t steps_for(enum alloc_kind kind, size_t live, int count_mode)
 {
-	if (!is_list)
-		return 200000;
-	return live <= 16 ? 200000 : live <= 256 ? 50000 : 10000;
+	if (kind != LIST)
+		return count_mode ? 20000 : 200000;
+	if (count_mode)
+		return live <= 256 ? 4000 : 1000;
+	return live <= 16 ? 200000 : live <= 256 ? 50000 : 5000;
 }
 
-int main(void)
+static int cmp_double(const void *x, const void *y)
 {
-	static struct result bud[NSIZES][NLIVES], lst[NSIZES][NLIVES];
-	double t_start = now_ns();
+	double a = *(const double *)x, b = *(const double *)y;
 
-	printf("buddy vs first-fit list: ns per alloc+free pair, best of %d\n", REPS);
-	printf("(live allocations of 1..%d units; 1 unit = 4 KiB; ranges: length of the\n"
-	       " list, used and free ranges, at the end; fails: failed allocations)\n\n",
-	       MAX_SIZE);
-	printf("%-8s %8s %9s %6s %10s %10s %11s %7s %7s\n", "managed", "units", "meta KiB",
-	       "live", "buddy ns", "list ns", "list/buddy", "ranges", "fails");
+	return a < b ? -1 : a > b;
+}
+
+int main(int argc, char **argv)
+{
+	int count_mode = argc > 1 && strcmp(argv[1], "count") == 0;
+	int reps = argc > 2 ? atoi(argv[2]) : 5;
+	int nr;
+
+	if (argc < 2 || (!count_mode && strcmp(argv[1], "time") != 0) || reps < 1) {
+		fprintf(stderr, "usage: bench_buddy count | bench_buddy time [REPS]\n"
+			"  (make bench runs both through bench/bench.py)\n");
+		return 2;
+	}
+	nr = count_mode ? 1 : reps <= 64 ? reps : 64;
+	for (int i = 0; i < NSIZES; i++)
+		printf("meta %zu buddy %zu flbuddy %zu\n", managed_units[i],
+		       buddy_meta_size(managed_units[i]), fl_meta_size(managed_units[i]));
 	for (int i = 0; i < NSIZES; i++) {
 		for (int j = 0; j < NLIVES; j++) {
 			size_t units = managed_units[i], live = lives[j];
+			double ns[NKINDS][64];
 
-			printf("%-8s %8zu %9zu %6zu ", managed_name[i], units,
-			       buddy_meta_size(units) / 1024, live);
-			if (!feasible(units, live)) {
-				printf("%10s %10s %11s %7s %7s\n", "n/a", "n/a", "n/a", "-", "-");
+			if (!feasible(units, live))
 				continue;
+			/* The timed runs: only where the figures use them. */
+			if (!count_mode && live != 4096 && !(live == 16 && (i == 0 || i == NSIZES - 1)))
+				continue;
+			rng = 0x9e3779b97f4a7c15ull;
+			struct ops o = make_ops(live, steps_for(BUDDY, live, count_mode),
+						4 * live + 1000);
+			for (int r = 0; r < nr; r++) {
+				for (int k = 0; k < NKINDS; k++) {
+					o.n = steps_for(k, live, count_mode);
+					ns[k][r] = run(k, units, live, &o, count_mode);
+				}
 			}
-			/* one sequence; the list, when slow, times a prefix of it */
-			struct ops o = make_ops(live, steps_for(live, 0), 4 * live + 1000);
-			bud[i][j] = best_of(run_buddy, units, live, &o);
-			o.n = steps_for(live, 1);
-			lst[i][j] = best_of(run_list, units, live, &o);
+			for (int k = 0; k < NKINDS; k++) {
+				qsort(ns[k], nr, sizeof(double), cmp_double);
+				printf("%s %s %zu %zu steps %zu median_ns %.2f\n",
+				       count_mode ? "count" : "time", kind_name[k], units, live,
+				       steps_for(k, live, count_mode), ns[k][nr / 2]);
+			}
 			free_ops(&o);
-			printf("%10.1f %10.1f %10.1fx %7zu %7zu\n", bud[i][j].ns, lst[i][j].ns,
-			       lst[i][j].ns / bud[i][j].ns, lst[i][j].ranges,
-			       bud[i][j].fails + lst[i][j].fails);
 			fflush(stdout);
 		}
 	}
-
-	printf("\nbuddy cost growth with the managed size:\n");
-	for (int j = 0; j < NLIVES; j++) {
-		int first = -1;
-		for (int i = 0; i < NSIZES && first < 0; i++)
-			if (feasible(managed_units[i], lives[j]))
-				first = i;
-		if (first < 0 || first == NSIZES - 1)
-			continue;
-		double g = bud[NSIZES - 1][j].ns / bud[first][j].ns;
-		if (first == 0)
-			printf("  %4zu live: %s -> 4 GiB: %.2fx (target <= 1.5x): %s\n", lives[j],
-			       managed_name[first], g, g <= 1.5 ? "PASS" : "MISS");
-		else
-			printf("  %4zu live: %s -> 4 GiB: %.2fx (16 MiB cannot hold %zu live; "
-			       "target <= 1.5x): %s\n", lives[j], managed_name[first], g, lives[j],
-			       g <= 1.5 ? "PASS" : "MISS");
-	}
-
-	printf("\nlist/buddy at %zu live (target >= 100x):\n", lives[NLIVES - 1]);
-	for (int i = 0; i < NSIZES; i++) {
-		if (!feasible(managed_units[i], lives[NLIVES - 1]))
-			continue;
-		double r = lst[i][NLIVES - 1].ns / bud[i][NLIVES - 1].ns;
-		printf("  %-8s %7.1fx: %s\n", managed_name[i], r, r >= 100 ? "PASS" : "MISS");
-	}
-	printf("\ntotal time %.1f s\n", (now_ns() - t_start) / 1e9);
 	return 0;
 }

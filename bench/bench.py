@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""make bench: every benchmark figure with its target and verdict.
+
+Verdicts are taken on instruction counts, measured with
+valgrind --tool=callgrind: each benchmark binary brackets the part it
+measures with callgrind client requests and dumps the counts of each part
+separately (bench/bench_*.c say how), so a figure is the same on an idle
+and on a loaded machine, run after run. Times are reported beside them as
+medians of interleaved repeats (the allocators alternate within one
+process); the one target set in time (malloc mixed) has its verdict too,
+the other times are for information.
+
+    python3 bench/bench.py BUILD_DIR [--reps N] [--smp-log FILE]
+
+BUILD_DIR holds host/bench_malloc and host/bench_buddy (a lab branch may
+have neither or one: only those there are run). The exit status
+is 0 whatever the verdicts (a MISS is a figure, not a failure); 1 if a
+benchmark could not be run.
+"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def callgrind(binary, *args):
+    """Runs binary under callgrind; returns (stdout, {dump name: instructions})."""
+    with tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp:
+        out = os.path.join(tmp, "cg.out")
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+             "--callgrind-out-file=" + out, binary, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr)
+            raise SystemExit("bench: %s under callgrind failed (status %d)"
+                             % (binary, proc.returncode))
+        counts = {}
+        for path in glob.glob(out + ".*"):
+            name = total = None
+            with open(path) as f:
+                for line in f:
+                    m = re.match(r"desc: Trigger: Client Request: (\S+)", line)
+                    if m:
+                        name = m.group(1)
+                    m = re.match(r"totals: (\d+)", line)
+                    if m:
+                        total = int(m.group(1))
+            if name is not None and total is not None:
+                counts[name] = total
+        return proc.stdout, counts
+
+
+def run(binary, *args):
+    proc = subprocess.run([binary, *args], stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit("bench: %s failed (status %d)" % (binary, proc.returncode))
+    return proc.stdout
+
+
+def verdict(value, target, at_most=True):
+    ok = value <= target if at_most else value >= target
+    return "PASS" if ok else "MISS"
+
+
+def row(figure, value, unit, target_text, result):
+    print("  %-52s %10s %-4s %-14s %s" % (figure, value, unit, target_text, result))
+
+
+def malloc_figures(build, reps):
+    binary = os.path.join(build, "host", "bench_malloc")
+    out, cg = callgrind(binary, "count")
+    ops = {m.group(1): int(m.group(2))
+           for m in re.finditer(r"^count (\S+) ops (\d+)$", out, re.M)}
+    tout = run(binary, "time", str(reps))
+    times = {(m.group(1), m.group(2)): float(m.group(3))
+             for m in re.finditer(r"^time (\S+) (\S+) median_ns ([\d.]+)", tout, re.M)}
+    mem = {m.group(1): (int(m.group(2)), int(m.group(3)))
+           for m in re.finditer(r"^memory mixed (\S+) peak_memory (\d+) peak_live (\d+)",
+                                tout, re.M)}
+
+    def per_op(w, a):
+        return cg["%s/%s" % (w, a)] / ops[w]
+
+    print("malloc (bench/bench_malloc.c): strata's heap vs glibc's malloc")
+    print("  instructions per op (callgrind, the verdicts' figure); median ns of %d"
+          " interleaved repeats" % reps)
+    print("  %-10s %12s %12s %12s %12s" % ("workload", "strata ins", "glibc ins",
+                                         "strata ns", "glibc ns"))
+    for w, what in (("mixed", "free+malloc"), ("batch64", "malloc+free"),
+                    ("realloc", "realloc")):
+        print("  %-10s %12.1f %12.1f %12.1f %12.1f   (per %s)" % (
+            w, per_op(w, "strata"), per_op(w, "libc"), times[(w, "strata")],
+            times[(w, "libc")], what))
+    print()
+    for w, target, label in (("mixed", 1.0, "mixed: instructions per pair, strata/glibc"),
+                             ("batch64", 1.5, "batch of 64-byte blocks: instructions, strata/glibc"),
+                             ("realloc", 1.2, "realloc growth: instructions, strata/glibc")):
+        r = per_op(w, "strata") / per_op(w, "libc")
+        row(label, "%.2f" % r, "x", "<= %.1fx" % target, verdict(r, target))
+    r = times[("mixed", "strata")] / times[("mixed", "libc")]
+    row("mixed: median time per pair, strata/glibc", "%.2f" % r, "x", "<= 1.0x",
+        verdict(r, 1.0))
+    for w in ("batch64", "realloc"):
+        r = times[(w, "strata")] / times[(w, "libc")]
+        row("%s: median time, strata/glibc" % w, "%.2f" % r, "x", "(information)", "-")
+    peak, live = mem["strata"]
+    over = 100.0 * (peak / live - 1)
+    row("mixed: memory overhead (peak pages / peak live)", "%.1f" % over, "%", "<= 20%",
+        verdict(over, 20.0))
+    gpeak, glive = mem["libc"]
+    row("mixed: glibc's memory overhead", "%.1f" % (100.0 * (gpeak / glive - 1)), "%",
+        "(information)", "-")
+    print()
+
+
+def buddy_figures(build, reps):
+    binary = os.path.join(build, "host", "bench_buddy")
+    out, cg = callgrind(binary, "count")
+    steps = {(m.group(1), int(m.group(2)), int(m.group(3))): int(m.group(4))
+             for m in re.finditer(r"^count (\S+) (\d+) (\d+) steps (\d+)", out, re.M)}
+    meta = {int(m.group(1)): (int(m.group(2)), int(m.group(3)))
+            for m in re.finditer(r"^meta (\d+) buddy (\d+) flbuddy (\d+)", out, re.M)}
+    tout = run(binary, "time", str(reps))
+    times = {(m.group(1), int(m.group(2)), int(m.group(3))): float(m.group(4))
+             for m in re.finditer(r"^time (\S+) (\d+) (\d+) steps \d+ median_ns ([\d.]+)",
+                                  tout, re.M)}
+
+    def ins(kind, units, live):
+        return cg["%s/%d/%d" % (kind, units, live)] / steps[(kind, units, live)]
+
+    def mib(units):
+        m = units * 4 // 1024
+        return "%d MiB" % m if m < 1024 else "%d GiB" % (m // 1024)
+
+    print("buddy (bench/bench_buddy.c): the bitmap buddy vs a free-list buddy and the"
+          " first-fit list")
+    print("  instructions per alloc+free pair (callgrind); live allocations of 1..16 units"
+          " of 4 KiB")
+    print("  %-8s %5s %10s %10s %10s %9s %9s" % ("managed", "live", "buddy", "flbuddy",
+                                                "list", "buddy ns", "flb ns"))
+    combos = sorted({(u, l) for (_, u, l) in steps})
+    for units, live in combos:
+        t = times.get(("buddy", units, live))
+        tf = times.get(("flbuddy", units, live))
+        print("  %-8s %5d %10.1f %10.1f %10.1f %9s %9s" % (
+            mib(units), live, ins("buddy", units, live), ins("flbuddy", units, live),
+            ins("list", units, live), "%.1f" % t if t else "-", "%.1f" % tf if tf else "-"))
+    print()
+    top = max(meta)
+    r = ins("buddy", top, 4096) / ins("flbuddy", top, 4096)
+    row("4 GiB, 4096 live: instructions, buddy/free-list buddy", "%.2f" % r, "x", "<= 1.2x",
+        verdict(r, 1.2))
+    t = times[("buddy", top, 4096)] / times[("flbuddy", top, 4096)]
+    row("4 GiB, 4096 live: median time, buddy/free-list buddy", "%.2f" % t, "x",
+        "(information)", "-")
+    b = meta[top][0] / top
+    row("metadata at 4 GiB: bytes per page", "%.2f" % b, "B", "<= 1 B", verdict(b, 1.0))
+    small = min(meta)
+    row("metadata at %s: bytes per page (the fixed header)" % mib(small),
+        "%.2f" % (meta[small][0] / small), "B", "(information)", "-")
+    for live in sorted({l for (_, l) in combos}):
+        sizes = sorted(u for (u, l) in combos if l == live)
+        if len(sizes) < 2:
+            continue
+        g = ins("buddy", sizes[-1], live) / ins("buddy", sizes[0], live)
+        row("%d live: growth %s -> %s, buddy instructions" % (live, mib(sizes[0]),
+                                                               mib(sizes[-1])),
+            "%.2f" % g, "x", "<= 1.2x", verdict(g, 1.2))
+    for units in sorted(u for (u, l) in combos if l == 4096):
+        r = ins("list", units, 4096) / ins("buddy", units, 4096)
+        row("%s, 4096 live: instructions, first-fit list/buddy" % mib(units), "%.0f" % r, "x",
+            ">= 100x", verdict(r, 100, at_most=False))
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build")
+    ap.add_argument("--reps", type=int, default=5)
+    args = ap.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("bench: valgrind is missing: sudo apt-get install valgrind"
+                         " (or: make deps)")
+    print("== make bench: figures, targets and verdicts (verdicts on instruction counts)\n")
+    ran = 0
+    for name, figures in (("malloc", malloc_figures), ("buddy", buddy_figures)):
+        if os.path.exists(os.path.join(args.build, "host", "bench_" + name)):
+            figures(args.build, args.reps)
+            ran += 1
+    if ran == 0:
+        print("(this tree has no benchmarks yet: they come with labs 2 and 6)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
