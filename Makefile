@@ -315,10 +315,13 @@ fuzz-merge: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 	   $(BUILD)/fuzz/fuzz_$$f -merge=1 fuzz/corpus/$$f $(BUILD)/fuzz/corpus-$$f; done
 
 # Fixed runs: the corpus, then FUZZRUNS inputs from seed 1; the same every time.
+# New inputs go to build/, never into the repository's corpus.
 test-fuzz: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
+	   rm -rf $(BUILD)/fuzz/test-new-$$f; mkdir -p $(BUILD)/fuzz/test-new-$$f; \
 	   $(BUILD)/fuzz/fuzz_$$f -runs=$(FUZZRUNS) -seed=1 -max_len=256 \
-	     -artifact_prefix=$(BUILD)/fuzz/$$f- fuzz/corpus/$$f > $(BUILD)/fuzz/$$f.log 2>&1 || \
+	     -artifact_prefix=$(BUILD)/fuzz/$$f- $(BUILD)/fuzz/test-new-$$f fuzz/corpus/$$f \
+	     > $(BUILD)/fuzz/$$f.log 2>&1 || \
 	     { tail -30 $(BUILD)/fuzz/$$f.log; echo "fuzz_$$f: FAILED (log: $(BUILD)/fuzz/$$f.log)"; exit 1; }; \
 	   grep -h "^fuzz_$$f:" $(BUILD)/fuzz/$$f.log; \
 	 done
