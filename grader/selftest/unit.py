@@ -438,11 +438,13 @@ class Labs(unittest.TestCase):
                         "lab10-c": {"lab": 10, "title": "c", "tests": [T("z")]},
                         "lab1-a": {"lab": 1, "title": "a", "handout": "x.md", "tests": [
                             T("x", points=7), T("iso", cmdline="", boot="iso", timeout=20),
-                            T("m", memory="16M", cpus=2, qemu_args=["-S"], timeout=2.5)]},
+                            T("m", memory="16M", cpus=2, qemu_args=["-S"], timeout=2.5),
+                            T("topo", cpus="6,sockets=2,cores=3")]},
                         "notalab": {"lab": 99}})
         labs = labsmod.discover(d)
         eq([l.number for l in labs], [1, 2, 10])
-        x, iso, m = labs[0].tests
+        x, iso, m, topo = labs[0].tests
+        eq(topo.cpus, "6,sockets=2,cores=3")
         eq((x.points, x.memory, x.cpus, x.timeout, x.boot, x.qemu_args), (7, "128M", 1, 10.0, "kernel", []))
         eq((iso.boot, iso.timeout, iso.cmdline), ("iso", 20.0, ""))
         eq((m.memory, m.cpus, m.qemu_args, m.timeout), ("16M", 2, ["-S"], 2.5))
@@ -456,6 +458,9 @@ class Labs(unittest.TestCase):
             ({"lab": 1, "tests": [T("a", boot="iso")]}, "cmdline must be empty"),
             ({"lab": 1, "tests": [T("a", memory="lots")]}, "memory"),
             ({"lab": 1, "tests": [T("a", cpus=0)]}, "cpus"),
+            ({"lab": 1, "tests": [T("a", cpus="6,sockets=2,cores=3 -S")]}, "cpus"),
+            ({"lab": 1, "tests": [T("a", cpus="0,maxcpus=4")]}, "cpus"),
+            ({"lab": 1, "tests": [T("a", cpus="4,bogus=2")]}, "cpus"),
             ({"lab": 1, "tests": [T("a", points=-1)]}, "points"),
             ({"lab": 1, "tests": [T("a", timeout=0)]}, "timeout"),
             ({"lab": 1, "tests": [T("a", qemu_args="-S")]}, "qemu_args"),

@@ -26,6 +26,20 @@ MEMORY_MIN_MIB = 4
 MEMORY_MAX_MIB = 16 * 1024
 
 
+# A topology for QEMU's -smp: the CPUs present, then the shape of the
+# machine (lab 8 tests sockets, maxcpus above the CPUs present and the
+# non-contiguous APIC IDs of sockets=2,cores=3).
+SMP_TOPOLOGY = re.compile(r"([1-9][0-9]*)(,(sockets|dies|cores|threads|maxcpus)=[1-9][0-9]*)*")
+
+
+def cpus_ok(v):
+    """cpus: an integer 1..255, or a -smp string with 1..255 CPUs present."""
+    if _is_int(v):
+        return 1 <= v <= 255
+    m = isinstance(v, str) and SMP_TOPOLOGY.fullmatch(v)
+    return bool(m) and 1 <= int(m.group(1)) <= 255
+
+
 def memory_mib(text):
     """QEMU's -m as MiB: "128M" -> 128, "1G" -> 1024, "64" -> 64."""
     n = int(text.rstrip("MG"))
@@ -55,7 +69,7 @@ class Test:
     cmdline: str = DEFAULTS["cmdline"]
     boot: str = DEFAULTS["boot"]
     memory: str = DEFAULTS["memory"]
-    cpus: int = DEFAULTS["cpus"]
+    cpus: int | str = DEFAULTS["cpus"]	# -smp: a count or a topology string
     qemu_args: list[str] = field(default_factory=list)
     timeout: float = float(DEFAULTS["timeout"])
     trace: Trace | None = None            # parsed by load_traces
@@ -123,8 +137,9 @@ def _check_test(decl, where):
     if memory_mib(mem) < MEMORY_MIN_MIB:
         raise LabError("%s: memory %s is below the %dM Strata needs (with less, QEMU or "
                        "GRUB stops before the kernel can say anything)" % (where, mem, MEMORY_MIN_MIB))
-    if not _is_int(d["cpus"]) or not 1 <= d["cpus"] <= 255:
-        raise LabError("%s: cpus must be an integer 1..255" % where)
+    if not cpus_ok(d["cpus"]):
+        raise LabError("%s: cpus must be an integer 1..255 or a QEMU -smp topology like "
+                       "\"6,sockets=2,cores=3\" or \"2,maxcpus=4\"" % where)
     qa = d["qemu_args"]
     if not isinstance(qa, list) or not all(isinstance(a, str) for a in qa):
         raise LabError("%s: qemu_args must be a list of strings" % where)

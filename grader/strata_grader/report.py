@@ -82,7 +82,7 @@ def list_tests(labs, selected):
             if t.memory != labsmod.DEFAULTS["memory"]:
                 extra.append("memory=%s" % t.memory)
             if t.cpus != labsmod.DEFAULTS["cpus"]:
-                extra.append("cpus=%d" % t.cpus)
+                extra.append("cpus=%s" % t.cpus)
             print("  %-24s %3d pts  timeout %gs  %s%s" % (
                 t.name, t.points, t.timeout, t.cmdline or '(no cmdline)',
                 "  " + " ".join(extra) if extra else ""))

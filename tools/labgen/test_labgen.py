@@ -511,9 +511,20 @@ def result(name, verdict="FAIL", status=35, reason="kernel exited with status 35
 class ValidateJudge(unittest.TestCase):
     """validate.py's reading of the grader's --json results for branch lab2."""
 
-    def judge(self, own, rc=1, setup_error=None):
+    def judge(self, own, rc=1, setup_error=None, exercises=True):
         res = {"setup_error": setup_error, "tests": [result("boot", "OK", 33, "", lab=1)] + own}
-        return validate.judge_grade(2, 1, res, rc, SAMPLE_FACTS)
+        return validate.judge_grade(2, 1, res, rc, SAMPLE_FACTS, exercises)
+
+    def test_lab_without_exercises(self):
+        """A lab with no stubs yet: its tests must pass, and the line says why."""
+        parts, problems = self.judge([result("a", "OK", 33, ""), result("b", "OK", 33, "")],
+                                     rc=0, exercises=False)
+        self.assertEqual(problems, [])
+        self.assertEqual(parts, ["labs 1-2: 3/3 OK",
+                                 "lab 2 has no exercises yet (no LAB 2 STUB): its tests pass"])
+        parts, problems = self.judge([result("a", "OK", 33, ""), result("b")], exercises=False)
+        self.assertEqual(len(problems), 1)
+        self.assertIn("lab2/b: FAIL, expected OK (lab 2 has no exercises yet)", problems[0])
 
     def test_clean_failures(self):
         parts, problems = self.judge([

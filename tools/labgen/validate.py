@@ -169,10 +169,13 @@ def unclean_host(t):
     return None
 
 
-def judge_grade(n, first, res, rc, facts):
+def judge_grade(n, first, res, rc, facts, exercises=True):
     """The catch-up branch labN's grader results (the --json data res, the
     grader's exit status rc; facts: the branch's kernel facts): (summary
-    parts, problems)."""
+    parts, problems). exercises: lab N has stubs. A lab whose exercises
+    are not written yet (a lab being built on main) has nothing for its
+    tests to fail on: they must then pass, like the earlier labs', and
+    the summary says that the stubs are still missing."""
     problems = []
     if rc not in (0, 1) or res.get("setup_error"):
         problems.append("  grader exit %s (expected 1)%s" % (
@@ -190,6 +193,17 @@ def judge_grade(n, first, res, rc, facts):
     # A test marked "given" (a host test of code the lab hands out, such as
     # lab 1's formatter) passes with the stubs; every other must fail.
     passing = [t for t in own if t["verdict"] == "OK" and not t.get("given")]
+    if not exercises:
+        for t in own:
+            if t["verdict"] != "OK":
+                problems.append("  lab%d/%s: %s, expected OK (lab %d has no exercises yet): %s"
+                                % (t["lab"], t["name"], t["verdict"], n, t.get("reason") or ""))
+        if rc != 0 and not problems:
+            problems.append("  grader exit %s, expected 0" % rc)
+        parts = ["%s: %d/%d OK" % (lab_range(first, n), sum(t["verdict"] == "OK" for t in tests),
+                                   len(tests)),
+                 "lab %d has no exercises yet (no LAB %d STUB): its tests pass" % (n, n)]
+        return parts, problems
     for t in passing:
         problems.append("  lab%d/%s: OK with the lab %d stubs in place; the test must fail "
                         "until the student's code is written" % (t["lab"], t["name"], n))
@@ -297,7 +311,7 @@ class Checker:
             facts = factsmod.load(os.path.join(d, "build"))
         except factsmod.FactsMissing as e:
             return False, "%s: build OK, but %s" % (name, e)
-        parts, problems = judge_grade(n, self.first, res, rc, facts)
+        parts, problems = judge_grade(n, self.first, res, rc, facts, self.has_exercises(n))
         qparts, qproblems = check_quotes(d, n, res)
         parts += qparts
         problems += qproblems
@@ -307,6 +321,12 @@ class Checker:
         if problems:
             return False, line + "\n" + "\n".join(problems)
         return True, line
+
+    def has_exercises(self, n):
+        """Whether lab n has an exercise (a `LAB n exercise K` stub) yet."""
+        pat = re.compile(r"\bLAB %d exercise \d+\b" % n)
+        return any(f.path.startswith("src/") and f.text and pat.search(f.text)
+                   for f in self.src.files)
 
     # ---- carry-forward: carry/labN
 
