@@ -473,6 +473,45 @@ class Labs(unittest.TestCase):
             d = write_labs({"lab1-x": decl})
             raises(LabError, labsmod.discover, d, contains_text=msg)
 
+    def test_lab_reruns(self):
+        d = write_labs({"lab7-a": {"lab": 7, "tests": [T("x", timeout=4), T("y"), T("ps", cmdline=""),
+                                                       {"name": "h", "points": 2, "host": "buddy"}]},
+                        "lab8-b": {"lab": 8, "tests": [T("z", cpus=4)], "reruns": [
+                            {"lab": 7, "prefix": "smp4.", "cpus": 4, "timeout_factor": 2,
+                             "expect": ["smp: {dec} CPUs online"], "skip": {"ps": "ps lists 4 idle threads"}},
+                            {"lab": 8, "prefix": "st.", "qemu_args": ["-accel", "tcg,thread=single"],
+                             "points": 0}]}},
+                       traces={"x.trace": "TEST x: start\nx: {dec:n} {=n}\nTEST x: PASS\n"})
+        labs = labsmod.discover(d)
+        eq([t.name for t in labs[0].tests], ["x", "y", "ps", "h"])
+        eq([t.name for t in labs[1].tests], ["z", "smp4.x", "smp4.y", "st.z"])
+        x = labs[1].tests[1]
+        eq((x.cpus, x.timeout, x.cmdline, x.rerun_of, x.id), (4, 8.0, "test=x", labs[0].tests[0],
+                                                              "lab8/smp4.x"))
+        st = labs[1].tests[3]
+        eq((st.cpus, st.qemu_args, st.points), (4, ["-accel", "tcg,thread=single"], 0))
+        labsmod.load_traces(labs[1].tests)
+        eq([s.pattern.source for s in x.trace.expects],
+           ["smp: {dec} CPUs online", "TEST x: start", "x: {dec:n} {=n}", "TEST x: PASS"])
+        eq([s.ordinal for s in x.trace.expects], [1, 2, 3, 4])
+        eq(st.trace.expects[0].pattern.source, "TEST x: PASS")
+        for bad, msg in [({"lab": 9, "prefix": "a."}, "comes after"),
+                         ({"lab": 6, "prefix": "a."}, "no lab 6"),
+                         ({"lab": 7}, "missing 'prefix'"),
+                         ({"lab": 7, "prefix": "a.", "skip": {"nope": "why"}}, "skip names"),
+                         ({"lab": 7, "prefix": "a.", "cpus": "4 -S"}, "cpus"),
+                         ({"lab": 7, "prefix": "a.", "tiemout_factor": 2}, "unknown key"),
+                         ({"lab": 7, "prefix": ""}, "prefix")]:
+            d = write_labs({"lab7-a": {"lab": 7, "tests": [T("x")]},
+                            "lab8-b": {"lab": 8, "tests": [T("z")], "reruns": [bad]}})
+            raises(LabError, labsmod.discover, d, contains_text=msg)
+        d = write_labs({"lab7-a": {"lab": 7, "tests": [T("x")]},
+                        "lab8-b": {"lab": 8, "tests": [T("z")], "reruns": [
+                            {"lab": 7, "prefix": "s.", "expect": ["x: {dec:n}"]}]}},
+                       traces={"x.trace": "x: {dec:n}\n"})
+        labs = labsmod.discover(d)
+        raises(LabError, labsmod.load_traces, labs[1].tests, contains_text="binds n")
+
     def test_lab_selection(self):
         d = write_labs({"lab1-a": {"lab": 1, "tests": [T("boot"), T("x")]},
                         "lab2-b": {"lab": 2, "tests": [T("boot"), T("y")]},

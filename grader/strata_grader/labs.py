@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .trace import Trace, TraceError, load_trace
+from .trace import Trace, TraceError, load_trace, prefixed
 
 TEST_KEYS = {"name", "points", "cmdline", "trace", "boot", "memory", "cpus",
              "qemu_args", "timeout", "description", "host", "given"}
@@ -57,6 +57,7 @@ class Lab:
     title: str
     path: str
     tests: list["Test"] = field(default_factory=list)
+    reruns: list = field(default_factory=list)	# lab.json "reruns", resolved by discover
 
 
 @dataclass(eq=False)
@@ -75,6 +76,8 @@ class Test:
     trace: Trace | None = None            # parsed by load_traces
     host: str | None = None               # a host test: tests/test_<host>.c
     given: bool = False                   # tests code the lab gives (passes on its branch)
+    rerun_of: "Test | None" = None        # a rerun (lab.json "reruns"): the test it repeats
+    expect_first: list[str] = field(default_factory=list)  # a rerun's lines before the trace
 
     @classmethod
     def from_decl(cls, lab, decl, path):
@@ -194,6 +197,9 @@ def load_lab(path):
     if not isinstance(d.get("tests"), list):
         raise LabError("%s: \"tests\" must be a list" % path)
     lab = Lab(d["lab"], d.get("title", dirname), path)
+    if not isinstance(d.get("reruns", []), list):
+        raise LabError("%s: \"reruns\" must be a list" % path)
+    lab.reruns = d.get("reruns", [])
     seen = set()
     for i, td in enumerate(d["tests"]):
         where = "%s: tests[%d]" % (path, i)
@@ -207,6 +213,76 @@ def load_lab(path):
     return lab
 
 
+RERUN_KEYS = {"lab", "prefix", "cpus", "qemu_args", "timeout_factor", "expect", "skip",
+              "points", "description"}
+
+
+def _check_rerun(r, where):
+    if not isinstance(r, dict):
+        raise LabError("%s: each rerun must be a JSON object" % where)
+    unknown = set(r) - RERUN_KEYS
+    if unknown:
+        raise LabError("%s: unknown key(s) %s (known: %s)"
+                       % (where, ", ".join(sorted(unknown)), ", ".join(sorted(RERUN_KEYS))))
+    for key in ("lab", "prefix"):
+        if key not in r:
+            raise LabError("%s: missing %r" % (where, key))
+    if not _is_int(r["lab"]):
+        raise LabError("%s: lab must be a lab number" % where)
+    if not isinstance(r["prefix"], str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", r["prefix"]):
+        raise LabError("%s: prefix must match [A-Za-z0-9_.-]+" % where)
+    if "cpus" in r and not cpus_ok(r["cpus"]):
+        raise LabError("%s: cpus must be an integer 1..255 or a QEMU -smp topology" % where)
+    qa = r.get("qemu_args", [])
+    if not isinstance(qa, list) or not all(isinstance(a, str) for a in qa):
+        raise LabError("%s: qemu_args must be a list of strings" % where)
+    f = r.get("timeout_factor", 1)
+    if not isinstance(f, (int, float)) or isinstance(f, bool) or not 0 < f <= 100:
+        raise LabError("%s: timeout_factor must be a number in (0, 100]" % where)
+    ex = r.get("expect", [])
+    if not isinstance(ex, list) or not all(isinstance(a, str) and a and "\n" not in a
+                                           for a in ex):
+        raise LabError("%s: expect must be a list of trace lines" % where)
+    sk = r.get("skip", {})
+    if not isinstance(sk, dict) or not all(isinstance(v, str) and v for v in sk.values()):
+        raise LabError("%s: skip must map test names to the reason they are not rerun" % where)
+    if "points" in r and (not _is_int(r["points"]) or r["points"] < 0):
+        raise LabError("%s: points must be a non-negative integer" % where)
+
+
+def _add_reruns(lab, decls, by_number):
+    """A lab's "reruns": the kernel tests of an earlier lab (or its own)
+    again on another machine (more CPUs, another accelerator): each becomes
+    a test of this lab named PREFIX+name, with the same trace, after
+    `expect` (lines the kernel prints first: the CPUs it brought up)."""
+    own = list(lab.tests)
+    for i, r in enumerate(decls):
+        where = "%s: reruns[%d]" % (lab.path, i)
+        _check_rerun(r, where)
+        if r["lab"] > lab.number:
+            raise LabError("%s: lab %d comes after lab %d" % (where, r["lab"], lab.number))
+        src = lab if r["lab"] == lab.number else by_number.get(r["lab"])
+        if src is None:
+            raise LabError("%s: no lab %d" % (where, r["lab"]))
+        pool = own if src is lab else [t for t in src.tests if t.rerun_of is None]
+        names = {t.name for t in pool}
+        for name in r.get("skip", {}):
+            if name not in names:
+                raise LabError("%s: skip names %r, not a test of lab %d" % (where, name, r["lab"]))
+        for t in pool:
+            if t.host or t.name in r.get("skip", {}):
+                continue
+            name = r["prefix"] + t.name
+            if any(x.name == name for x in lab.tests):
+                raise LabError("%s: %s is already a test of lab %d" % (where, name, lab.number))
+            lab.tests.append(Test(
+                lab, name, r.get("points", t.points), t.trace_file, cmdline=t.cmdline,
+                boot=t.boot, memory=t.memory, cpus=r.get("cpus", t.cpus),
+                qemu_args=t.qemu_args + list(r.get("qemu_args", [])),
+                timeout=t.timeout * r.get("timeout_factor", 1), rerun_of=t,
+                expect_first=list(r.get("expect", []))))
+
+
 def discover(labs_dir):
     """All labs under labs_dir, sorted by number.  Raises LabError."""
     if not os.path.isdir(labs_dir):
@@ -216,6 +292,10 @@ def discover(labs_dir):
     for a, b in zip(labs, labs[1:]):
         if a.number == b.number:
             raise LabError("lab %d declared twice: %s and %s" % (a.number, a.path, b.path))
+    by_number = {lab.number: lab for lab in labs}
+    for lab in labs:
+        if lab.reruns:
+            _add_reruns(lab, lab.reruns, by_number)
     return labs
 
 
@@ -228,6 +308,8 @@ def load_traces(tests):
             continue
         try:
             t.trace = load_trace(t.trace_file)
+            if t.expect_first:
+                t.trace = prefixed(t.trace, t.expect_first, "lab.json reruns")
         except TraceError as e:
             errors.append("%s: %s" % (t.id, e))
     if errors:

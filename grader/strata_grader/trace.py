@@ -418,6 +418,26 @@ def parse_trace(text, path="<trace>"):
     return tr
 
 
+def prefixed(trace, lines, where):
+    """trace with the expected lines `lines` (trace syntax, e.g. from a
+    lab.json rerun) before its own; their errors name `where`."""
+    head = parse_trace("\n".join(lines), where)
+    if head.exit_lineno is not None or head.forbidden or \
+            any(s.kind != "expect" for s in head.steps):
+        raise TraceError("only expected lines may come before a trace", where)
+    bound = {name for s in head.steps for _, name in s.pattern.binds}
+    for s in trace.expects:
+        clash = bound & {name for _, name in s.pattern.binds}
+        if clash:
+            raise TraceError("binds %s, as a line before the trace does" % ", ".join(sorted(clash)),
+                             s.pattern.path, s.lineno)
+    n = len(head.steps)
+    steps = head.steps + [Step(s.kind, s.lineno, s.pattern, s.text,
+                               None if s.ordinal is None else s.ordinal + n)
+                          for s in trace.steps]
+    return Trace(trace.path, trace.exit, trace.exit_lineno, steps, list(trace.forbidden))
+
+
 def load_trace(path):
     try:
         with open(path, encoding="utf-8") as f:

@@ -76,7 +76,8 @@ def _progress(matcher):
         waiting = "QEMU to exit (expected exit: %s)" % matcher.trace.exit
     elif step.kind == "expect":
         waiting = "%s (expected line %d, %s:%d)" % (
-            q(step.pattern.source), step.ordinal, _base(matcher.trace.path), step.lineno)
+            q(step.pattern.source), step.ordinal, _base(step.pattern.path or matcher.trace.path),
+            step.lineno)
     else:
         waiting = "sending %s" % q(step.text)
     return last, waiting
@@ -295,7 +296,8 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
         step = m.waiting_for
         if step.kind == "expect":
             return Verdict(Status.FAIL, "expected line %d not found: %s (%s:%d)"
-                           % (step.ordinal, q(step.pattern.source), _base(trace.path), step.lineno),
+                           % (step.ordinal, q(step.pattern.source),
+                              _base(step.pattern.path or trace.path), step.lineno),
                            _mismatch_details(res))
         return Verdict(Status.FAIL, "QEMU exited before %s was sent" % q(step.text))
     if nonce is not None:
