@@ -398,6 +398,24 @@ class Verdicts(unittest.TestCase):
         v, _ = result("boot\n", "boot\n", how="timeout", status=None)
         contains(v.reason, "waiting for: QEMU to exit (expected exit: pass)")
 
+    def test_verdict_exactly_once(self):
+        tr = "=[smp] cpu 1 (apic {dec}) started\n=~\\[smp\\] [0-9]+ CPUs? online\nTEST a: PASS\n"
+        v, _ = result(tr, "[smp] cpu 1 (apic 1) started\n[smp] 2 CPUs online\nTEST a: PASS\n")
+        eq(v.status, "OK")
+        v, _ = result(tr, "[smp] cpu 1 (apic 1) started\n[smp] cpu 1 (apic 1) started\n"
+                      "[smp] 2 CPUs online\nTEST a: PASS\n")
+        eq(v.status, "FAIL")
+        eq(v.reason, "`[smp] cpu 1 (apic {dec}) started` printed 2 times (output lines 1, 2), "
+           "expected once (v.trace:1)")
+        v, _ = result(tr, "[smp] 2 CPUs online\n[smp] cpu 1 (apic 1) started\n[smp] 2 CPUs online\n"
+                      "TEST a: PASS\n")
+        contains(v.reason, "printed 2 times (output lines 1, 3)")
+        v, _ = result(tr, "[smp] 2 CPUs online\nTEST a: PASS\n")
+        contains(v.reason, "expected line 1 not found")
+        raises(TraceError, parse_trace, "=x {dec:n}\n", contains_text="exactly-once")
+        raises(TraceError, parse_trace, "=\n", contains_text="empty")
+        eq(parse_trace("\\=x\n").expects[0].pattern.source, "=x")
+
     def test_verdict_flood_grace_unknown_qemu_error(self):
         v, _ = result("x\n", "a\n" * 10, how="flood", status=None)
         eq(v.reason, "output flood: more than 1 MiB of output")

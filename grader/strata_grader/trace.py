@@ -295,6 +295,7 @@ class Step:
     pattern: "Pattern | None" = None
     text: str | None = None
     ordinal: int | None = None
+    once: bool = False         # `=` line: no other output line may match it
 
     def __repr__(self):
         return "Step(%s, %r)" % (self.kind, self.pattern.source if self.pattern else self.text)
@@ -399,6 +400,19 @@ def parse_trace(text, path="<trace>"):
                 body = body[1:]
             _check_send(body, path, lineno, bound)
             tr.steps.append(Step("send", lineno, text=body))
+        elif head == "=":
+            body = line[1:]
+            if body.startswith(" "):
+                body = body[1:]
+            if not body:
+                raise TraceError("empty `=` line", path, lineno)
+            pat = Pattern(body[1:], lineno, path, regex=True) if body.startswith("~") else \
+                Pattern(body, lineno, path)
+            if pat.binds or pat.refs:
+                raise TraceError("bindings cannot be used in an exactly-once (`=`) line",
+                                 path, lineno)
+            ordinal += 1
+            tr.steps.append(Step("expect", lineno, pattern=pat, ordinal=ordinal, once=True))
         else:
             if head == "~":
                 pat = Pattern(line[1:], lineno, path, regex=True)
@@ -433,7 +447,7 @@ def prefixed(trace, lines, where):
                              s.pattern.path, s.lineno)
     n = len(head.steps)
     steps = head.steps + [Step(s.kind, s.lineno, s.pattern, s.text,
-                               None if s.ordinal is None else s.ordinal + n)
+                               None if s.ordinal is None else s.ordinal + n, s.once)
                           for s in trace.steps]
     return Trace(trace.path, trace.exit, trace.exit_lineno, steps, list(trace.forbidden))
 
@@ -471,6 +485,8 @@ class Matcher:
         self.unknown_test = None   # (lineno, line, name, known)
         self.finals = []           # (lineno, line, nonce or None): final TEST lines
         self.outbox = []
+        self.once = [s for s in trace.steps if s.once]
+        self.once_hits = {}        # step -> output linenos of the lines it matches
         self._partial_done = None  # lineno consumed by a partial match
         self._flush_sends()
 
@@ -543,6 +559,9 @@ class Matcher:
         for fb in self.forbidden:
             if fb.pattern.prefix_match(line):
                 self.forbidden_hits.append((lineno, line, fb))
+        for st in self.once:
+            if st.pattern.fullmatch(line, {}) is not None:
+                self.once_hits.setdefault(st, []).append(lineno)
         m = TEST_LINE.match(line)
         if m:
             if m.group(2) == "PASS" and any(t[3] == "PASS" for t in self.test_lines):

@@ -292,6 +292,13 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
             details.append("%d more forbidden line(s)" % (len(m.forbidden_hits) - 1))
         return Verdict(Status.FAIL, "forbidden line at output line %d: %s" % (n, q(line)),
                        details + progress)
+    twice = [(st, ns) for st, ns in m.once_hits.items() if len(ns) > 1]
+    if twice:
+        st, ns = min(twice, key=lambda x: x[1][1])
+        return Verdict(Status.FAIL, "%s printed %d times (output lines %s), expected once "
+                       "(%s:%d)" % (q(st.pattern.source), len(ns), ", ".join(map(str, ns[:5])),
+                                    _base(st.pattern.path or trace.path), st.lineno),
+                       progress)
     if not m.done:
         step = m.waiting_for
         if step.kind == "expect":
