@@ -111,7 +111,8 @@ static void host_panic(const char *fmt, ...)
 	abort();
 }
 
-const struct malloc_pages malloc_pages = { host_alloc, host_free, host_panic };
+const struct malloc_pages malloc_pages = { .alloc = host_alloc, .free = host_free,
+					    .panic = host_panic };
 
 /* ---- for the tests and the benchmark ---- */
 

@@ -135,7 +135,7 @@ KTEST(thread_create_join)
 
 #define MANY	200
 
-static struct lock gate_lock = LOCK_INIT("gate");
+static struct lock gate_lock = LOCK_INIT("gate", 5);
 static struct waitq gate_q = WAITQ_INIT("gate");
 static int gate_open, gate_waiting;
 
@@ -276,7 +276,7 @@ KTEST(yield_order)
 
 /* ---- sleep and wakeup ---------------------------------------------- */
 
-static struct lock pc_lock = LOCK_INIT("pc");
+static struct lock pc_lock = LOCK_INIT("pc", 5);
 static struct waitq nonempty = WAITQ_INIT("nonempty");
 static struct waitq nonfull = WAITQ_INIT("nonfull");
 static int items, slot, sleeps_seen;
@@ -463,7 +463,7 @@ KTEST(timer_sleep)
 /* ---- processes ----------------------------------------------------- */
 
 static volatile int grandchild_pid;
-static struct lock release_lock = LOCK_INIT("release");
+static struct lock release_lock = LOCK_INIT("release", 5);
 static struct waitq release_q = WAITQ_INIT("release");
 static int released;
 
@@ -590,7 +590,6 @@ static uintptr_t map_user_pages(size_t n)
 	struct process *p = current_process();
 	uintptr_t va = 0, pa;
 
-	lock_acquire(&mm_lock);	/* other threads allocate too (lock.h) */
 	if (!vpalloc(&p->vpa, n, n, &va))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -602,7 +601,6 @@ static uintptr_t map_user_pages(size_t n)
 		}
 	}
 out:
-	lock_release(&mm_lock);
 	return va;
 }
 

@@ -7,6 +7,7 @@
 #include "kernel/layout.h"
 #include "kernel/lock.h"
 #include "kernel/multiboot.h"
+#include "kernel/process.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
 #include "mm/paging.h"
@@ -15,6 +16,9 @@
 static const uint8_t *archive;	/* mapped read-only, or NULL */
 static size_t archive_size;
 static int tried;
+/* tried, archive, archive_size: the archive is mapped once. Rank
+ * INITRD_RANK (process.h): taken before vpalloc's and paging's. */
+static struct lock initrd_lock = LOCK_INIT("initrd", INITRD_RANK);
 
 /* Maps the first module once (it stays mapped: it is never freed). */
 static void initrd_map(void)
@@ -22,7 +26,7 @@ static void initrd_map(void)
 	uintptr_t pa, va;
 	size_t n;
 
-	lock_acquire(&mm_lock);
+	lock_acquire(&initrd_lock);
 	if (tried || bootinfo.n_modules == 0)
 		goto out;
 	tried = 1;
@@ -41,7 +45,7 @@ static void initrd_map(void)
 		archive = NULL;
 	}
 out:
-	lock_release(&mm_lock);
+	lock_release(&initrd_lock);
 }
 
 /* Walks the records; fn returns nonzero to stop. Returns the record it

@@ -4,6 +4,7 @@
 #include "kernel/cpu.h"
 #include "kernel/lock.h"
 #include "kernel/panic.h"
+#include "kernel/printk.h"
 #include "kernel/x86.h"
 
 static inline uint32_t read_eflags(void)
@@ -14,7 +15,13 @@ static inline uint32_t read_eflags(void)
 	return v;
 }
 
-struct lock mm_lock = LOCK_INIT("mm");
+/* Atomically stores v at *p and returns what was there (xchg with a memory
+ * operand is locked on x86 without a lock prefix; also a full barrier). */
+static inline uint32_t xchg(volatile uint32_t *p, uint32_t v)
+{
+	__asm__ volatile("xchgl %0, %1" : "+m"(*p), "+r"(v) : : "memory");
+	return v;
+}
 
 void irq_push(void)
 {
@@ -37,29 +44,109 @@ void irq_pop(void)
 		__asm__ volatile("sti" ::: "memory");
 }
 
-void lock_init(struct lock *lk, const char *name)
+void lock_init(struct lock *lk, const char *name, int rank)
 {
-	lk->name = name;
-	lk->holder = 0;
-	lk->caller = 0;
+	*lk = (struct lock)LOCK_INIT(name, rank);
 }
+
+/*
+ * The order check (debug build): each CPU keeps the locks it holds, in the
+ * order it took them. Interrupts are off while any is held, so only this
+ * CPU touches its stack. A lock may be released out of order (waitq_sleep
+ * releases the caller's lock under sched_lock).
+ */
+#if STRATA_LOCK_DEBUG
+static struct lock *held[NCPU][LOCK_HELD_MAX];
+static int n_held[NCPU];
+
+static void order_check(struct lock *lk)
+{
+	int id = mycpu()->id, n = n_held[id];
+
+	if (n > 0 && held[id][n - 1]->rank >= lk->rank)
+		panic("lock order: taking %s (rank %d) while holding %s (rank %d)",
+		      lk->name, lk->rank, held[id][n - 1]->name, held[id][n - 1]->rank);
+	if (n == LOCK_HELD_MAX)
+		panic("lock_acquire: %s: this CPU already holds %d locks", lk->name, n);
+}
+
+static void order_push(struct lock *lk)
+{
+	int id = mycpu()->id;
+
+	held[id][n_held[id]++] = lk;
+}
+
+static void order_pop(struct lock *lk)
+{
+	int id = mycpu()->id, i = n_held[id];
+
+	while (i-- > 0)
+		if (held[id][i] == lk)
+			break;
+	if (i < 0)
+		panic("lock_release: %s is not on this CPU's held stack", lk->name);
+	for (; i + 1 < n_held[id]; i++)
+		held[id][i] = held[id][i + 1];
+	n_held[id]--;
+}
+
+struct lock *lock_innermost(void)
+{
+	struct lock *lk = 0;
+	int id;
+
+	irq_push();
+	id = mycpu()->id;
+	if (n_held[id] > 0)
+		lk = held[id][n_held[id] - 1];
+	irq_pop();
+	return lk;
+}
+#else
+static void order_check(struct lock *lk) { (void)lk; }
+static void order_push(struct lock *lk) { (void)lk; }
+static void order_pop(struct lock *lk) { (void)lk; }
+struct lock *lock_innermost(void) { return 0; }
+#endif
 
 void lock_acquire(struct lock *lk)
 {
 	irq_push();
 	if (lk->holder == mycpu())
-		panic("lock_acquire: %s already held (taken at 0x%08x)", lk->name, lk->caller);
-	/* Lab 8: spin here (xchg) until the lock is free. */
+		panic("lock_acquire: %s already held by this CPU (taken at 0x%08x)", lk->name,
+		      lk->caller);
+	order_check(lk);
+
+	/* Another CPU holds lk: wait until its release stores 0. pause tells
+	 * the CPU this is a spin loop (saves power, and on a hyperthread gives
+	 * the sibling the pipeline). Reading before exchanging keeps the cache
+	 * line shared while waiting. */
+	if (xchg(&lk->locked, 1) != 0) {
+		do {
+			while (lk->locked)
+				__asm__ volatile("pause");
+		} while (xchg(&lk->locked, 1) != 0);
+		lk->spins++;	/* ours now: no other CPU writes it */
+	}
+
 	lk->holder = mycpu();
 	lk->caller = (uint32_t)__builtin_return_address(0);
+	lk->acquires++;
+	order_push(lk);
 }
 
 void lock_release(struct lock *lk)
 {
 	if (lk->holder != mycpu())
-		panic("lock_release: %s not held by this CPU", lk->name);
+		panic("lock_release: %s not held by this CPU (held by %s, taken at 0x%08x)",
+		      lk->name, lk->holder ? "another CPU" : "no one", lk->caller);
+	order_pop(lk);
 	lk->holder = 0;
 	lk->caller = 0;
+	/* Every store above, and the critical section's, is visible before the
+	 * lock is: the exchange is a full barrier. */
+	xchg(&lk->locked, 0);
 	irq_pop();
 }
 
@@ -71,4 +158,32 @@ int lock_held(struct lock *lk)
 	held = lk->holder == mycpu();
 	irq_pop();
 	return held;
+}
+
+struct lock *lock_scope_begin(struct lock *lk)
+{
+	if (lock_held(lk))
+		return 0;
+	lock_acquire(lk);
+	return lk;
+}
+
+void lock_scope_end(struct lock **taken)
+{
+	if (*taken)
+		lock_release(*taken);
+}
+
+/* The console's owner: the running thread, or the CPU before threads run
+ * there, so a thread's line stays whole when it moves to another CPU. */
+static const void *console_owner(void)
+{
+	struct cpu *c = mycpu();
+
+	return c->current ? (const void *)c->current : (const void *)c;
+}
+
+void lock_console_setup(void)
+{
+	printk_set_owner(console_owner);
 }

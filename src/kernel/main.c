@@ -31,6 +31,7 @@
 
 //@ LAB 7 BEGIN
 #include "kernel/dfault.h"
+#include "kernel/lock.h"
 #include "kernel/pit.h"
 #include "kernel/process.h"
 //@ LAB 7 END
@@ -83,6 +84,7 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	//@ LAB 7 BEGIN
 	dfault_init();		/* double faults on a task and stack of their own */
 	process_init();		/* this context becomes thread 1 'main', plus idle */
+	lock_console_setup();	/* printk's lines whole per thread */
 	pit_init();		/* 100 Hz: ticks, sleep_ticks, preemption */
 	__asm__ volatile("sti" ::: "memory");
 	//@ LAB 7 END

@@ -13,8 +13,9 @@
 #define PIT_INPUT_HZ	1193182	/* the PIT's input clock */
 #define PIT_RATE_GEN	0x34	/* channel 0, low then high byte, mode 2 */
 
-/* ticks and the sleepers' queue; taken before sched_lock. */
-static struct lock tick_lock = LOCK_INIT("ticks");
+/* ticks and the sleepers' queue; rank SCHED_RANK_TICKS, taken before
+ * sched_lock (sched.h). */
+static struct lock tick_lock = LOCK_INIT("ticks", SCHED_RANK_TICKS);
 static struct waitq tick_wait = WAITQ_INIT("sleep");
 static volatile uint32_t ticks;
 

@@ -23,7 +23,7 @@
 
 /* Every process's fields and thread list, the process and thread lists.
  * Taken before sched_lock. */
-static struct lock proc_lock = LOCK_INIT("proc");
+static struct lock proc_lock = LOCK_INIT("proc", PROC_RANK);
 static struct process kernel_process;
 static struct thread boot_thread;
 /* The parent of every orphan (a child whose parent ended): its one thread,
@@ -220,7 +220,7 @@ int thread_join(struct thread *t, int *value)
 	return 0;
 }
 
-/* A new process's memory; called with mm_lock held. */
+/* A new process's memory. */
 static struct process *process_alloc(const char *name)
 {
 	size_t n_pages = (UVIRT_END - UVIRT_START) >> PAGE_SHIFT;
@@ -266,17 +266,13 @@ int process_create(const char *name, thread_fn fn, void *arg)
 	int pid;
 
 	make_reaper();
-	lock_acquire(&mm_lock);
 	p = process_alloc(name);
-	lock_release(&mm_lock);
 	if (!p)
 		return -1;
 	if (!(t = thread_alloc(name, fn, arg))) {
-		lock_acquire(&mm_lock);
 		pagedir_destroy(p->pagedir);
 		kvfree(p->vpa_meta, p->vpa_meta_pages);
 		free(p);
-		lock_release(&mm_lock);
 		return -1;
 	}
 	lock_acquire(&proc_lock);
@@ -348,12 +344,10 @@ static void teardown(struct process *p)
 			panic("teardown: the boot thread");
 		thread_free(t);
 	}
-	lock_acquire(&mm_lock);
 	free_user_pages(p->pagedir);
 	pagedir_destroy(p->pagedir);
 	kvfree(p->vpa_meta, p->vpa_meta_pages);
 	free(p);
-	lock_release(&mm_lock);
 	//@ LAB 7 STUB
 	//@ /* LAB 7 exercise 4: give back every page of p (handouts/lab7-threads.md). */
 	//@ (void)p, (void)free_user_pages;

@@ -30,9 +30,14 @@
  * Every user page mapped in a process's directory belongs to it and came
  * from its own ppalloc(1, 1): teardown frees each present user PTE's page.
  *
- * Locks: proc_lock protects the process list, every process's fields and
- * thread list, and each thread's proc_next/all_next/exit_value/joined; it
- * is taken before sched_lock.
+ * Locks, in order (lock.h has the whole order; each is taken before the
+ * memory layers' and the scheduler's):
+ *   rank 10  proc (process.c): the process list, every process's fields
+ *            and thread list, and each thread's proc_next/all_next/
+ *            exit_value/joined.
+ *   rank 12  uvm (uvm.c): user address spaces: a user page's mapping and
+ *            its frame together, a process's brk and stack blocks.
+ *   rank 14  initrd (initrd.c): mapping the archive once.
  */
 #ifndef STRATA_PROCESS_H
 #define STRATA_PROCESS_H
@@ -43,6 +48,10 @@
 #include "kernel/sched.h"
 #include "kernel/thread.h"
 #include "mm/vpalloc.h"
+
+#define PROC_RANK	10
+#define UVM_RANK	12
+#define INITRD_RANK	14
 
 #define PROCESS_NAME_MAX	16
 

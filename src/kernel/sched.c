@@ -18,7 +18,7 @@
 
 /* The run queue, every thread's state and every wait queue's list.
  * Innermost: taken after every other lock. */
-static struct lock sched_lock = LOCK_INIT("sched");
+static struct lock sched_lock = LOCK_INIT("sched", SCHED_RANK_SCHED);
 static struct thread *runq_head, *runq_tail;
 static int preemption = 1;
 

@@ -14,9 +14,13 @@
  *                    BLOCKED <-----------------------+  |
  *                              waitq_sleep              |
  *
- * Locks: sched_lock protects the run queue, every thread's state and
- * context, every wait queue's list and each CPU's current thread. It is the
- * innermost lock: taken after any other, never held while taking another.
+ * Locks, in order (lock.h has the whole order):
+ *   rank 90  ticks (pit.c): the tick count and the sleepers' queue; held
+ *            while a sleeper goes to sleep, so taken before sched.
+ *   rank 99  sched (sched.c): the run queue, every thread's state and
+ *            context, every wait queue's list and each CPU's current
+ *            thread. The innermost lock: taken after any other, never held
+ *            while taking another (printk's console lock aside, lock.h).
  *
  * Wait queues. waitq_sleep(q, lk) blocks the calling thread on q and
  * releases lk, the lock that protects the condition the thread waits for:
@@ -43,6 +47,9 @@
 #include "kernel/thread.h"
 
 struct lock;
+
+#define SCHED_RANK_TICKS	90
+#define SCHED_RANK_SCHED	99
 
 #define SCHED_SLICE	5	/* timer ticks a thread runs before it is preempted */
 

@@ -78,15 +78,11 @@ static int user_main(void *arg)
 	if (elf_load(t->process, a->image, a->size, &entry) < 0 || ustack_create(t) < 0) {
 		printk("spawn: pid %d '%s': out of memory while loading\n",
 		       t->process->pid, t->process->name);
-		lock_acquire(&mm_lock);
 		free(a);
-		lock_release(&mm_lock);
 		process_exit(-1);
 	}
 	esp = push_args(t, a);
-	lock_acquire(&mm_lock);
 	free(a);
-	lock_release(&mm_lock);
 	enter_user(entry, esp, t->stack + t->stack_pages * PAGE_SIZE);
 }
 
@@ -99,9 +95,7 @@ int spawn(const char *name, int argc, const char *const argv[])
 	syscall_init();
 	if (argc < 1 || argc > SPAWN_ARGS_MAX)
 		return -E2BIG;
-	lock_acquire(&mm_lock);
 	a = malloc(sizeof(*a));
-	lock_release(&mm_lock);
 	if (!a)
 		return -ENOMEM;
 	if (initrd_find(name, &a->image, &a->size) < 0) {
@@ -130,9 +124,7 @@ int spawn(const char *name, int argc, const char *const argv[])
 	}
 	return pid;
 fail:
-	lock_acquire(&mm_lock);
 	free(a);
-	lock_release(&mm_lock);
 	return pid;
 }
 
@@ -185,9 +177,7 @@ static int uthread_main(void *varg)
 	struct thread *t = current_thread();
 	uint32_t *sp;
 
-	lock_acquire(&mm_lock);
 	free(varg);
-	lock_release(&mm_lock);
 	if (ustack_create(t) < 0)
 		thread_exit(-ENOMEM);
 	sp = (uint32_t *)t->ustack_top;
@@ -204,16 +194,12 @@ static int32_t sys_thread_create(uint32_t start, uint32_t fn, uint32_t arg)
 
 	if (ucheck(start, 1, 0) < 0)
 		return -EFAULT;
-	lock_acquire(&mm_lock);
 	a = malloc(sizeof(*a));
-	lock_release(&mm_lock);
 	if (!a)
 		return -ENOMEM;
 	*a = (struct uthread_args){ start, fn, arg };
 	if (!(t = thread_create("uthread", uthread_main, a))) {
-		lock_acquire(&mm_lock);
 		free(a);
-		lock_release(&mm_lock);
 		return -ENOMEM;
 	}
 	return t->tid;

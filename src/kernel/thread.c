@@ -100,9 +100,7 @@ int thread_setup(struct thread *t, const char *name, thread_fn fn, void *arg)
 {
 	int err;
 
-	lock_acquire(&mm_lock);
 	err = stack_alloc(t);
-	lock_release(&mm_lock);
 	if (err < 0)
 		return -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
@@ -116,13 +114,9 @@ struct thread *thread_alloc(const char *name, thread_fn fn, void *arg)
 {
 	struct thread *t;
 
-	lock_acquire(&mm_lock);
 	t = calloc(1, sizeof(*t));
-	lock_release(&mm_lock);
 	if (t && thread_setup(t, name, fn, arg) < 0) {
-		lock_acquire(&mm_lock);
 		free(t);
-		lock_release(&mm_lock);
 		t = NULL;
 	}
 	return t;
@@ -132,8 +126,6 @@ void thread_free(struct thread *t)
 {
 	while (t->on_cpu)	/* lab 8: another CPU may still be switching away */
 		__asm__ volatile("pause");
-	lock_acquire(&mm_lock);
 	stack_free(t);
 	free(t);
-	lock_release(&mm_lock);
 }

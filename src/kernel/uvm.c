@@ -16,7 +16,12 @@
 
 #define UFLAGS	(PTE_PRESENT | PTE_USER)
 
-/* Called with mm_lock held. */
+/* User address spaces: a user page's mapping and its frame change together
+ * (map, unmap and free as one step), and a process's brk. Rank UVM_RANK
+ * (process.h): taken before the memory layers' locks. */
+static struct lock uvm_lock = LOCK_INIT("uvm", UVM_RANK);
+
+/* Called with uvm_lock held. */
 static int map_one(struct process *p, uintptr_t va, int writable)
 {
 	uintptr_t pa;
@@ -37,9 +42,9 @@ int umap_zero(struct process *p, uintptr_t va, int writable)
 {
 	int err;
 
-	lock_acquire(&mm_lock);
+	lock_acquire(&uvm_lock);
 	err = map_one(p, va, writable);
-	lock_release(&mm_lock);
+	lock_release(&uvm_lock);
 	return err;
 }
 
@@ -56,13 +61,13 @@ void uprotect(struct process *p, uintptr_t va)
 	uintptr_t pa;
 	uint32_t flags;
 
-	lock_acquire(&mm_lock);
+	lock_acquire(&uvm_lock);
 	if (vm_translate(p->pagedir, va, &pa, &flags) == 0)
 		map_mem(p->pagedir, PAGE_ROUNDDOWN(pa), va, 1, UFLAGS);
-	lock_release(&mm_lock);
+	lock_release(&uvm_lock);
 }
 
-/* Unmaps and frees the user page at va, if mapped. mm_lock held. */
+/* Unmaps and frees the user page at va, if mapped. uvm_lock held. */
 static void unmap_one(struct process *p, uintptr_t va)
 {
 	uintptr_t pa;
@@ -110,12 +115,12 @@ int ustack_create(struct thread *t)
 	uintptr_t va;
 	struct process *p = t->process;
 
-	lock_acquire(&mm_lock);
+	lock_acquire(&uvm_lock);
 	if (!vpalloc(&p->vpa, USTACK_BLOCK, USTACK_BLOCK, &va)) {
-		lock_release(&mm_lock);
+		lock_release(&uvm_lock);
 		return -ENOMEM;
 	}
-	lock_release(&mm_lock);
+	lock_release(&uvm_lock);
 	t->ustack_block = va;
 	t->ustack_top = va + USTACK_BLOCK * PAGE_SIZE;
 	t->ustack_guard = t->ustack_top - (USTACK_PAGES + 1) * PAGE_SIZE;
@@ -130,11 +135,11 @@ void ustack_free(struct process *p, uintptr_t block)
 {
 	if (!block)
 		return;
-	lock_acquire(&mm_lock);
+	lock_acquire(&uvm_lock);
 	for (uintptr_t va = block; va < block + USTACK_BLOCK * PAGE_SIZE; va += PAGE_SIZE)
 		unmap_one(p, va);
 	vpfree(&p->vpa, block, USTACK_BLOCK);
-	lock_release(&mm_lock);
+	lock_release(&uvm_lock);
 }
 
 /* One page of a checked range: usable as it is (1), a stack page still
@@ -206,20 +211,20 @@ int32_t usbrk(int32_t delta)
 
 	if (delta < 0 ? new > old || new < p->heap_start : new < old || new > UVIRT_START)
 		return delta < 0 ? -EINVAL : -ENOMEM;
-	lock_acquire(&mm_lock);
+	lock_acquire(&uvm_lock);
 	for (va = PAGE_ROUNDUP(old); va < PAGE_ROUNDUP(new); va += PAGE_SIZE) {
 		if (map_one(p, va, 1) < 0) {
 			while (va > PAGE_ROUNDUP(old)) {	/* nothing changed */
 				va -= PAGE_SIZE;
 				unmap_one(p, va);
 			}
-			lock_release(&mm_lock);
+			lock_release(&uvm_lock);
 			return -ENOMEM;
 		}
 	}
 	for (va = PAGE_ROUNDUP(new); va < PAGE_ROUNDUP(old); va += PAGE_SIZE)
 		unmap_one(p, va);
-	lock_release(&mm_lock);
+	lock_release(&uvm_lock);
 	p->brk = new;
 	return (int32_t)old;
 }

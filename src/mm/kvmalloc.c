@@ -5,6 +5,9 @@
  * for lack of memory; each failure undoes the steps before it.
  */
 #include "kernel/layout.h"
+//@ LAB 7 BEGIN
+#include "kernel/lock.h"
+//@ LAB 7 END
 #include "kernel/monitor.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
@@ -12,6 +15,15 @@
 #include "mm/vpalloc.h"
 #include "mm/kvmalloc.h"
 #include "mm/paging.h"
+//@ LAB 7 BEGIN
+#include "mm/mmlock.h"
+
+/* One kvmalloc or kvfree as a whole (so kvfree's checks and its frees see
+ * one state, and two kvfrees of one range cannot both pass the checks).
+ * Rank MM_RANK_KVMALLOC (mm/mmlock.h): after the heap's, before paging's,
+ * vpalloc's and ppalloc's, which it calls. */
+static struct lock kv_lock = LOCK_INIT("kvmalloc", MM_RANK_KVMALLOC);
+//@ LAB 7 END
 
 /* Unmaps and frees the physical pages behind [va, va + n pages). */
 static void release_pages(uintptr_t va, size_t n)
@@ -29,6 +41,10 @@ static void release_pages(uintptr_t va, size_t n)
 
 size_t kvmalloc(size_t min_pages, size_t max_pages, uintptr_t *start)
 {
+	//@ LAB 7 BEGIN
+	LOCK_SCOPE(&kv_lock);
+	//@ LAB 7 END
+
 	//@ LAB 5 BEGIN
 	uintptr_t va, pa;
 	size_t n, i;
@@ -66,6 +82,10 @@ size_t kvmalloc(size_t min_pages, size_t max_pages, uintptr_t *start)
 
 void kvfree(uintptr_t start, size_t n_pages)
 {
+	//@ LAB 7 BEGIN
+	LOCK_SCOPE(&kv_lock);
+	//@ LAB 7 END
+
 	//@ LAB 5 BEGIN
 	uintptr_t pa;
 	uint32_t flags;

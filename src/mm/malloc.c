@@ -296,6 +296,9 @@ void *malloc(size_t n)
 	size_t need = chunk_size(n);
 	struct chunk *c;
 	struct arena *a;
+	//@ LAB 7 BEGIN
+	HEAP_LOCKED();
+	//@ LAB 7 END
 
 	malloc_op.name = NULL;
 	if (!lists_ready)
@@ -326,6 +329,9 @@ void *malloc(size_t n)
 void *calloc(size_t n, size_t size)
 {
 	void *p;
+	//@ LAB 7 BEGIN
+	HEAP_LOCKED();
+	//@ LAB 7 END
 
 	if (size != 0 && n > SIZE_MAX / size)
 		return NULL;
@@ -346,6 +352,9 @@ static void free_checked(struct chunk *c)
 
 void free(void *p)
 {
+	//@ LAB 7 BEGIN
+	HEAP_LOCKED();
+	//@ LAB 7 END
 	if (p == NULL)
 		return;
 	free_checked(checked_chunk(p, "free"));
@@ -356,6 +365,9 @@ void *realloc(void *p, size_t n)
 	struct chunk *c;
 	size_t need, old;
 	void *q;
+	//@ LAB 7 BEGIN
+	HEAP_LOCKED();
+	//@ LAB 7 END
 
 	if (p == NULL)
 		return malloc(n);

@@ -116,6 +116,13 @@ struct malloc_pages {
 	size_t (*alloc)(size_t min_pages, size_t max_pages, uintptr_t *start);
 	void (*free)(uintptr_t start, size_t n_pages);
 	void (*panic)(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+	//@ LAB 7 BEGIN
+	/* The heap's lock (lab 7 on; NULL on the host): every malloc, calloc,
+	 * realloc, free, malloc_walk, malloc_stats and malloc_check holds it.
+	 * lock returns 1 if it took it, 0 if this CPU held it already. */
+	int (*lock)(void);
+	void (*unlock)(void);
+	//@ LAB 7 END
 };
 extern const struct malloc_pages malloc_pages;
 

@@ -47,6 +47,9 @@ void malloc_walk(void (*fn)(void *arg, void *chunk_start, size_t size, int is_fr
 {
 	struct arena *a;
 	struct chunk *c, *end;
+	//@ LAB 7 BEGIN
+	HEAP_LOCKED();
+	//@ LAB 7 END
 
 	malloc_op.name = NULL;
 	for (a = arenas; a != NULL; a = a->next) {
@@ -75,6 +78,9 @@ static void stats_chunk(void *arg, void *chunk_start, size_t size, int isfree)
 
 void malloc_stats(struct malloc_stats *st)
 {
+	//@ LAB 7 BEGIN
+	HEAP_LOCKED();
+	//@ LAB 7 END
 	st->pages = heap_pages;
 	st->used_bytes = st->free_bytes = st->chunks = st->free_chunks = 0;
 	malloc_walk(stats_chunk, st);
@@ -92,6 +98,9 @@ int malloc_check(void)
 	unsigned char *bad;
 	size_t pages = 0, nfree = 0, nlisted = 0;
 	unsigned cls;
+	//@ LAB 7 BEGIN
+	HEAP_LOCKED();
+	//@ LAB 7 END
 
 	malloc_op.name = NULL;
 	for (a = arenas; a != NULL; a = a->next) {

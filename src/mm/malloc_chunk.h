@@ -232,5 +232,23 @@ static inline unsigned char *poison_broken(struct chunk *c)
 			return b;
 	return NULL;
 }
+//@ LAB 7 BEGIN
+
+/* HEAP_LOCKED(): the heap's lock (malloc_pages.lock) held until the
+ * enclosing block is left, by any return; nested calls (calloc calls
+ * malloc) do not take it again. */
+static inline int heap_lock(void)
+{
+	return malloc_pages.lock ? malloc_pages.lock() : 0;
+}
+
+static inline void heap_unlock(int *took)
+{
+	if (*took)
+		malloc_pages.unlock();
+}
+
+#define HEAP_LOCKED()	int heap_took_ __attribute__((cleanup(heap_unlock))) = heap_lock()
+//@ LAB 7 END
 
 #endif

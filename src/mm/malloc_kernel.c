@@ -4,13 +4,42 @@
  * the monitor's view of the heap. malloc*.c themselves include no kernel
  * header, so the host tests build them on their own page source.
  */
+//@ LAB 7 BEGIN
+#include "kernel/lock.h"
+//@ LAB 7 END
 #include "kernel/monitor.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "mm/kvmalloc.h"
 #include "mm/malloc.h"
+//@ LAB 7 BEGIN
+#include "mm/mmlock.h"
 
-const struct malloc_pages malloc_pages = { kvmalloc, kvfree, panic };
+/* The kernel heap: every chunk, arena and free list, and malloc_op.
+ * Outermost of the memory layers (mm/mmlock.h): malloc holds it while it
+ * gets pages from kvmalloc. */
+static struct lock heap_lock = LOCK_INIT("heap", MM_RANK_HEAP);
+
+static int heap_take(void)
+{
+	if (lock_held(&heap_lock))
+		return 0;
+	lock_acquire(&heap_lock);
+	return 1;
+}
+
+static void heap_give(void)
+{
+	lock_release(&heap_lock);
+}
+//@ LAB 7 END
+
+const struct malloc_pages malloc_pages = {
+	.alloc = kvmalloc, .free = kvfree, .panic = panic,
+	//@ LAB 7 BEGIN
+	.lock = heap_take, .unlock = heap_give,
+	//@ LAB 7 END
+};
 
 MONITOR_COMMAND(heap, "the kernel heap: pages, used and free bytes, chunks")
 {

@@ -14,10 +14,16 @@
  * recursive window, which shows them in every directory. Kernel page tables
  * are never freed: they are shared by every directory.
  */
+//@ LAB 7 BEGIN
+#include "kernel/lock.h"
+//@ LAB 7 END
 #include "kernel/monitor.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "lib/string.h"
+//@ LAB 7 BEGIN
+#include "mm/mmlock.h"
+//@ LAB 7 END
 #include "mm/ppalloc.h"
 #include "mm/vpalloc.h"
 #include "mm/paging.h"
@@ -34,6 +40,15 @@ static struct pagedir init_pd;
 static struct pagedir *active;
 
 extern uint32_t boot_pgdir[];
+//@ LAB 7 BEGIN
+
+/* The directory list, the kernel page tables (kvpd, and their PDEs in every
+ * directory) and every PTE map_mem writes: map_mem, pagedir_setup and
+ * pagedir_teardown hold it whole. Rank MM_RANK_PAGING (mm/mmlock.h): taken
+ * after the heap's and kvmalloc's, before vpalloc's and ppalloc's, which
+ * new tables need. vm_translate reads without it (an entry is one word). */
+static struct lock pg_lock = LOCK_INIT("paging", MM_RANK_PAGING);
+//@ LAB 7 END
 
 static uint32_t *window(unsigned pdi)
 {
@@ -224,6 +239,9 @@ int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
 	    size_t n_pages, int flags)
 {
 	int err;
+	//@ LAB 7 BEGIN
+	LOCK_SCOPE(&pg_lock);
+	//@ LAB 7 END
 
 	if (n_pages == 0)
 		return 0;
@@ -280,6 +298,9 @@ void paging_init(void)
 
 void pagedir_setup(struct pagedir *pd, uintptr_t phys, uint32_t *virt)
 {
+	//@ LAB 7 BEGIN
+	LOCK_SCOPE(&pg_lock);	/* the kernel half copied and the list joined at once */
+	//@ LAB 7 END
 	memset(virt, 0, USER_PDES * sizeof(uint32_t));
 	memcpy(virt + USER_PDES, init_pd.virt + USER_PDES, KERNEL_PDES * sizeof(uint32_t));
 	virt[RECURSIVE_SLOT] = phys | PDE_KERNEL;
@@ -294,6 +315,9 @@ void pagedir_setup(struct pagedir *pd, uintptr_t phys, uint32_t *virt)
 
 void pagedir_teardown(struct pagedir *pd)
 {
+	//@ LAB 7 BEGIN
+	LOCK_SCOPE(&pg_lock);
+	//@ LAB 7 END
 	if (pd == active || pd == &init_pd)
 		panic("pagedir_teardown(%p): directory in use", pd);
 	pd->prev->next = pd->next;

@@ -16,12 +16,18 @@
  * Boot data is reached through the boot mapping of the first
  * KERNEL_BOOT_MAPPED bytes at KERNBASE, so it must end below that.
  */
+//@ LAB 7 BEGIN
+#include "kernel/lock.h"
+//@ LAB 7 END
 #include "kernel/layout.h"
 #include "kernel/monitor.h"
 #include "kernel/multiboot.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "mm/buddy.h"
+//@ LAB 7 BEGIN
+#include "mm/mmlock.h"
+//@ LAB 7 END
 #include "mm/ppalloc.h"
 
 #define MAX_RESERVED	(MEMMAP_MAX + MODULES_MAX + 16)
@@ -38,6 +44,12 @@ static uintptr_t boot_next;	/* physical address of the next boot data byte */
 static int boot_open;		/* boot_alloc may hand out boot data */
 
 extern char kernel_end[];
+//@ LAB 7 BEGIN
+
+/* The physical buddy (phys): every call into it after boot. Innermost of
+ * the memory layers (mmlock.h); takes no other lock. */
+static struct lock pp_lock = LOCK_INIT("ppalloc", MM_RANK_PPALLOC);
+//@ LAB 7 END
 
 /* Boot data: page-aligned memory after the kernel image, before any
  * allocator can hand out pages; reserved by ppalloc_boot_done. */
@@ -191,7 +203,13 @@ size_t ppalloc(size_t min_pages, size_t max_pages, uintptr_t *start_addr)
 
 	if (min_pages == 0 || min_pages > max_pages)
 		return 0;
+	//@ LAB 7 BEGIN
+	lock_acquire(&pp_lock);
+	//@ LAB 7 END
 	n = buddy_alloc(phys, min_pages, max_pages, &unit);
+	//@ LAB 7 BEGIN
+	lock_release(&pp_lock);
+	//@ LAB 7 END
 	if (n)
 		*start_addr = (uintptr_t)unit << PAGE_SHIFT;
 	return n;
@@ -201,18 +219,39 @@ void ppfree(uintptr_t start_addr, size_t n_pages)
 {
 	int err = BUDDY_ENOTSTART;
 
+	//@ LAB 7 BEGIN
+	lock_acquire(&pp_lock);
+	//@ LAB 7 END
 	if ((start_addr & (PAGE_SIZE - 1)) == 0)
 		err = buddy_free(phys, start_addr >> PAGE_SHIFT, n_pages);
+	//@ LAB 7 BEGIN
+	lock_release(&pp_lock);
+	//@ LAB 7 END
 	if (err)
 		panic("ppfree(0x%08x, %u): %s", start_addr, n_pages, buddy_strerror(err));
 }
 
 void ppstats(struct ppstats *st)
 {
+	//@ LAB 7 BEGIN
+	lock_acquire(&pp_lock);
+	//@ LAB 7 END
 	st->managed = phys_pages;
 	st->free = buddy_free_units(phys);
 	st->reserved = phys_reserved;
+	//@ LAB 7 BEGIN
+	lock_release(&pp_lock);
+	//@ LAB 7 END
 }
+//@ LAB 7 BEGIN
+
+void ppalloc_for_each_free(void (*fn)(void *arg, unsigned order, size_t start), void *arg)
+{
+	lock_acquire(&pp_lock);
+	buddy_for_each_free(phys, fn, arg);
+	lock_release(&pp_lock);
+}
+//@ LAB 7 END
 
 const struct buddy *ppalloc_buddy(void)
 {

@@ -49,6 +49,11 @@ struct ppstats {
 void ppstats(struct ppstats *st);
 void ppalloc_print(void);	/* the [ppalloc] summary lines */
 const struct buddy *ppalloc_buddy(void);	/* for tests and debuggers */
+//@ LAB 7 BEGIN
+/* buddy_for_each_free over the physical buddy, holding its lock (so the
+ * walk sees one state even while other threads allocate). */
+void ppalloc_for_each_free(void (*fn)(void *arg, unsigned order, size_t start), void *arg);
+//@ LAB 7 END
 
 
 #endif

@@ -9,6 +9,9 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "mm/buddy.h"
+//@ LAB 7 BEGIN
+#include "mm/mmlock.h"
+//@ LAB 7 END
 #include "mm/ppalloc.h"
 #include "mm/vpalloc.h"
 
@@ -37,6 +40,10 @@ struct vpallocator *kernel_vpallocator(void)
 
 int vpcreate(struct vpallocator *vpa, uintptr_t start, size_t n_pages, void *meta)
 {
+	//@ LAB 7 BEGIN
+	lock_init(&vpa->lock, start >= KERNBASE ? "vpa:kernel" : "vpa:user", MM_RANK_VPA);
+	//@ LAB 7 END
+
 	//@ LAB 3 BEGIN
 	uintptr_t last = start + (n_pages - 1) * PAGE_SIZE;
 
@@ -63,6 +70,10 @@ static struct vpallocator *choose(struct vpallocator *vpa, uintptr_t addr)
 size_t vpalloc(struct vpallocator *vpa, size_t min_pages, size_t max_pages,
 	       uintptr_t *start_addr)
 {
+	//@ LAB 7 BEGIN
+	LOCK_SCOPE(&(vpa ? vpa : &kvpa)->lock);
+	//@ LAB 7 END
+
 	//@ LAB 3 BEGIN
 	size_t unit, n;
 
@@ -82,6 +93,10 @@ size_t vpalloc(struct vpallocator *vpa, size_t min_pages, size_t max_pages,
 
 const char *vpcheck(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
 {
+	//@ LAB 7 BEGIN
+	LOCK_SCOPE(&choose(vpa, start_addr)->lock);
+	//@ LAB 7 END
+
 	//@ LAB 3 BEGIN
 	int err = BUDDY_ERANGE;
 
@@ -101,6 +116,9 @@ const char *vpcheck(struct vpallocator *vpa, uintptr_t start_addr, size_t n_page
 
 void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
 {
+	//@ LAB 7 BEGIN
+	LOCK_SCOPE(&choose(vpa, start_addr)->lock);	/* the check and the free at once */
+	//@ LAB 7 END
 	const char *why = vpcheck(vpa, start_addr, n_pages);
 
 	if (why)
@@ -108,6 +126,18 @@ void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages)
 	vpa = choose(vpa, start_addr);
 	buddy_free(vpa->buddy, (start_addr - vpa->start) >> PAGE_SHIFT, n_pages);
 }
+
+//@ LAB 7 BEGIN
+void vpfor_each_free(struct vpallocator *vpa,
+		     void (*fn)(void *arg, unsigned order, size_t start), void *arg)
+{
+	vpa = choose(vpa, 0);
+	lock_acquire(&vpa->lock);
+	if (vpa->buddy)
+		buddy_for_each_free(vpa->buddy, fn, arg);
+	lock_release(&vpa->lock);
+}
+//@ LAB 7 END
 
 size_t vpfree_count(const struct vpallocator *vpa)
 {

@@ -17,6 +17,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+//@ LAB 7 BEGIN
+
+#include "kernel/lock.h"
+//@ LAB 7 END
 
 struct buddy;
 
@@ -24,6 +28,12 @@ struct vpallocator {
 	struct buddy *buddy;
 	uintptr_t start;	/* page-aligned */
 	size_t n_pages;
+	//@ LAB 7 BEGIN
+	/* This allocator's buddy: every vpalloc, vpcheck, vpfree of it.
+	 * "vpa:kernel" or "vpa:user", rank MM_RANK_VPA (mm/mmlock.h); no
+	 * other lock is taken under it. */
+	struct lock lock;
+	//@ LAB 7 END
 };
 
 /* Bytes of metadata vpcreate needs for a region of n_pages. */
@@ -44,6 +54,12 @@ void vpfree(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages);
 const char *vpcheck(struct vpallocator *vpa, uintptr_t start_addr, size_t n_pages);
 size_t vpfree_count(const struct vpallocator *vpa);	/* free pages; NULL: kernel */
 struct vpallocator *kernel_vpallocator(void);
+//@ LAB 7 BEGIN
+/* buddy_for_each_free over vpa's buddy (NULL: the kernel's), holding its
+ * lock; starts are in pages from vpa->start. */
+void vpfor_each_free(struct vpallocator *vpa,
+		     void (*fn)(void *arg, unsigned order, size_t start), void *arg);
+//@ LAB 7 END
 
 /* Makes the kernel vpallocator (KVIRT_START .. KVIRT_END), its metadata in
  * boot data: between ppalloc_init and ppalloc_boot_done. */
