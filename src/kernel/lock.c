@@ -138,6 +138,7 @@ void lock_acquire(struct lock *lk)
 
 void lock_release(struct lock *lk)
 {
+	irq_push();	/* mycpu() below, even when the caller holds nothing */
 	if (lk->holder != mycpu())
 		panic("lock_release: %s not held by this CPU (held by %s, taken at 0x%08x)",
 		      lk->name, lk->holder ? "another CPU" : "no one", lk->caller);
@@ -148,6 +149,7 @@ void lock_release(struct lock *lk)
 	 * lock is: the exchange is a full barrier. */
 	xchg(&lk->locked, 0);
 	irq_pop();
+	irq_pop();	/* lock_acquire's */
 }
 
 int lock_held(struct lock *lk)
