@@ -434,3 +434,40 @@ KTEST(alloc_stress)
 	printk("alloc_stress: ppalloc's and the kernel vpallocator's free blocks consistent; "
 	       "malloc_check clean\n");
 }
+
+/* ---- whole lines on the console --------------------------------------- */
+
+#define LINE_WORKERS	4
+#define LINES		40
+
+/*
+ * Each worker prints LINES lines, each in six printk calls: the start, its
+ * mark "<w>" four times, the end. printk keeps the console for a line's
+ * owner until its "\n", so a line holds one worker's marks only; the
+ * trace forbids a line with two workers' marks or a line that starts with
+ * a mark (the rest of someone's line).
+ */
+static int line_printer(void *arg)
+{
+	int w = (int)(uintptr_t)arg;
+
+	saw_cpu();
+	for (int l = 0; l < LINES; l++) {
+		printk("console_lines:");
+		for (int p = 0; p < 4; p++)
+			printk(" <%d>", w);
+		printk(" line %d\n", l);
+		if (l % 8 == 0)
+			thread_yield();
+	}
+	return 0;
+}
+
+KTEST(console_lines)
+{
+	cpus_seen = 0;
+	KEXPECT_EQ(run_workers("lines", LINE_WORKERS, line_printer), 0);
+	printk("console_lines: %d threads printed %d lines each, in 6 pieces a line\n",
+	       LINE_WORKERS, LINES);
+	printk("console_lines: printers ran on %d CPU(s)\n", popcount(cpus_seen));
+}

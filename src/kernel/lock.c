@@ -187,5 +187,5 @@ static const void *console_owner(void)
 
 void lock_console_setup(void)
 {
-	printk_set_owner(console_owner);
+	printk_set_owner(console_owner, 0);
 }

@@ -23,7 +23,9 @@
  * left open longer than LINE_WAIT spins is ended ("\n") and taken over: its
  * owner may be a thread that cannot run until the waiter does. A panic
  * waits at most PANIC_WAIT spins for a printk in progress, then takes the
- * console (printk_panic).
+ * console (printk_panic). A waiter calls the poll hook in its loop (lab 8:
+ * tlb_poll, so a CPU waiting here with interrupts off still answers TLB
+ * shootdowns).
  */
 #define LINE_WAIT	(1u << 21)
 #define PANIC_WAIT	(1u << 23)
@@ -33,10 +35,12 @@ static const void *volatile console_holder;
 static volatile int console_depth;	/* printk calls of the holder in progress */
 static int line_open;			/* the holder's line has no "\n" yet */
 static const void *(*owner_of)(void);
+static void (*poll_while_waiting)(void);
 
-void printk_set_owner(const void *(*owner)(void))
+void printk_set_owner(const void *(*owner)(void), void (*poll)(void))
 {
 	owner_of = owner;
+	poll_while_waiting = poll;
 }
 
 static inline uint32_t console_xchg(uint32_t v)
@@ -77,6 +81,8 @@ static void console_lock(uint32_t *flags)
 		flags_restore(*flags);	/* wait with the caller's interrupts */
 		while (console_word) {
 			__asm__ volatile("pause");
+			if (poll_while_waiting)
+				poll_while_waiting();
 			if (++waited > LINE_WAIT && console_depth == 0)
 				break;	/* a line left open: take it over */
 		}
@@ -107,8 +113,11 @@ void printk_panic(void)
 	(void)flags;	/* a panic keeps interrupts off */
 	if (console_word && console_holder == me())
 		return;
-	while (console_xchg(1) != 0 && ++waited < PANIC_WAIT)
+	while (console_xchg(1) != 0 && ++waited < PANIC_WAIT) {
 		__asm__ volatile("pause");
+		if (poll_while_waiting)
+			poll_while_waiting();
+	}
 	if (waited >= PANIC_WAIT || line_open)
 		console_putc('\n');
 	console_holder = me();

@@ -10,10 +10,11 @@ int printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintk(const char *fmt, va_list ap);
 //@ LAB 7 BEGIN
 
-/* Whole lines (printk.c): owner() names who prints (a thread, or a CPU);
- * lock.c registers it. printk_panic takes the console for a panic, after
- * waiting a bounded time for a printk in progress elsewhere. */
-void printk_set_owner(const void *(*owner)(void));
+/* Whole lines (printk.c): owner() names who prints (a thread, or a CPU),
+ * poll (or NULL) is called while waiting for the console; lock.c registers
+ * both. printk_panic takes the console for a panic, after waiting a
+ * bounded time for a printk in progress elsewhere. */
+void printk_set_owner(const void *(*owner)(void), void (*poll)(void));
 void printk_panic(void);
 //@ LAB 7 END
 
