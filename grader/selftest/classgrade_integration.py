@@ -165,7 +165,7 @@ def nonce_fails_a_replayed_transcript():
 
 @test
 def junit_gradescope_classroom_from_a_real_run():
-    labs = it.case_labs(["pass", "fail", "hang", "qemu_error", "panic_expected"])
+    labs = it.case_labs(["pass", "fail", "hang", "panic_expected"])
     d = os.path.join(it.WORK, "formats")
     os.makedirs(d)
     paths = {k: os.path.join(d, k) for k in ("j.xml", "gs.json", "cr.json")}
@@ -175,7 +175,7 @@ def junit_gradescope_classroom_from_a_real_run():
     cases = check_junit(paths["j.xml"])
     eq({k: v[0] for k, v in cases.items()},
        {"lab1/pass": "ok", "lab1/fail": "failure", "lab1/hang": "error",
-        "lab1/qemu_error": "error", "lab1/panic_expected": "ok"}, r.text)
+        "lab1/panic_expected": "ok"}, r.text)
     contains(cases["lab1/fail"][1].find("system-out").text, "TEST selftest_fail: FAIL selftest failure nonce=")
     with open(paths["gs.json"]) as f:
         gs = json.load(f)
@@ -184,7 +184,39 @@ def junit_gradescope_classroom_from_a_real_run():
     with open(paths["cr.json"]) as f:
         cr = json.load(f)
     check_classroom(cr)
-    eq((cr["status"], cr["max_score"], sum(t["score"] for t in cr["tests"])), ("error", 14, 11))
+    eq((cr["status"], cr["max_score"], sum(t["score"] for t in cr["tests"])), ("error", 13, 11))
+
+
+@test
+def formats_of_a_qemu_args_setup_error():
+    """qemu_args QEMU refuses stop the run before any test (preflight.py):
+    every format says SETUP ERROR and lists the tests as not run, none as
+    the student's failure (they used to: junit <error> for that test only,
+    the others graded, Gradescope 11/14)."""
+    labs = it.case_labs(["pass", "fail", "qemu_error"])
+    d = os.path.join(it.WORK, "formats-setup")
+    os.makedirs(d)
+    paths = {k: os.path.join(d, k) for k in ("j.xml", "gs.json", "cr.json")}
+    r = it.grade("--labs-dir", labs, "--no-build", "--junit", paths["j.xml"],
+                 "--gradescope", paths["gs.json"], "--classroom", paths["cr.json"],
+                 "--out", os.path.join(d, "logs"))
+    eq(r.rc, 2, r.text)
+    cases = check_junit(paths["j.xml"])
+    eq({k: v[0] for k, v in cases.items()},
+       {"lab1/pass": "error", "lab1/fail": "error", "lab1/qemu_error": "error"}, r.text)
+    with open(paths["j.xml"]) as f:
+        contains(f.read(), "not run: ")
+    with open(paths["gs.json"]) as f:
+        gs = json.load(f)
+    check_gradescope(gs)
+    eq(gs["score"], 0)
+    contains(gs["extra_data"]["setup_error"], "-no-such-option: invalid option")
+    with open(paths["cr.json"]) as f:
+        cr = json.load(f)
+    check_classroom(cr)
+    eq((cr["status"], cr["max_score"], sum(t["score"] for t in cr["tests"])), ("error", 12, 0))
+    contains(cr["tests"][0]["message"], "not run: ")
+    contains(cr["tests"][0]["message"], "qemu_args [\"-no-such-option\"]")
 
 
 @test

@@ -3,7 +3,8 @@
 behaviour the real kernel never shows: a kernel that prints its TEST line
 but never exits, and a QEMU that leaves a child process behind.  The
 behaviour is chosen by -append "test=NAME"; test=replay prints the file
-$STRATA_FAKE_REPLAY (a recorded transcript) and exits as a pass."""
+$STRATA_FAKE_REPLAY (a recorded transcript) and exits as a pass.  It
+passes the grader's preflight (-qmp stdio) as QEMU does."""
 
 import os
 import subprocess
@@ -18,6 +19,14 @@ F = facts.load(os.path.join(os.path.dirname(GRADER), "build"))
 args = sys.argv[1:]
 if args[:1] == ["--version"]:
     print("QEMU emulator version 0.0 (fake for the grader self-tests)")
+    sys.exit(0)
+if "-qmp" in args:
+    # the grader's preflight (preflight.py): greet, then quit when told
+    print('{"QMP": {"version": {}, "capabilities": []}}', flush=True)
+    for line in sys.stdin:
+        print('{"return": {}}', flush=True)
+        if '"quit"' in line:
+            break
     sys.exit(0)
 if args[:1] == ["--child"]:
     time.sleep(300)

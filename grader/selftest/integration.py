@@ -174,11 +174,16 @@ CASES = {
     "unknown_expected": ("test=no_such_selftest",
                          "@exit fail\nunknown test 'no_such_selftest'; known tests:{any} selftest_pass {any}\n", {}),
     "paused": ("test=selftest_pass", "TEST selftest_pass: PASS\n", {"qemu_args": ["-S"], "timeout": 1}),
-    "qemu_error": ("test=selftest_pass", "TEST selftest_pass: PASS\n", {"qemu_args": ["-no-such-option"]}),
     "mem16": ("test=selftest_pass", "[memmap] 0x0000000000100000-0x0000000000fdffff available\n"
               "TEST selftest_pass: PASS\n", {"memory": "16M"}),
     "iso": ("", "@exit reset\n[boot] loader: GRUB {any}\n[boot] cmdline: '{any}'\n" + MONITOR_BANNER +
             "\n> reboot\nrebooting\n", {"boot": "iso", "timeout": 30}),
+}
+
+# Cases the grader refuses before any test runs (preflight.py): not in the
+# main run, which they would stop; case_labs gives them by name.
+SETUP_CASES = {
+    "qemu_error": ("test=selftest_pass", "TEST selftest_pass: PASS\n", {"qemu_args": ["-no-such-option"]}),
 }
 
 
@@ -189,13 +194,13 @@ EXPECT = {  # name -> verdict
     "mismatch": "FAIL", "forbidden": "FAIL", "forbidden_absent": "OK", "exit_mismatch": "FAIL",
     "placeholders": "OK", "monitor": "OK", "prompt": "OK", "bindings": "OK",
     "bindings_mismatch": "FAIL", "unknown": "FAIL", "unknown_expected": "OK", "paused": "TIMEOUT",
-    "qemu_error": "FAIL", "mem16": "OK", "iso": "OK",
+    "mem16": "OK", "iso": "OK",
 }
 
 
 def case_labs(names=None):
     entries, traces = [], {}
-    for name, (cmdline, trace, extra) in CASES.items():
+    for name, (cmdline, trace, extra) in ({**CASES, **SETUP_CASES} if names else CASES).items():
         if names and name not in names:
             continue
         e = {"name": name, "points": 1 if name != "pass" else 10, "cmdline": cmdline,
@@ -382,10 +387,24 @@ class MainRun(unittest.TestCase):
         contains(t["reason"], "selftest_pass")
         case("unknown_expected")
 
-    def test_qemu_error_reported(self):
-        t, _ = case("qemu_error")
-        contains(t["reason"], "QEMU exited with status 1")
-        contains(t["reason"], "no-such-option")
+    def test_qemu_error_is_a_setup_error(self):
+        """qemu_args QEMU refuses are the instructor's error, found before
+        any test runs (it used to be the test's FAIL, Score 0/1)."""
+        labs = case_labs(["pass", "qemu_error"])
+        js = os.path.join(WORK, "qemu-error.json")
+        run = grade("--labs-dir", labs, "--no-build", "--json", js)
+        eq(run.rc, 2, run.text)
+        contains(run.out, "SETUP ERROR: %s: tests[1] (qemu_error): QEMU cannot start this test's "
+                 "machine (memory 128M, cpus 1, qemu_args [\"-no-such-option\"]): QEMU exited with "
+                 "status 1: " % os.path.join(labs, "lab1-selftest", "lab.json"))
+        contains(run.out, "-no-such-option: invalid option")
+        not_contains(run.out, "Score")
+        not_contains(run.out, "lab1 pass:")
+        with open(js) as f:
+            data = json.load(f)
+        contains(data["setup_error"], "-no-such-option: invalid option")
+        eq([t["name"] for t in data["not_run"]], ["pass", "qemu_error"])
+        eq(data["tests"], [])
 
     def test_logs_written_per_run_with_latest_link(self):
         run, tests = main_run()

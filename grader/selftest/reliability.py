@@ -3,6 +3,7 @@ each failed before its fix. Some boot the real kernel or build an ISO; they
 share integration.py's helpers (a private TMPDIR per grader run, no QEMU
 left behind)."""
 
+import json
 import os
 import re
 import shutil
@@ -321,6 +322,95 @@ def a_kernel_without_multiboot_header_fails_in_the_students_terms():
     eq(run.rc, 1, run.text)
     contains(run.out, "lab1 pass: FAIL")
     contains(run.out, "the kernel has no valid multiboot header")
+
+
+@test
+def qemu_args_qemu_refuses_are_setup_errors_naming_the_entry():
+    # Before: each such test booted, QEMU refused its options, and the test
+    # FAILed ("QEMU exited with status 1: ... invalid option"), Score 0/N.
+    # Lab 8's topologies: one that adds up boots; one that does not is the
+    # instructor's to fix. Entries sharing a machine are named together.
+    smp = ["-smp", "6,sockets=2,cores=3", "-accel", "tcg,thread=single"]
+    labs = write_labs([
+        {"name": "topology", "points": 1, "cmdline": "test=selftest_pass", "cpus": 6,
+         "qemu_args": smp, "trace": "p.trace"},
+        {"name": "bad_topology", "points": 1, "cmdline": "test=selftest_pass",
+         "qemu_args": ["-smp", "7,sockets=2,cores=3"], "trace": "p.trace"},
+        {"name": "typo", "points": 1, "cmdline": "test=selftest_pass",
+         "qemu_args": ["-no-such-option"], "trace": "p.trace"},
+        {"name": "typo_again", "points": 1, "cmdline": "test=selftest_pass",
+         "qemu_args": ["-no-such-option"], "trace": "p.trace"}],
+        {"p.trace": "TEST selftest_pass: PASS\n"})
+    lab_json = os.path.join(labs, "lab1-selftest", "lab.json")
+    ensure_built()
+    run = grade("--labs-dir", labs, "--no-build")
+    eq(run.rc, 2, run.text)
+    contains(run.out, "SETUP ERROR: %s: tests[1] (bad_topology): QEMU cannot start this test's "
+             "machine (memory 128M, cpus 1, qemu_args [\"-smp\", \"7,sockets=2,cores=3\"]): "
+             "QEMU exited with status 1: " % lab_json)
+    contains(run.out, "Invalid CPU topology")
+    contains(run.out, "%s: tests[2] (typo) (and 1 more test(s) with the same machine: "
+             "lab1/typo_again)" % lab_json)
+    contains(run.out, "-no-such-option: invalid option")
+    not_contains(run.out, "(topology)")
+    not_contains(run.out, "Score")
+    # the good topology alone boots and passes
+    run = grade("--labs-dir", labs, "--no-build", "--test", "topology")
+    eq(run.rc, 0, run.text)
+    contains(run.out, "lab1 topology: OK")
+
+
+def broken_qemu(path):
+    """A QEMU that answers --version but fails every boot (as a QEMU whose
+    firmware files are missing does)."""
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n"
+                "if [ \"$1\" = --version ]; then\n"
+                "  echo 'QEMU emulator version 7.2.0 (a broken install)'; exit 0\n"
+                "fi\n"
+                "echo \"qemu-system-i386: could not load PC BIOS 'bios-256k.bin'\" >&2\n"
+                "exit 1\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+@test
+def a_qemu_that_fails_every_boot_is_a_setup_error():
+    # Before: check_qemu ran only `--version`, so every test FAILed with
+    # "QEMU exited with status 1: ... could not load PC BIOS", Score 0/N.
+    qemu = broken_qemu(os.path.join(work("broken-qemu"), "qemu-system-i386"))
+    labs = case_labs(["pass", "mem16"])
+    js = os.path.join(work("broken-qemu"), "r.json")
+    ensure_built()
+    run = grade("--labs-dir", labs, "--no-build", "--qemu", qemu, "--json", js)
+    eq(run.rc, 2, run.text)
+    contains(run.out, "SETUP ERROR: QEMU (%s) starts none of the 2 machines the tests use: "
+             "is it installed properly?" % qemu)
+    contains(run.out, "tests[0] (pass): QEMU cannot start this test's machine (memory 128M, "
+             "cpus 1): QEMU exited with status 1: qemu-system-i386: could not load PC BIOS "
+             "'bios-256k.bin'")
+    contains(run.out, "(mem16)")
+    not_contains(run.out, "Score")
+    not_contains(run.out, "FAIL")
+    with open(js) as f:
+        contains(json.load(f)["setup_error"], "could not load PC BIOS")
+
+
+@test
+def preflight_loads_no_kernel_so_a_bad_kernel_stays_the_students_fail():
+    # The preflight starts each machine with nothing to boot, halted, QMP on
+    # stdio, and quits it: no -kernel, -cdrom, -initrd or -append.
+    from strata_grader import preflight
+    argv = preflight.machine_argv("qemu-system-i386", kernel_facts(),
+                                  ("16M", 6, ("-smp", "6,sockets=2,cores=3")))
+    for opt in ("-kernel", "-cdrom", "-initrd", "-append", "-serial", "-S", "-qmp"):
+        if opt in ("-serial", "-S", "-qmp"):
+            assert opt in argv, (opt, argv)
+        else:
+            assert opt not in argv, (opt, argv)
+    eq(argv[argv.index("-serial") + 1], "none")
+    eq(argv[argv.index("-qmp") + 1], "stdio")
+    eq(argv[-2:], ["-smp", "6,sockets=2,cores=3"])
 
 
 class Reliability(unittest.TestCase):

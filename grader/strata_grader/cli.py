@@ -3,7 +3,8 @@ exit status (0 all OK, 1 some test not OK, 2 setup error, 128+N signal N),
 with every QEMU killed on every way out.  Entry points: `python3 -m
 strata_grader` (with grader/ on the path) and grader/grade.py.
 
-The parts: options (command line), setup (QEMU, build, images), runner
+The parts: options (command line), setup (QEMU, build, images),
+preflight (QEMU accepts each test's machine), runner
 (one QEMU per test), qemu (command line, processes, the run loop), trace
 (trace files and the matcher), verdict (judging a run), report (logs,
 terminal output, JSON), rundir (log folders), calibrate (--calibrate)."""
@@ -21,6 +22,7 @@ from .calibrate import calibrate
 from .hosttest import build_host_tests
 from .labs import LabError
 from .options import parse_args
+from .preflight import preflight
 from .qemu import Interrupted, Registry
 from .report import format_result, list_tests, result_json
 from .rundir import KEEP_RUNS, make_run_dir, point_latest, prune_runs
@@ -129,6 +131,8 @@ def _main(args, registry, tmp):
         need_iso = any(t.boot == "iso" for t in booted)
         kernel, iso, facts = prepare_images(args, registry, root, tmp, need_kernel=any(
             t.boot == "kernel" for t in booted), need_iso=need_iso)
+        if booted:
+            preflight(registry, qemu, facts, booted, jobs=args.jobs, cwd=tmp)
         host_built = build_host_tests(registry, root, labs_dir, tmp,
                                       sorted({t.host for t in tests if t.host}))
     except (SetupError, LabError) as e:

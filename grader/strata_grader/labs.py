@@ -78,6 +78,7 @@ class Test:
     given: bool = False                   # tests code the lab gives (passes on its branch)
     rerun_of: "Test | None" = None        # a rerun (lab.json "reruns"): the test it repeats
     expect_first: list[str] = field(default_factory=list)  # a rerun's lines before the trace
+    where: str = ""                       # "LAB.JSON: tests[I] (NAME)", for setup errors
 
     @classmethod
     def from_decl(cls, lab, decl, path):
@@ -210,6 +211,7 @@ def load_lab(path):
             raise LabError("%s: duplicate test name" % where)
         seen.add(td["name"])
         lab.tests.append(Test.from_decl(lab, td, path))
+        lab.tests[-1].where = where
     return lab
 
 
@@ -280,7 +282,8 @@ def _add_reruns(lab, decls, by_number):
                 boot=t.boot, memory=t.memory, cpus=r.get("cpus", t.cpus),
                 qemu_args=t.qemu_args + list(r.get("qemu_args", [])),
                 timeout=t.timeout * r.get("timeout_factor", 1), rerun_of=t,
-                expect_first=list(r.get("expect", []))))
+                expect_first=list(r.get("expect", [])),
+                where="%s (%s: %s again)" % (where, name, t.id)))
 
 
 def discover(labs_dir):

@@ -22,6 +22,10 @@ CONSOLES = {
     "window": ["-serial", "mon:stdio"],
     # make qemu-nox, make qemu-gdb: serial and monitor on the terminal, no window
     "nographic": ["-nographic"],
+    # the grader's preflight (preflight.py): no serial port, QEMU's QMP
+    # monitor on stdin/stdout instead
+    "qmp": ["-nodefaults", "-display", "none", "-serial", "none", "-monitor", "none",
+            "-qmp", "stdio"],
 }
 
 
@@ -40,11 +44,17 @@ def qemu_argv(qemu, *, facts, memory, cpus, kernel=None, iso=None, cmdline="", i
     initrd: the user programs' archive (lab 7), a multiboot module on the
     -kernel path (the ISO has it as a GRUB module).
     debug_log: QEMU's CPU resets (triple faults) are logged there.
-    extra: appended last, so it can override."""
+    extra: appended last, so it can override.
+    With neither kernel nor iso (the preflight), the machine has nothing
+    to boot: it must be halted."""
+    if not (kernel or iso or halted):
+        raise ValueError("a machine with nothing to boot must start halted")
     argv = [qemu]
     if name:
         argv += ["-name", name]
-    if iso:
+    if not kernel and not iso:
+        pass
+    elif iso:
         argv += ["-cdrom", iso.replace(",", ",,"), "-boot", "d"]
     else:
         argv += ["-kernel", kernel]
