@@ -291,6 +291,12 @@ FUZZ_SRCS_buddy     := src/mm/buddy.c
 FUZZ_SRCS_vpalloc   := src/mm/vpalloc.c src/mm/buddy.c
 FUZZ_SRCS_malloc    := $(filter-out src/mm/malloc_kernel.c,$(wildcard src/mm/malloc*.c)) tests/host_pages.c
 FUZZ_SRCS_multiboot := src/kernel/multiboot.c
+FUZZ_SRCS_elf       := src/kernel/elfcheck.c
+# Longest input of a target (default 1024; 256 in the fixed runs): an ELF
+# seed is a whole (compacted) user program, fuzz/elf_seeds.py.
+FUZZ_MAXLEN_elf     := 8192
+# NAME:MAXLEN for each target, with $(1) as the default length
+fuzz_lens = $(foreach f,$(FUZZERS),$(f):$(or $(FUZZ_MAXLEN_$(f)),$(1)))
 FUZZERS   := $(filter $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c)),$(patsubst FUZZ_SRCS_%,%,$(filter FUZZ_SRCS_%,$(.VARIABLES))))
 FUZZTIME  ?= 60
 FUZZRUNS  ?= 300
@@ -303,9 +309,9 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.c fuzz/fuzz.h $$(FUZZ_SRCS_
 	 { echo "fuzz: clang -m32 -fsanitize=fuzzer needs clang libclang-rt-14-dev lib32stdc++-12-dev (make deps)"; exit 1; }
 
 fuzz: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
-	@set -e; for f in $(FUZZERS); do \
+	@set -e; for fl in $(call fuzz_lens,1024); do f=$${fl%%:*}; len=$${fl#*:}; \
 	   echo "== fuzz_$$f for $(FUZZTIME) s"; mkdir -p $(BUILD)/fuzz/corpus-$$f; \
-	   $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZTIME) -max_len=1024 -print_final_stats=1 \
+	   $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZTIME) -max_len=$$len -print_final_stats=1 \
 	     -artifact_prefix=$(BUILD)/fuzz/$$f- $(BUILD)/fuzz/corpus-$$f fuzz/corpus/$$f; \
 	 done
 	$(PYTHON) fuzz/fuzz_trace.py --seconds $(FUZZTIME)
@@ -317,9 +323,9 @@ fuzz-merge: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 # Fixed runs: the corpus, then FUZZRUNS inputs from seed 1; the same every time.
 # New inputs go to build/, never into the repository's corpus.
 test-fuzz: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
-	@set -e; for f in $(FUZZERS); do \
+	@set -e; for fl in $(call fuzz_lens,256); do f=$${fl%%:*}; len=$${fl#*:}; \
 	   rm -rf $(BUILD)/fuzz/test-new-$$f; mkdir -p $(BUILD)/fuzz/test-new-$$f; \
-	   $(BUILD)/fuzz/fuzz_$$f -runs=$(FUZZRUNS) -seed=1 -max_len=256 \
+	   $(BUILD)/fuzz/fuzz_$$f -runs=$(FUZZRUNS) -seed=1 -max_len=$$len \
 	     -artifact_prefix=$(BUILD)/fuzz/$$f- $(BUILD)/fuzz/test-new-$$f fuzz/corpus/$$f \
 	     > $(BUILD)/fuzz/$$f.log 2>&1 || \
 	     { tail -30 $(BUILD)/fuzz/$$f.log; echo "fuzz_$$f: FAILED (log: $(BUILD)/fuzz/$$f.log)"; exit 1; }; \

@@ -10,11 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/elfcheck.h"
 #include "kernel/process.h"
 
-/* NULL if the image is an executable Strata can load, else why not (a
- * static string): checked before a process is made. */
-const char *elf_check(const void *image, size_t size);
+/* elf_check (elfcheck.h) is called on the image before a process is made. */
 /* Loads the checked image into p (p's directory loaded, its user half
  * empty): sets *entry and p's heap (after the highest segment). 0, or
  * -ENOMEM (the pages mapped so far go with the process). */
