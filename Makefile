@@ -236,6 +236,7 @@ HOSTBUILD ?= $(BUILD)/host
 TEST_SRCS_args   := src/lib/args.c
 TEST_SRCS_fmt    := src/lib/fmt.c
 TEST_SRCS_buddy  := src/mm/buddy.c
+TEST_SRCS_elf    := src/kernel/elfcheck.c
 TEST_SRCS_malloc := $(filter-out src/mm/malloc_kernel.c,$(wildcard src/mm/malloc*.c)) $(TESTS_DIR)/host_pages.c
 UNIT_TESTS := $(patsubst tests/test_%.c,%,$(wildcard tests/test_*.c))
 
