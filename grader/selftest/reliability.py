@@ -360,6 +360,35 @@ def qemu_args_qemu_refuses_are_setup_errors_naming_the_entry():
     contains(run.out, "lab1 topology: OK")
 
 
+@test
+def a_cpus_topology_or_rerun_qemu_refuses_names_its_entry():
+    # lab.json's cpus may be a -smp topology, and "reruns" repeat tests on
+    # other machines: a machine QEMU refuses names the entry that made it.
+    d = work("reruns-preflight")
+    lab = os.path.join(d, "labs", "lab1-selftest")
+    os.makedirs(lab, exist_ok=True)
+    with open(os.path.join(lab, "lab.json"), "w") as f:
+        json.dump({"lab": 1, "title": "t", "tests": [
+            {"name": "pass", "points": 1, "cmdline": "test=selftest_pass", "trace": "p.trace"},
+            {"name": "odd", "points": 1, "cmdline": "test=selftest_pass", "trace": "p.trace",
+             "cpus": "7,sockets=2,cores=3"}],
+            "reruns": [{"lab": 1, "prefix": "bad.", "skip": {"odd": "already odd"},
+                        "qemu_args": ["-accel", "tcg,thread=nonsense"]}]}, f)
+    with open(os.path.join(lab, "p.trace"), "w") as f:
+        f.write("TEST selftest_pass: PASS\n")
+    lab_json = os.path.join(lab, "lab.json")
+    ensure_built()
+    run = grade("--labs-dir", os.path.join(d, "labs"), "--no-build")
+    eq(run.rc, 2, run.text)
+    contains(run.out, "%s: tests[1] (odd): QEMU cannot start this test's machine (memory 128M, "
+             "cpus 7,sockets=2,cores=3): QEMU exited with status 1: " % lab_json)
+    contains(run.out, "%s: reruns[0] (bad.pass: lab1/pass again): QEMU cannot start this test's "
+             "machine (memory 128M, cpus 1, qemu_args [\"-accel\", \"tcg,thread=nonsense\"])"
+             % lab_json)
+    not_contains(run.out, "tests[0]")
+    not_contains(run.out, "Score")
+
+
 def broken_qemu(path):
     """A QEMU that answers --version but fails every boot (as a QEMU whose
     firmware files are missing does)."""
