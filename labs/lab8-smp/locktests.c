@@ -112,6 +112,15 @@ KTEST(lock_counter)
 	KEXPECT_EQ(counter_lock.acquires - acquires0, WORKERS * INCREMENTS);
 	KEXPECT(!lock_held(&counter_lock) && counter_lock.holder == NULL);
 	KEXPECT_EQ(counter_lock.locked, 0);
+	/* The monitor's `locks` list has it, and the allocators' locks. */
+	int found = 0, pp = 0;
+	for (struct lock *lk = lock_known(NULL); lk; lk = lock_known(lk)) {
+		found += lk == &counter_lock;
+		pp += strcmp(lk->name, "ppalloc") == 0;
+	}
+	KEXPECT_EQ(found, 1);
+	KEXPECT_EQ(pp, 1);
+	printk("lock_counter: the lock list (monitor locks) has counter and ppalloc once each\n");
 }
 
 /* ---- misuse panics, naming the lock ----------------------------------- */

@@ -3,6 +3,7 @@
 
 #include "kernel/cpu.h"
 #include "kernel/lock.h"
+#include "kernel/monitor.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/x86.h"
@@ -22,6 +23,9 @@ static inline uint32_t xchg(volatile uint32_t *p, uint32_t v)
 	__asm__ volatile("xchgl %0, %1" : "+m"(*p), "+r"(v) : : "memory");
 	return v;
 }
+
+extern char kernel_end[];
+static struct lock *volatile known_head;
 
 void irq_push(void)
 {
@@ -110,6 +114,23 @@ static void order_pop(struct lock *lk) { (void)lk; }
 struct lock *lock_innermost(void) { return 0; }
 #endif
 
+/* Puts lk (held: no other CPU changes its fields) on the known list. */
+static void remember(struct lock *lk)
+{
+	struct lock *old;
+
+	lk->known = 1;
+	do {
+		old = known_head;
+		lk->next_known = old;
+	} while (!__sync_bool_compare_and_swap(&known_head, old, lk));
+}
+
+struct lock *lock_known(struct lock *after)
+{
+	return after ? after->next_known : known_head;
+}
+
 void lock_acquire(struct lock *lk)
 {
 	irq_push();
@@ -134,6 +155,8 @@ void lock_acquire(struct lock *lk)
 	lk->caller = (uint32_t)__builtin_return_address(0);
 	lk->acquires++;
 	order_push(lk);
+	if (!lk->known && (uintptr_t)lk < (uintptr_t)kernel_end)
+		remember(lk);
 }
 
 void lock_release(struct lock *lk)
@@ -188,4 +211,14 @@ static const void *console_owner(void)
 void lock_console_setup(void)
 {
 	printk_set_owner(console_owner, 0);
+}
+
+MONITOR_COMMAND(locks, "the kernel's static locks: rank, acquisitions, how many waited")
+{
+	(void)argc, (void)argv;
+	printk("  %-14s %4s %10s %10s  %s\n", "lock", "rank", "acquires", "waited", "held");
+	for (struct lock *lk = lock_known(0); lk; lk = lock_known(lk))
+		printk("  %-14s %4d %10u %10u  %s\n", lk->name, lk->rank, lk->acquires,
+		       lk->spins, lk->holder ? "yes" : "no");
+	return 0;
 }

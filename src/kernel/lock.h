@@ -49,11 +49,13 @@ struct lock {
 	uint32_t caller;	/* return address of the lock_acquire call */
 	uint32_t acquires;	/* times taken */
 	uint32_t spins;		/* of which had to wait for another CPU */
+	struct lock *next_known;	/* lock_known's list (locks in kernel data) */
+	int known;
 };
 
 #define LOCK_INIT(nm, rk) \
 	{ .locked = 0, .name = (nm), .rank = (rk), .holder = 0, .caller = 0, \
-	  .acquires = 0, .spins = 0 }
+	  .acquires = 0, .spins = 0, .next_known = 0, .known = 0 }
 
 #define LOCK_HELD_MAX	8	/* locks one CPU may hold at once (debug build) */
 
@@ -64,6 +66,10 @@ void lock_release(struct lock *lk);
 int lock_held(struct lock *lk);
 /* The innermost lock this CPU holds, or NULL (debug build; else NULL). */
 struct lock *lock_innermost(void);
+/* Every lock in the kernel's static data taken at least once, newest
+ * first (NULL ends it): their acquires and spins are the contention
+ * figures (monitor `locks`). Locks in allocated memory are not listed. */
+struct lock *lock_known(struct lock *after);
 
 /*
  * LOCK_SCOPE(lk) holds lk until the enclosing block is left, by any return
