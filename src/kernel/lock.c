@@ -8,6 +8,9 @@
 #include "kernel/printk.h"
 #include "kernel/x86.h"
 
+extern char kernel_end[];
+static struct lock *volatile known_head;
+
 static inline uint32_t read_eflags(void)
 {
 	uint32_t v;
@@ -23,9 +26,6 @@ static inline uint32_t xchg(volatile uint32_t *p, uint32_t v)
 	__asm__ volatile("xchgl %0, %1" : "+m"(*p), "+r"(v) : : "memory");
 	return v;
 }
-
-extern char kernel_end[];
-static struct lock *volatile known_head;
 
 void irq_push(void)
 {
@@ -50,7 +50,14 @@ void irq_pop(void)
 
 void lock_init(struct lock *lk, const char *name, int rank)
 {
+	struct lock *next = lk->next_known;
+	int known = lk->known;
+
 	*lk = (struct lock)LOCK_INIT(name, rank);
+	if (known && (uintptr_t)lk < (uintptr_t)kernel_end) {
+		lk->next_known = next;	/* already on the known list: stays */
+		lk->known = 1;
+	}
 }
 
 /*
