@@ -11,8 +11,6 @@
 #include "kernel/trap.h"
 #include "kernel/x86.h"
 
-#define DF_STACK_SIZE	(2 * PAGE_SIZE)
-
 static struct tss df_tss;
 static uint8_t df_stack[DF_STACK_SIZE] __attribute__((aligned(16)));
 
@@ -25,12 +23,13 @@ static int near_guard(struct thread *t, uint32_t addr)
 
 /*
  * The double-fault task. The CPU entered it with a task switch: the
- * interrupted thread's registers are in the TSS it left (gdt_tss()), CR2
- * says which address faulted, interrupts are off. Never returns.
+ * interrupted thread's registers are in the TSS it left, whose selector
+ * the CPU wrote in this task's TSS (gdt_tss() now) as its link; CR2 says
+ * which address faulted, interrupts are off. Never returns.
  */
 static void __attribute__((noreturn)) double_fault_task(void)
 {
-	struct tss *was = gdt_tss();
+	struct tss *was = gdt_tss_at(gdt_tss()->link);
 	struct thread *t = mycpu()->current;
 	uint32_t lo = t->stack, hi = t->stack + t->stack_pages * PAGE_SIZE;
 	uint32_t cr2 = read_cr2();
@@ -50,16 +49,33 @@ static void __attribute__((noreturn)) double_fault_task(void)
 	panic_trap(&tf, "double fault in thread %d '%s'", t->tid, t->name);
 }
 
+/* A double-fault task on the stack below stack_top, in the calling CPU's
+ * GDT at SEG_DFTSS. */
+static void df_setup(struct tss *t, uint32_t stack_top)
+{
+	t->esp = t->esp0 = stack_top;
+	t->ss = t->ss0 = SEG_KDATA;
+	t->ds = t->es = t->fs = t->gs = SEG_KDATA;
+	//@ LAB 8 BEGIN
+	t->gs = SEG_KCPU;	/* mycpu() in the task */
+	//@ LAB 8 END
+	t->cs = SEG_KCODE;
+	t->eip = (uint32_t)double_fault_task;
+	t->eflags = 0x2;	/* interrupts off */
+	t->cr3 = read_cr3();
+	t->iomap_base = sizeof(*t);
+	gdt_set_tss(SEG_DFTSS, t);
+}
+
 void dfault_init(void)
 {
-	df_tss.esp = df_tss.esp0 = (uint32_t)df_stack + DF_STACK_SIZE;
-	df_tss.ss = df_tss.ss0 = SEG_KDATA;
-	df_tss.ds = df_tss.es = df_tss.fs = df_tss.gs = SEG_KDATA;
-	df_tss.cs = SEG_KCODE;
-	df_tss.eip = (uint32_t)double_fault_task;
-	df_tss.eflags = 0x2;	/* interrupts off */
-	df_tss.cr3 = read_cr3();
-	df_tss.iomap_base = sizeof(df_tss);
-	gdt_set_tss(SEG_DFTSS, &df_tss);
+	df_setup(&df_tss, (uint32_t)df_stack + DF_STACK_SIZE);
 	trap_set_task_gate(T_DBLFLT, SEG_DFTSS);
 }
+
+//@ LAB 8 BEGIN
+void dfault_init_cpu(struct cpu *c)
+{
+	df_setup(&c->df_tss, c->df_stack + DF_STACK_SIZE);
+}
+//@ LAB 8 END

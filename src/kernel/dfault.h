@@ -18,7 +18,15 @@
 #ifndef STRATA_DFAULT_H
 #define STRATA_DFAULT_H
 
+#define DF_STACK_SIZE	(2 * 4096)	/* the double-fault task's stack */
+
 /* Installs the task gate; paging must be set up (its CR3 is the kernel's). */
 void dfault_init(void);
+//@ LAB 8 BEGIN
+struct cpu;
+/* An AP's own double-fault task, TSS c->df_tss on the stack at c->df_stack
+ * (DF_STACK_SIZE bytes), in its GDT; the task gate (the IDT) is shared. */
+void dfault_init_cpu(struct cpu *c);
+//@ LAB 8 END
 
 #endif

@@ -1,7 +1,13 @@
 /*
  * Segments. Flat 4 GiB code and data segments for ring 0 and ring 3, and
  * one TSS whose esp0 is the kernel stack the CPU switches to when an
- * interrupt arrives from user mode (lab 7; one TSS per CPU in lab 8).
+ * interrupt arrives from user mode (lab 7). Lab 8 gives each CPU a GDT and
+ * TSS of its own (struct cpu) and a segment SEG_KCPU, loaded in %gs in the
+ * kernel, whose base is that CPU's struct cpu (mycpu(), cpu.c).
+ *
+ * The TSS functions below find "the TSS the CPU uses" through the task
+ * register and the GDT register (str, sgdt), so they act on the calling
+ * CPU's own TSS whichever GDT it runs on.
  */
 #ifndef STRATA_GDT_H
 #define STRATA_GDT_H
@@ -12,6 +18,8 @@
 #define SEG_UDATA	0x23	/* 0x20 | RPL 3 */
 #define SEG_TSS		0x28
 #define SEG_DFTSS	0x30	/* the double-fault task's TSS (lab 7, dfault.c) */
+#define SEG_KCPU	0x38	/* %gs in the kernel: this CPU's struct cpu (lab 8) */
+#define GDT_ENTRIES	8
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -29,8 +37,16 @@ void gdt_init(void);
 void tss_set_kernel_stack(uint32_t esp0);
 /* The TSS the CPU uses (task register). */
 struct tss *gdt_tss(void);
-/* Puts an available-TSS descriptor for tss at selector sel. */
+/* The TSS whose descriptor is at selector sel of the CPU's GDT. */
+struct tss *gdt_tss_at(uint16_t sel);
+/* Puts an available-TSS descriptor for tss at selector sel of the CPU's GDT. */
 void gdt_set_tss(uint16_t sel, struct tss *tss);
+//@ LAB 8 BEGIN
+/* Lab 8: fills gdt (GDT_ENTRIES entries) with the flat segments, tss at
+ * SEG_TSS and SEG_KCPU = [kcpu_base, kcpu_base + kcpu_size), and loads it
+ * on the calling CPU: segment registers (%gs = SEG_KCPU) and task register. */
+void gdt_install(uint64_t *gdt, struct tss *tss, uint32_t kcpu_base, uint32_t kcpu_size);
+//@ LAB 8 END
 #endif
 
 #endif

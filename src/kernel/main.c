@@ -36,6 +36,11 @@
 #include "kernel/process.h"
 //@ LAB 7 END
 
+//@ LAB 8 BEGIN
+#include "kernel/cpu.h"
+#include "kernel/smp.h"
+//@ LAB 8 END
+
 extern char kernel_start[], kernel_end[];
 
 void kernel_main(uint32_t magic, uint32_t info_phys)
@@ -43,8 +48,12 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	char test[64];
 
 	console_init();
-	printk("Strata: a teaching kernel for i386 (lab %d tree)\n", STRATA_LAB);
 	gdt_init();
+	//@ LAB 8 BEGIN
+	cpu_boot_init();	/* this CPU's own GDT and TSS, %gs for mycpu(): before any lock */
+	//@ LAB 8 END
+
+	printk("Strata: a teaching kernel for i386 (lab %d tree)\n", STRATA_LAB);
 	trap_init();
 	if (boot_info(magic, info_phys) < 0)
 		panic("unusable multiboot information (magic 0x%08x%s)", magic,
@@ -85,6 +94,13 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	dfault_init();		/* double faults on a task and stack of their own */
 	process_init();		/* this context becomes thread 1 'main', plus idle */
 	lock_console_setup();	/* printk's lines whole per thread */
+	//@ LAB 7 END
+
+	//@ LAB 8 BEGIN
+	smp_init();		/* CPUs, LAPIC timers (instead of the PIT), IOAPIC, APs */
+	//@ LAB 8 END
+
+	//@ LAB 7 BEGIN
 	pit_init();		/* 100 Hz: ticks, sleep_ticks, preemption */
 	__asm__ volatile("sti" ::: "memory");
 	//@ LAB 7 END

@@ -16,5 +16,12 @@ void pit_init(void);
 uint32_t pit_ticks(void);
 /* Blocks the calling thread for at least n ticks (n = 0: returns at once). */
 void sleep_ticks(uint32_t n);
+/* One tick of the clock: counts it, wakes the sleepers that are due (the
+ * timer interrupt: the PIT's, or the boot CPU's LAPIC timer in lab 8). */
+void clock_tick(void);
+//@ LAB 8 BEGIN
+/* Waits us microseconds, timed by the PIT (lab 8: before the LAPIC timers). */
+void pit_delay_us(uint32_t us);
+//@ LAB 8 END
 
 #endif

@@ -94,6 +94,13 @@ void process_init(void)
 	add_thread(k, sched_init(boot));
 }
 
+//@ LAB 8 BEGIN
+void process_add_kernel_thread(struct thread *t)
+{
+	add_thread(&kernel_process, t);
+}
+//@ LAB 8 END
+
 static void add_thread(struct process *p, struct thread *t)
 {
 	lock_acquire(&proc_lock);

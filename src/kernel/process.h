@@ -90,6 +90,10 @@ extern struct thread *all_threads;
  * guard page), and this CPU's idle thread is made; the timer may then
  * preempt. */
 void process_init(void);
+//@ LAB 8 BEGIN
+/* An AP's idle thread (smp.c) joins the kernel process (ps, strata-threads). */
+void process_add_kernel_thread(struct thread *t);
+//@ LAB 8 END
 
 /* ---- threads ---- */
 

@@ -113,6 +113,8 @@ static void sched(void)
 		panic("sched: thread %d '%s' has no saved context: thread_create did not "
 		      "build its first frame (thread.c, handouts/lab7-threads.md)",
 		      next->tid, next->name);
+	if (next->on_cpu)
+		panic("sched: thread %d '%s' is still on another CPU", next->tid, next->name);
 	next->on_cpu = 1;
 	c->current = next;
 	c->prev = prev;
@@ -226,6 +228,39 @@ struct thread *sched_init(struct thread *boot)
 		panic("sched_init: no memory for the idle thread");
 	return c->idle;
 }
+
+//@ LAB 8 BEGIN
+struct thread *sched_make_idle(struct cpu *c)
+{
+	c->idle = &idle_threads[c->id];
+	if (thread_setup(c->idle, "idle", idle_main, 0) < 0)
+		return 0;
+	return c->idle;
+}
+
+/*
+ * An AP joins the scheduler: the context running now, on the idle
+ * thread's own stack (ap_start put %esp at its top), becomes the idle
+ * thread, RUNNING here. Its first frame, built by thread_setup at the
+ * same place, is never used.
+ */
+void sched_ap_run(void)
+{
+	struct cpu *c;
+	struct thread *t;
+
+	cli();
+	c = mycpu();
+	t = c->idle;
+	lock_acquire(&sched_lock);
+	t->state = THREAD_RUNNING;
+	t->on_cpu = 1;
+	t->slice = SCHED_SLICE;
+	c->current = t;
+	lock_release(&sched_lock);
+	idle_main(0);
+}
+//@ LAB 8 END
 
 void waitq_init(struct waitq *q, const char *name)
 {

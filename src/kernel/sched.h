@@ -79,6 +79,14 @@ void sched_exit(struct lock *lk) __attribute__((noreturn));
 /* The first thing a new thread does (thread_start, switch.S): finishes
  * the switch that started it, turns interrupts on. */
 void sched_first_run(void);
+//@ LAB 8 BEGIN
+struct cpu;
+/* Makes c's idle thread (its 1-page stack with guard; NULL: no memory). */
+struct thread *sched_make_idle(struct cpu *c);
+/* The AP, on its idle thread's stack, becomes that thread and idles. */
+void sched_ap_run(void) __attribute__((noreturn));
+//@ LAB 8 END
+
 /* Tests: preemption on (1, the default) or off (0). */
 void sched_set_preemption(int on);
 

@@ -51,6 +51,8 @@ const char *trap_name(uint32_t trapno)
 		return "hardware interrupt";
 	if (trapno == T_SYSCALL)
 		return "system call";
+	if (trapno >= T_LAPIC_TIMER)
+		return "local APIC interrupt";
 	return "unknown";
 }
 
@@ -78,7 +80,17 @@ void trap_init(void)
 	/* int3 from user mode is a breakpoint (the other exceptions' gates
 	 * are DPL 0: "int $14" from user mode is a #GP, not a page fault). */
 	set_gate(T_BRKPT, vectors[T_BRKPT], GATE_INT_USER);
+	set_gate(T_LAPIC_TIMER, vectors[T_IRQ0 + PIC_IRQS + 1], GATE_INT);
+	set_gate(T_IPI_TLB, vectors[T_IRQ0 + PIC_IRQS + 2], GATE_INT);
+	set_gate(T_SPURIOUS, vectors[T_IRQ0 + PIC_IRQS + 3], GATE_INT);
 	pic_init(T_IRQ0);
+	lidt(&d);
+}
+
+void trap_load_idt(void)
+{
+	struct dtr d = { sizeof(idt) - 1, (uint32_t)idt };
+
 	lidt(&d);
 }
 

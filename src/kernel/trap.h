@@ -2,8 +2,9 @@
  * Interrupts and exceptions. Every vector enters through trapentry.S, which
  * builds a struct trapframe on the kernel stack and calls trap().
  *
- * Vectors: 0-31 CPU exceptions, 32-47 the two PICs (remapped), 128 system
- * calls (lab 7).
+ * Vectors: 0-31 CPU exceptions, 32-47 the two PICs (remapped; from lab 8
+ * the IOAPIC delivers ISA IRQ n at 32 + n too), 128 system calls (lab 7),
+ * 0xEF-0xFF the local APICs (lab 8).
  */
 #ifndef STRATA_TRAP_H
 #define STRATA_TRAP_H
@@ -19,6 +20,10 @@
 #define T_PGFLT		14
 #define T_IRQ0		32
 #define T_SYSCALL	128
+/* Lab 8: the local APICs' vectors (lapic.c); higher vectors have priority. */
+#define T_LAPIC_TIMER	0xEF	/* each CPU's timer (smp.c) */
+#define T_IPI_TLB	0xF0	/* TLB shootdown (tlb.c) */
+#define T_SPURIOUS	0xFF	/* the LAPIC's spurious vector: no EOI */
 
 /* Page-fault error code bits (Intel SDM vol. 3, 4.7). */
 #define PF_PRESENT	0x1	/* 0: page not present, 1: protection violation */
@@ -38,6 +43,8 @@ struct trapframe {
 };
 
 void trap_init(void);
+/* Loads the IDT trap_init built on the calling CPU (an AP, lab 8). */
+void trap_load_idt(void);
 void trap(struct trapframe *tf);
 const char *trap_name(uint32_t trapno);
 const char *trap_mnemonic(uint32_t trapno);

@@ -27,6 +27,7 @@ NOERR(24) NOERR(25) NOERR(26) NOERR(27) NOERR(28) ERR(29)   ERR(30)   NOERR(31)
 NOERR(32) NOERR(33) NOERR(34) NOERR(35) NOERR(36) NOERR(37) NOERR(38) NOERR(39)
 NOERR(40) NOERR(41) NOERR(42) NOERR(43) NOERR(44) NOERR(45) NOERR(46) NOERR(47)
 NOERR(128)
+NOERR(239) NOERR(240) NOERR(255)
 
 	.globl alltraps
 alltraps:
@@ -38,6 +39,11 @@ alltraps:
 	movl $SEG_KDATA, %eax
 	movw %ax, %ds
 	movw %ax, %es
+	//@ LAB 8 BEGIN
+	movl $SEG_KCPU, %eax		/* this CPU's struct cpu (a trap from user mode) */
+	movw %ax, %gs
+	//@ LAB 8 END
+
 	pushl %esp		/* struct trapframe * */
 	call trap
 	addl $4, %esp
@@ -62,3 +68,4 @@ vectors:
 	.long vector32, vector33, vector34, vector35, vector36, vector37, vector38, vector39
 	.long vector40, vector41, vector42, vector43, vector44, vector45, vector46, vector47
 	.long vector128
+	.long vector239, vector240, vector255	/* T_LAPIC_TIMER, T_IPI_TLB, T_SPURIOUS */

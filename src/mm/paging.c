@@ -17,6 +17,12 @@
 //@ LAB 7 BEGIN
 #include "kernel/lock.h"
 //@ LAB 7 END
+
+//@ LAB 8 BEGIN
+#include "kernel/cpu.h"
+#include "kernel/lock.h"
+//@ LAB 8 END
+
 #include "kernel/monitor.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
@@ -37,7 +43,7 @@
  * walk that does not stop at PDE 1023 reads PDEs as PTEs, as the MMU does. */
 struct vpde kvpd[KERNEL_PDES + 1];
 static struct pagedir init_pd;
-static struct pagedir *active;
+static struct pagedir *active;	/* labs 4-7: the one CPU's; lab 8: per CPU */
 
 extern uint32_t boot_pgdir[];
 //@ LAB 7 BEGIN
@@ -65,9 +71,24 @@ struct pagedir *kernel_pagedir(void)
 	return &init_pd;
 }
 
+/* The directory the calling CPU has loaded (lab 8: struct cpu keeps it,
+ * every CPU its own). */
+static struct pagedir *active_pd(void)
+{
+	struct pagedir *pd = active;
+
+	//@ LAB 8 BEGIN
+	irq_push();
+	pd = mycpu()->pagedir;
+	irq_pop();
+	//@ LAB 8 END
+
+	return pd;
+}
+
 struct pagedir *current_pagedir(void)
 {
-	return active;
+	return active_pd();
 }
 
 /* The page table of directory entry pdi (kernel ones are shared), or NULL. */
@@ -91,7 +112,7 @@ int vm_translate(struct pagedir *pd, uintptr_t virtual, uintptr_t *physical,
 	uint32_t *table, pte;
 
 	if (!pd)
-		pd = active;
+		pd = active_pd();
 	if (PDE_INDEX(virtual) == RECURSIVE_SLOT)
 		return -1;
 	table = table_of(pd, virtual);
@@ -177,7 +198,7 @@ static void free_user_table(struct pagedir *pd, unsigned pdi)
 
 	pd->virt[pdi] = 0;
 	pd->vpdes[pdi].table = NULL;
-	if (pd == active)
+	if (pd == active_pd())
 		invlpg((uintptr_t)window(pdi));
 	map_mem(NULL, 0, va, 1, 0);
 	vpfree(NULL, va, 1);
@@ -263,7 +284,7 @@ int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
 			table[PTE_INDEX(va)] = (physical + i * PAGE_SIZE) | (flags & PTE_ALLOWED);
 		else
 			table[PTE_INDEX(va)] = 0;
-		if (is_kernel(va) || pd == active)
+		if (is_kernel(va) || pd == active_pd())
 			invlpg(va);
 	}
 	return 0;
@@ -283,6 +304,9 @@ void paging_init(void)
 			kvpd[i].table = window(USER_PDES + i);
 	kvpd[KERNEL_PDES].table = window(RECURSIVE_SLOT);
 	active = &init_pd;
+	//@ LAB 8 BEGIN
+	cpus[0].pagedir = &init_pd;	/* the boot CPU's; an AP sets its own (smp.c) */
+	//@ LAB 8 END
 
 	//@ LAB 4 BEGIN
 	/* The 1:1 map was only needed for the jump to the higher half. */
@@ -318,7 +342,7 @@ void pagedir_teardown(struct pagedir *pd)
 	//@ LAB 7 BEGIN
 	LOCK_SCOPE(&pg_lock);
 	//@ LAB 7 END
-	if (pd == active || pd == &init_pd)
+	if (pd == active_pd() || pd == &init_pd)
 		panic("pagedir_teardown(%p): directory in use", pd);
 	pd->prev->next = pd->next;
 	pd->next->prev = pd->prev;
@@ -329,8 +353,18 @@ void pagedir_teardown(struct pagedir *pd)
 
 void pagedir_switch(struct pagedir *pd)
 {
+	//@ LAB 8 BEGIN
+	irq_push();	/* the CPU's record and its CR3 change together */
+	mycpu()->pagedir = pd;
+	mycpu()->cr3 = pd->phys;
+	//@ LAB 8 END
+
 	active = pd;
 	write_cr3(pd->phys);
+
+	//@ LAB 8 BEGIN
+	irq_pop();
+	//@ LAB 8 END
 }
 
 size_t kernel_page_tables(void)
