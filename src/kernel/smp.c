@@ -21,6 +21,7 @@
 #include "kernel/lapic.h"
 #include "kernel/layout.h"
 #include "kernel/lock.h"
+#include "kernel/multiboot.h"
 #include "kernel/panic.h"
 #include "kernel/pic.h"
 #include "kernel/pit.h"
@@ -216,9 +217,8 @@ static void cpus_setup(void)
 	for (int i = 0; i < cfg.ncpus; i++)
 		if (cfg.apic_ids[i] == boot)
 			seen = 1;
-	printk("[smp] %s: %d CPU%s enabled%s, LAPIC at 0x%08x\n", cfg.source, cfg.ncpus,
-	       cfg.ncpus == 1 ? "" : "s", cfg.disabled ? " (and some not: left off)" : "",
-	       cfg.lapic_phys);
+	printk("[smp] %s: %d CPU%s enabled, %d not (left off), LAPIC at 0x%08x\n", cfg.source,
+	       cfg.ncpus, cfg.ncpus == 1 ? "" : "s", cfg.disabled, cfg.lapic_phys);
 	printk("[smp] cpu 0: apic %d (the boot CPU)%s\n", boot,
 	       seen ? "" : ", not in the table");
 	for (int i = 0; i < cfg.ncpus; i++) {
@@ -353,11 +353,22 @@ static void aps_start(void)
 	printk("[smp] %d CPU%s online\n", online, online == 1 ? "" : "s");
 }
 
+/* smp=mp on the command line skips the MADT, smp=off both tables (tests
+ * of the fallbacks). */
 void smp_init(void)
 {
+	char how[8] = "";
+
+	cmdline_get("smp", how, sizeof(how));
+	if (!strcmp(how, "off")) {
+		printk("[smp] smp=off: running on the boot CPU only\n");
+		return;
+	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ioapic_id = -1;
-	if (acpi_find(&cfg, phys_map) < 0) {
+	if (!strcmp(how, "mp"))
+		printk("[smp] smp=mp: the ACPI MADT is not used\n");
+	if (!strcmp(how, "mp") || acpi_find(&cfg, phys_map) < 0) {
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.ioapic_id = -1;
 		if (mp_find(&cfg, phys_map) < 0) {

@@ -125,7 +125,7 @@ struct thread *thread_alloc(const char *name, thread_fn fn, void *arg)
 void thread_free(struct thread *t)
 {
 	while (t->on_cpu)	/* lab 8: another CPU may still be switching away */
-		__asm__ volatile("pause");
+		__asm__ volatile("pause" ::: "memory");
 	stack_free(t);
 	free(t);
 }
