@@ -36,6 +36,7 @@ struct cpu {
 	//@ LAB 8 BEGIN
 	int apic_id;		/* its local APIC's ID (MADT; not always == id) */
 	volatile int online;	/* 1 once it runs the scheduler (0 for a CPU left off) */
+	int starts;		/* times it ran ap_main: 1 for an AP that started */
 	volatile uint32_t ticks;	/* its LAPIC timer's ticks */
 	volatile uint32_t cr3;	/* the directory loaded there (kept at every CR3 load) */
 	struct pagedir *pagedir;	/* the same as a struct pagedir (paging.c) */

@@ -243,6 +243,7 @@ static volatile int ap_alive;	/* the AP being started ran ap_main */
  * the kernel's directory. */
 void ap_main(struct cpu *c)
 {
+	c->starts++;
 	cpu_load(c);
 	trap_load_idt();
 	if (mycpu() != c) {	/* its %gs does not lead to its struct cpu */
