@@ -305,15 +305,16 @@ static int ap_prepare(struct cpu *c, struct tramp_args *args)
 	return 0;
 }
 
-static void ap_boot(struct cpu *c, struct tramp_args *args)
+/* Starts c; 0 once it is online, -1 if it did not start (said why). */
+static int ap_boot(struct cpu *c, struct tramp_args *args)
 {
 	if (ap_prepare(c, args) < 0)
-		return;
+		return -1;
 	ap_alive = 0;
 	if (lapic_ipi_init(c->apic_id) < 0) {
 		printk("[smp] cpu %d (apic %d): the INIT IPI was not sent, left off\n", c->id,
 		       c->apic_id);
-		return;
+		return -1;
 	}
 	pit_delay_us(10000);
 	for (int i = 0; i < 2 && !c->online; i++) {
@@ -321,7 +322,7 @@ static void ap_boot(struct cpu *c, struct tramp_args *args)
 		pit_delay_us(200);
 	}
 	if (wait_started(c) == 0)
-		return;
+		return 0;
 	lapic_ipi_init(c->apic_id);	/* stop it wherever it is */
 	if (ap_alive < 0)
 		printk("[smp] cpu %d (apic %d) did not start: mycpu() there is not cpus[%d] "
@@ -331,6 +332,7 @@ static void ap_boot(struct cpu *c, struct tramp_args *args)
 		printk("[smp] cpu %d (apic %d) did not start within %d ms: it never reached "
 		       "ap_main (trampoline.S, handouts/lab8-smp.md), left off\n",
 		       c->id, c->apic_id, SMP_START_TIMEOUT_MS);
+	return -1;
 }
 
 static void aps_start(void)
@@ -347,9 +349,16 @@ static void aps_start(void)
 	ap_pgdir[0] = V2P(ap_pgtab) | PTE_PRESENT | PTE_WRITABLE;
 	ap_pgtab[PTE_INDEX(TRAMPOLINE_PHYS)] = TRAMPOLINE_PHYS | PTE_PRESENT | PTE_WRITABLE;
 	printk("[smp] cpu 0 (apic %d) started (the boot CPU)\n", cpus[0].apic_id);
+	/* An AP that does not start says something is wrong with all of them
+	 * (the trampoline, mycpu): the others are not tried, which keeps a
+	 * broken bring-up at one timeout. */
 	for (int i = 1; i < ncpu; i++) {
-		ap_boot(&cpus[i], args);
-		online += cpus[i].online;
+		if (ap_boot(&cpus[i], args) < 0) {
+			if (i + 1 < ncpu)
+				printk("[smp] cpus %d-%d are not started either\n", i + 1, ncpu - 1);
+			break;
+		}
+		online++;
 	}
 	printk("[smp] %d CPU%s online\n", online, online == 1 ? "" : "s");
 }
