@@ -40,7 +40,7 @@
 #define COM1_IRQ	4
 /* The APs run threads only once lock_acquire spins (smp-locks); until then
  * they start and park. */
-#define SMP_SCHED_APS	0
+#define SMP_SCHED_APS	1
 #define MAX_MAPS	16
 
 /* What the trampoline reads (trampoline.S, trampoline_args). */
@@ -86,14 +86,12 @@ static const void *phys_map(uintptr_t pa, size_t len)
 			return (const void *)(maps[i].va + (pa - maps[i].pa));
 	if (nmaps == MAX_MAPS)
 		return 0;
-	lock_acquire(&mm_lock);
 	if (vpalloc(NULL, pages, pages, &va) != pages)
 		err = -1;
 	else if (map_mem(NULL, first, va, pages, PTE_PRESENT) < 0) {
 		vpfree(NULL, va, pages);
 		err = -1;
 	}
-	lock_release(&mm_lock);
 	if (err < 0) {
 		printk("[smp] cannot map physical 0x%08x-0x%08x\n", pa, pa + len);
 		return 0;
@@ -111,12 +109,10 @@ static volatile void *mmio_map(uintptr_t pa)
 	uintptr_t va;
 	int err = 0;
 
-	lock_acquire(&mm_lock);
 	if (vpalloc(NULL, 1, 1, &va) != 1)
 		err = -1;
 	else if (map_mem(NULL, PAGE_ROUNDDOWN(pa), va, 1, PTE_PRESENT | PTE_WRITABLE) < 0)
 		err = -1;
-	lock_release(&mm_lock);
 	if (err < 0)
 		panic("smp: cannot map the device registers at 0x%08x", pa);
 	return (volatile void *)(va + (pa & (PAGE_SIZE - 1)));
@@ -284,11 +280,9 @@ static int ap_prepare(struct cpu *c, struct tramp_args *args)
 	struct thread *idle = sched_make_idle(c);
 	uintptr_t df;
 
-	lock_acquire(&mm_lock);
 	if (kvmalloc(DF_STACK_SIZE / PAGE_SIZE, DF_STACK_SIZE / PAGE_SIZE, &df) !=
 	    DF_STACK_SIZE / PAGE_SIZE)
 		df = 0;
-	lock_release(&mm_lock);
 	if (!idle || !df) {
 		printk("[smp] cpu %d (apic %d): no memory for its stacks, left off\n", c->id,
 		       c->apic_id);
