@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why, *want;
 
 	memcpy(image, data + (size ? 1 : 0), n);
-	__asan_poison_memory_region(block, skew);
+	ASAN_POISON_MEMORY_REGION(block, skew);
 	want = ref_check(image, n);
 	why = elf_check(image, n);
 	fuzz_ops++;
@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		(void)sum;
 	}
-	__asan_unpoison_memory_region(block, skew);
+	ASAN_UNPOISON_MEMORY_REGION(block, skew);
 	free(block);
 	return 0;
 }
