@@ -11,11 +11,33 @@
 #include "kernel/ktest.h"
 #include "kernel/lapic.h"
 #include "kernel/lock.h"
+#include "kernel/pit.h"
 #include "lib/fmt.h"
 
 /* Every CPU in cpus[] is online, was started exactly once (the boot CPU:
  * never), has its own struct through %gs (checked at its start) and a
- * distinct APIC ID. */
+ * distinct APIC ID, and its LAPIC timer ticks: over 10 ticks of the clock
+ * (the boot CPU's timer) every CPU counts at least 5 of its own. */
+static void check_ticks(void)
+{
+	uint32_t before[NCPU];
+	int slow = 0;
+
+	for (int i = 0; i < ncpu; i++)
+		before[i] = cpus[i].ticks;
+	sleep_ticks(10);
+	for (int i = 0; i < ncpu; i++) {
+		uint32_t d = cpus[i].ticks - before[i];
+
+		if (d < 5) {
+			printk("smp_online: cpu %d counted %u ticks of its timer in 10\n", i, d);
+			slow++;
+		}
+	}
+	KEXPECT_EQ(slow, 0);
+	printk("smp_online: every CPU's timer ticks\n");
+}
+
 KTEST(smp_online)
 {
 	char ids[4 * NCPU + 1] = "";
@@ -37,4 +59,5 @@ KTEST(smp_online)
 	}
 	printk("smp_online: %d of %d CPUs online, APIC IDs%s, each AP started once\n", n, ncpu,
 	       ids);
+	check_ticks();
 }
