@@ -207,11 +207,11 @@ void thread_exit(int value)
 	sched_exit(&proc_lock);
 }
 
-int thread_join(struct thread *t, int *value)
+/* The join, once t is found under proc_lock (held; released on return). */
+static int join_locked(struct thread *t, int *value)
 {
 	struct thread *self = current_thread();
 
-	lock_acquire(&proc_lock);
 	if (!t || t == self || t->process != self->process || t->joined) {
 		lock_release(&proc_lock);
 		return -1;
@@ -225,6 +225,22 @@ int thread_join(struct thread *t, int *value)
 	lock_release(&proc_lock);
 	thread_free(t);
 	return 0;
+}
+
+int thread_join(struct thread *t, int *value)
+{
+	lock_acquire(&proc_lock);
+	return join_locked(t, value);
+}
+
+int thread_join_tid(int tid, int *value)
+{
+	struct thread *t;
+
+	lock_acquire(&proc_lock);
+	for (t = current_process()->threads; t && t->tid != tid; t = t->proc_next)
+		;
+	return join_locked(t, value);
 }
 
 /* A new process's memory. */

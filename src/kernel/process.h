@@ -38,6 +38,8 @@
  *   rank 12  uvm (uvm.c): user address spaces: a user page's mapping and
  *            its frame together, a process's brk and stack blocks.
  *   rank 14  initrd (initrd.c): mapping the archive once.
+ *   rank 16  input (syscall.c): the fed console input read() takes; held
+ *            only to copy between kernel buffers, takes no other lock.
  */
 #ifndef STRATA_PROCESS_H
 #define STRATA_PROCESS_H
@@ -52,6 +54,7 @@
 #define PROC_RANK	10
 #define UVM_RANK	12
 #define INITRD_RANK	14
+#define INPUT_RANK	16
 
 #define PROCESS_NAME_MAX	16
 
@@ -108,6 +111,10 @@ void thread_exit(int value) __attribute__((noreturn));
  * joined before) to exit; stores its exit value, frees it. Returns 0, or -1
  * (nothing done) if t may not be joined. */
 int thread_join(struct thread *t, int *value);
+/* The same for the thread tid of the caller's process, looked up under
+ * the lock the join holds (a thread found by thread_find may be joined and
+ * freed by another thread before the caller uses it): 0 or -1. */
+int thread_join_tid(int tid, int *value);
 /* The thread tid, or NULL (the monitor, tests). */
 struct thread *thread_find(int tid);
 

@@ -19,6 +19,8 @@
 #ifndef STRATA_SYSCALL_H
 #define STRATA_SYSCALL_H
 
+#include <stddef.h>
+
 /* Installs the user-mode trap handler (first spawn does it too). */
 void syscall_init(void);
 /* Spawns the program name from the archive with argc arguments argv (in
@@ -26,5 +28,11 @@ void syscall_init(void);
  * the current process. Its pid, or -ENOENT, -ENOEXEC (the reason printed),
  * -E2BIG, -ENOMEM. */
 int spawn(const char *name, int argc, const char *const argv[]);
+
+/* Console input for the read system call (tests): appends n bytes of s to
+ * what read returns before the serial line's; how many fitted. */
+size_t uinput_feed(const char *s, size_t n);
+/* How many fed bytes no read has taken yet. */
+size_t uinput_pending(void);
 
 #endif

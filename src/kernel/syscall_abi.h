@@ -29,7 +29,9 @@
 #define SYS_THREAD_CREATE 11	/* (start, fn, arg): tid; runs start(fn, arg) in user mode */
 #define SYS_THREAD_EXIT	12	/* thread_exit(value): never returns */
 #define SYS_THREAD_JOIN	13	/* thread_join(tid, &value): 0, -EINVAL, -EFAULT */
-#define SYS_MAX		13
+#define SYS_READ	14	/* read(buf, len): up to len bytes, one line at most, of
+				 * console input (waits for one); count or -EFAULT */
+#define SYS_MAX		14
 
 #define EFAULT		14
 #define ENOENT		2
@@ -39,6 +41,7 @@
 #define EINVAL		22
 #define E2BIG		7
 #define ENOSYS		38
+#define EINTR		4	/* read: the process was killed while it waited */
 
 /* What SYS_PAGES fills in: the free physical and kernel virtual pages. */
 struct sys_pages {

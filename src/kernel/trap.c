@@ -23,6 +23,7 @@ struct gate {
 static struct gate idt[N_VECTORS];
 static trap_handler handlers[N_VECTORS];
 static trap_handler user_handler;
+static trap_fixup kernel_fault_fixup;
 extern uint32_t vectors[];
 
 static const struct {
@@ -104,6 +105,11 @@ void trap_set_user_handler(trap_handler h)
 	user_handler = h;
 }
 
+void trap_set_kernel_fault_fixup(trap_fixup f)
+{
+	kernel_fault_fixup = f;
+}
+
 void trap_set_task_gate(uint32_t vector, uint16_t tss_sel)
 {
 	set_gate(vector, 0, GATE_TASK);
@@ -137,6 +143,8 @@ static void page_fault(struct trapframe *tf)
 	uint32_t va = read_cr2();
 	char why[64];
 
+	if (kernel_fault_fixup && kernel_fault_fixup(tf))
+		return;
 	pf_decode(tf->err, why, sizeof(why));
 	printk("page fault: va=0x%08x eip=0x%08x err=0x%x [%s]\n",
 	       va, tf->eip, tf->err, why);

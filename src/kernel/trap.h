@@ -63,6 +63,12 @@ void trap_set_handler(uint32_t trapno, trap_handler h);
 /* Every trap from user mode goes to h (lab 7, syscall.c), which calls
  * trap_dispatch for what is not its own (interrupts). */
 void trap_set_user_handler(trap_handler h);
+/* A page fault in the kernel first goes to fixup (lab 7: a fault of a copy
+ * to or from user memory, uvm.c): if it returns 1 the fault is handled
+ * (the frame may have been changed) and the kernel goes on, silently; 0
+ * goes on to the handler or the panic. */
+typedef int (*trap_fixup)(struct trapframe *tf);
+void trap_set_kernel_fault_fixup(trap_fixup f);
 /* What trap does with a trap from the kernel: the handlers, IRQs, panics. */
 void trap_dispatch(struct trapframe *tf);
 /* Makes vector a task gate to the TSS at selector tss_sel (the double

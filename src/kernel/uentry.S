@@ -45,3 +45,35 @@ enter_user:
 	pushl $0
 	xorl %ebp, %ebp
 	jmp trapret
+
+/*
+ * int ucopy(void *dst, const void *src, size_t n)
+ *
+ * Copies n bytes between the kernel and user memory that ucheck has
+ * accepted (uvm.h). The one instruction that touches user memory is
+ * ucopy_insn's rep movsb; a page fault there goes to ucopy_fault (uvm.c,
+ * through trap.c's kernel fault fixup) instead of a panic: a fault in the
+ * thread's reserved stack grows the stack and the rep movsb resumes where
+ * it stopped (its esi, edi, ecx are the progress made); any other fault
+ * (the page was unmapped since the check, or growth ran out of memory)
+ * resumes at ucopy_failed, which returns -EFAULT.
+ */
+	.globl ucopy, ucopy_insn, ucopy_failed
+ucopy:
+	pushl %esi
+	pushl %edi
+	movl 12(%esp), %edi
+	movl 16(%esp), %esi
+	movl 20(%esp), %ecx
+	cld
+ucopy_insn:
+	rep movsb
+	xorl %eax, %eax
+	popl %edi
+	popl %esi
+	ret
+ucopy_failed:
+	movl $-14, %eax			/* -EFAULT (syscall_abi.h) */
+	popl %edi
+	popl %esi
+	ret

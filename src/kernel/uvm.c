@@ -8,7 +8,9 @@
 #include "kernel/panic.h"
 #include "kernel/process.h"
 #include "kernel/sched.h"
+#include "kernel/trap.h"
 #include "kernel/uvm.h"
+#include "kernel/x86.h"
 #include "lib/string.h"
 #include "mm/paging.h"
 #include "mm/ppalloc.h"
@@ -158,24 +160,20 @@ int ucheck(uintptr_t va, size_t len, int write)
 {
 	//@ LAB 7 BEGIN
 	struct thread *t = current_thread();
-	uintptr_t end = va + len, page, grow = 0;
+	uintptr_t end = va + len, page;
 
 	if (len == 0)
 		return 0;
 	if (va < USER_START || end < va || end > USER_END)
 		return -EFAULT;		/* outside user space, or wraps */
-	/* Check every page first, then act (grow the stack). */
+	/* Every page: mapped for user access, or the thread's own stack still
+	 * to grow (the copy's fault grows it: ucopy_fault). */
 	for (page = PAGE_ROUNDDOWN(va); page < end; page += PAGE_SIZE) {
-		int ok = page_ok(t, page, write);
-		if (!ok)
+		if (!page_ok(t, page, write))
 			return -EFAULT;
-		if (ok == 2 && !grow)
-			grow = page;
 		if (page + PAGE_SIZE < page)
 			break;
 	}
-	if (grow && ustack_grow(t, grow) < 0)
-		return -EFAULT;
 	return 0;
 	//@ LAB 7 STUB
 	//@ /* LAB 7 exercise 6: check a user range (handouts/lab7-threads.md). */
@@ -184,24 +182,48 @@ int ucheck(uintptr_t va, size_t len, int write)
 	//@ LAB 7 END
 }
 
-int ucheck_str(uintptr_t va, size_t max)
+int ucopy_in(void *dst, uintptr_t usrc, size_t len)
 {
-	struct thread *t = current_thread();
-	uintptr_t page, p;
-
-	if (va < USER_START || va >= USER_END)
+	if (ucheck(usrc, len, 0) < 0)
 		return -EFAULT;
-	for (page = PAGE_ROUNDDOWN(va); page < USER_END; page += PAGE_SIZE) {
-		if (page_ok(t, page, 0) != 1)
-			return -EFAULT;
-		for (p = page < va ? va : page; p < page + PAGE_SIZE; p++) {
-			if (p - va >= max)
-				return -EINVAL;
-			if (*(const char *)p == 0)
-				return p - va;
-		}
+	return ucopy(dst, (const void *)usrc, len);
+}
+
+int ucopy_out(uintptr_t udst, const void *src, size_t len)
+{
+	if (ucheck(udst, len, 1) < 0)
+		return -EFAULT;
+	return ucopy((void *)udst, src, len);
+}
+
+int ucopy_str(char *dst, uintptr_t usrc, size_t max)
+{
+	for (size_t n = 0; n < max; n++) {
+		if (ucopy_in(dst + n, usrc + n, 1) < 0)
+			return -EFAULT;	/* unmapped before the NUL */
+		if (dst[n] == 0)
+			return n;
 	}
-	return -EFAULT;
+	return -EINVAL;
+}
+
+/*
+ * A page fault in the kernel (trap.c's fixup, installed by syscall_init).
+ * Only ucopy's one instruction may fault on user memory: a not-present
+ * fault in the current thread's reserved stack grows the stack (the copy
+ * then resumes); any other fault there makes ucopy return -EFAULT. A fault
+ * anywhere else is not ours (0): the kernel's usual report and panic.
+ */
+int ucopy_fault(struct trapframe *tf)
+{
+	uintptr_t va = read_cr2();
+
+	if (tf->eip != (uintptr_t)ucopy_insn)
+		return 0;
+	if (!(tf->err & PF_PRESENT) && ustack_grow(current_thread(), va) > 0)
+		return 1;
+	tf->eip = (uintptr_t)ucopy_failed;
+	return 1;
 }
 
 int32_t usbrk(int32_t delta)

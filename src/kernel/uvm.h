@@ -25,10 +25,11 @@
  * Every user page is its own ppalloc(1, 1) page (process.h): teardown
  * frees each present user PTE's page.
  *
- * The stack-growth rule: a fault (from user mode, or a system call's
- * check of a user range) at an address inside the thread's reserved
- * USTACK_PAGES maps every page from the faulting one up to the lowest
- * mapped one, zeroed. The guard page kills the process (stack overflow).
+ * The stack-growth rule: a fault (from user mode, or from the kernel's
+ * ucopy of a system call's data) at an address inside the thread's
+ * reserved USTACK_PAGES maps every page from the faulting one up to the
+ * lowest mapped one, zeroed. The guard page kills the process (stack
+ * overflow).
  */
 #ifndef STRATA_UVM_H
 #define STRATA_UVM_H
@@ -51,17 +52,35 @@ void uprotect(struct process *p, uintptr_t va);
 
 /* Checks [va, va + len) for a system call of the current thread: inside
  * USER_START .. USER_END without wrapping, every page present and user
- * (and writable if write), or inside the thread's reserved stack, which
- * is then grown. 0 or -EFAULT; on -EFAULT nothing changed. */
+ * (and writable if write), or inside the thread's reserved stack (grown
+ * when the copy touches it). 0 or -EFAULT. Changes nothing. */
 int ucheck(uintptr_t va, size_t len, int write);
-/* Checks the NUL-terminated string at va, at most max bytes with the NUL:
- * its length, -EFAULT (not mapped before the NUL), -EINVAL (too long). */
-int ucheck_str(uintptr_t va, size_t max);
+
+/*
+ * Copies to and from user memory: the only way the kernel touches it.
+ * ucopy_in/ucopy_out check the range first (ucheck), then copy with
+ * ucopy, whose faults never panic (ucopy_fault): growth of the thread's
+ * stack, or -EFAULT (a page unmapped by another thread since the check,
+ * or no memory to grow the stack). 0 or -EFAULT.
+ */
+int ucopy_in(void *dst, uintptr_t usrc, size_t len);
+int ucopy_out(uintptr_t udst, const void *src, size_t len);
+/* Copies the NUL-terminated string at usrc into dst (max bytes with the
+ * NUL): its length, -EFAULT (not mapped before the NUL), -EINVAL (too
+ * long). */
+int ucopy_str(char *dst, uintptr_t usrc, size_t max);
+/* uentry.S: the copy itself, ucheck'd ranges only; its faulting
+ * instruction and the -EFAULT exit ucopy_fault sends faults to. */
+int ucopy(void *dst, const void *src, size_t n);
+extern char ucopy_insn[], ucopy_failed[];
+struct trapframe;
+/* The kernel page-fault fixup for ucopy (trap.h's trap_fixup). */
+int ucopy_fault(struct trapframe *tf);
 
 /* The current thread's user stack: reserved and top page mapped. 0 or
  * -ENOMEM. */
 int ustack_create(struct thread *t);
-/* Frees the stack block at block (a joined thread's): its mapped pages
+/* Frees the stack block at block (an exiting thread's): its mapped pages
  * and its reservation. */
 void ustack_free(struct process *p, uintptr_t block);
 /* If va is in t's reserved stack below ustack_low: grows it down to va's

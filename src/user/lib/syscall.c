@@ -15,6 +15,7 @@ int syscall(int num, uint32_t a, uint32_t b, uint32_t c)
 }
 
 int write(const void *buf, size_t len) { return syscall(SYS_WRITE, (uint32_t)buf, len, 0); }
+int read(void *buf, size_t len) { return syscall(SYS_READ, (uint32_t)buf, len, 0); }
 int getpid(void) { return syscall(SYS_GETPID, 0, 0, 0); }
 int gettid(void) { return syscall(SYS_GETTID, 0, 0, 0); }
 int yield(void) { return syscall(SYS_YIELD, 0, 0, 0); }

@@ -16,6 +16,8 @@
 #include "lib/string.h"
 
 int write(const void *buf, size_t len);
+/* Up to len bytes of console input, one line at most (waits for input). */
+int read(void *buf, size_t len);
 void exit(int status) __attribute__((noreturn));
 int getpid(void);
 int gettid(void);
