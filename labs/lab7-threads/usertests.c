@@ -9,11 +9,15 @@
 #include <stdint.h>
 
 #include "kernel/ktest.h"
+#include "kernel/lock.h"
 #include "kernel/monitor.h"
+#include "kernel/pit.h"
 #include "kernel/printk.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/syscall_abi.h"
+#include "lib/string.h"
+#include "mm/ppalloc.h"
 
 #define MAX_ARGS	4
 
@@ -203,5 +207,119 @@ KTEST(user_threads)
 	run_expect("threads", NULL, NULL, NULL, 0);
 	run_expect("threads", "spinexit", NULL, NULL, 5);
 	run_expect("threads", "below", NULL, NULL, -1);
+	run_expect("threads", "stackexit", NULL, NULL, 0);
+	run_expect("threads", "joinrace", NULL, NULL, 0);
+	run_expect("hello", "after", NULL, NULL, 0);
+}
+
+/* ---- memory running out ---- */
+
+#define HOG_MAX	512
+static uintptr_t hog_at[HOG_MAX];
+static size_t hog_pages[HOG_MAX];
+static int hogs;
+
+/* Takes free physical pages (blocks of up to 1024) until at most keep are
+ * left, or none can be had. */
+static void hog(size_t keep)
+{
+	struct page_counts pc;
+
+	for (size_t want = 1024; want > 0; want /= 2) {
+		for (;;) {
+			page_counts(&pc);
+			if (pc.phys_free < keep + want || hogs == HOG_MAX)
+				break;
+			lock_acquire(&mm_lock);
+			hog_pages[hogs] = ppalloc(want, want, &hog_at[hogs]);
+			lock_release(&mm_lock);
+			if (!hog_pages[hogs])
+				break;
+			hogs++;
+		}
+	}
+}
+
+static void unhog(void)
+{
+	lock_acquire(&mm_lock);
+	while (hogs > 0) {
+		hogs--;
+		ppfree(hog_at[hogs], hog_pages[hogs]);
+	}
+	lock_release(&mm_lock);
+}
+
+/* The read system call: input fed here (uinput_feed); bad buffers consume
+ * nothing; a read into a fresh stack buffer grows the stack inside the
+ * call (the kernel's copy faults); with no page free for that growth the
+ * read is -EFAULT and the input stays for the next read. */
+KTEST(user_read)
+{
+	static const char in[] = "line one\nabcdefgh\nline three\n";
+	static const char late[] = "late line\n";
+	const char *nomem[] = { "input", "nomem" };
+	struct page_counts before, after;
+	int pid, st;
+
+	warm_up();
+	KEXPECT_EQ(uinput_feed(in, sizeof(in) - 1), sizeof(in) - 1);
+	run_expect("input", NULL, NULL, NULL, 0);
+	printk("user_read: fed input left: %u bytes\n", (unsigned)uinput_pending());
+	KEXPECT_EQ(uinput_pending(), 0);
+	page_counts(&before);
+	KEXPECT((pid = spawn("input", 2, nomem)) > 0);
+	sleep_ticks(10);	/* it waits in read */
+	hog(0);
+	KEXPECT_EQ(uinput_feed(late, sizeof(late) - 1), sizeof(late) - 1);
+	KEXPECT_EQ(process_wait(pid, &st), pid);
+	unhog();
+	KEXPECT_EQ(st, 0);
+	page_counts(&after);
+	printk("user_read: fed input left: %u bytes; free physical pages %u -> %u\n",
+	       (unsigned)uinput_pending(), before.phys_free, after.phys_free);
+	KEXPECT_EQ(uinput_pending(), 0);
+	KEXPECT(pages_equal(&before, &after));
+}
+
+#define OOM_KEEP	400	/* free pages left to the spawns */
+#define OOM_MAX		400	/* more children than OOM_KEEP pages can hold */
+
+/* Spawns sleeping children until spawn fails for want of memory (some may
+ * die of it while loading: status -1), kills them all, reaps them: every
+ * page comes back, and a program runs afterwards. */
+KTEST(user_spawn_oom)
+{
+	static int pids[OOM_MAX];
+	const char *sleeper[] = { "spin", "sleep" };
+	struct page_counts before, low, after;
+	int n, pid = 0, st, killed = 0;
+
+	warm_up();
+	page_counts(&before);
+	hog(OOM_KEEP);
+	for (n = 0; n < OOM_MAX; n++) {
+		if ((pid = spawn("spin", 2, sleeper)) < 0)
+			break;
+		pids[n] = pid;
+	}
+	page_counts(&low);
+	printk("user_spawn_oom: %d children, then spawn: %d, %u pages free\n", n, pid,
+	       low.phys_free);
+	KEXPECT_EQ(pid, -ENOMEM);
+	KEXPECT(n > 0);
+	for (int i = 0; i < n; i++)
+		process_kill(process_find(pids[i]), -1);
+	for (int i = 0; i < n; i++) {
+		KEXPECT_EQ(process_wait(pids[i], &st), pids[i]);
+		killed += st == -1;
+	}
+	unhog();
+	page_counts(&after);
+	printk("user_spawn_oom: %d of %d reaped with status -1; free physical pages %u -> %u, "
+	       "kernel virtual %u -> %u\n", killed, n, before.phys_free, after.phys_free,
+	       before.kvirt_free, after.kvirt_free);
+	KEXPECT_EQ(killed, n);
+	KEXPECT(pages_equal(&before, &after));
 	run_expect("hello", "after", NULL, NULL, 0);
 }

@@ -38,6 +38,8 @@ int main(int argc, char **argv)
 	int first = wait(pid, &st) == pid ? st : -999;
 	printf("spawner: wait twice: status %d, then %d\n", first, wait(pid, &st));
 	printf("spawner: wait on a non-child: %d\n", wait(1, &st));
+	printf("spawner: wait on itself: %d, on the kernel (pid 0): %d\n", wait(getpid(), &st),
+	       wait(0, &st));
 	printf("spawner: spawn of nothing: %d\n", run("nosuchprog", NULL));
 	printf("spawner: spawn of a non-ELF: %d\n", run("notelf", NULL));
 	return 0;

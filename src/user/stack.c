@@ -29,8 +29,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(how, "syscall") == 0) {
-		volatile char big[3 * 4096];
-		struct sys_pages *pc = (struct sys_pages *)&big[0];
+		/* 3 pages below main's (the top) page: a fresh stack buffer
+		 * (a local array would be grown by the call's arguments) */
+		struct sys_pages *pc = (struct sys_pages *)
+			(((uintptr_t)__builtin_frame_address(0) & ~0xfffu) - 3 * 4096);
 		int r = pages(pc);
 		printf("stack: pages() into a fresh stack buffer: %d\n", r);
 		return r;

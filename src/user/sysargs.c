@@ -18,22 +18,44 @@ static void expect(const char *what, int got, int want)
 
 static char page_pair[2 * 4096] __attribute__((aligned(4096)));
 
+static int idle(void *arg)
+{
+	(void)arg;
+	return 42;
+}
+
 int main(void)
 {
-	static const uint32_t bad[] = { 0, 0xC0000000, 0xC0100000, 0xFFFFF000, 0x7FFFF000, 0x3FF000 };
+	/* NULL, kernel, unmapped (above the heap, below the binary) and this
+	 * thread's guard page (17 pages below the top of its stack) */
+	uint32_t bad[] = { 0, 0xC0000000, 0xC0100000, 0xFFFFF000, 0x7FFFF000, 0x3FF000, 0 };
+	unsigned nbad = sizeof(bad) / sizeof(bad[0]);
 	struct sys_pages pc;
-	int st;
+	int st, v;
 	char *top, *edge;
 	uintptr_t guard;
 
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	guard = ((uintptr_t)__builtin_frame_address(0) & ~0xfffu) + 4096 - 17 * 4096;
+	bad[nbad - 1] = guard;
+	/* every pointer-taking call: -EFAULT, nothing done */
+	for (unsigned i = 0; i < nbad; i++) {
+		int tid = thread_create(idle, NULL);
 		expect("write bad", write((void *)bad[i], 4), -EFAULT);
+		expect("read bad", read((void *)bad[i], 4), -EFAULT);
 		expect("pages bad", pages((void *)bad[i]), -EFAULT);
 		expect("spawn bad name", spawn((void *)bad[i], NULL), -EFAULT);
+		expect("spawn bad argv", spawn("hello", (char **)bad[i]), -EFAULT);
+		if (bad[i])	/* (NULL ends argv) */
+			expect("spawn bad arg",
+			       spawn("hello", (char *[]){ "hello", (char *)bad[i], NULL }), -EFAULT);
 		expect("wait bad status", wait(-1, (void *)bad[i]), bad[i] ? -EFAULT : -ECHILD);
+		expect("thread_create bad start",
+		       syscall(SYS_THREAD_CREATE, bad[i], (uint32_t)idle, 0), -EFAULT);
+		if (bad[i])	/* NULL: the value is not stored; the join is done */
+			expect("thread_join bad value", thread_join(tid, (int *)bad[i]), -EFAULT);
+		expect("thread_join after a bad one", thread_join(tid, &v), 0);
+		expect("its value", v, 42);
 	}
-	/* the guard page below this thread's stack (top: argc's page + 1) */
-	guard = ((uintptr_t)&st & ~0xfffu) + 4096 - 17 * 4096;
 	expect("write guard", write((void *)guard, 4), -EFAULT);
 	expect("pages guard", pages((void *)guard), -EFAULT);
 	/* lengths */

@@ -1,6 +1,8 @@
 //@ LAB 7 FILE
 /* threads: user threads share memory, processes do not; exit while a
- * thread still spins ends the whole process. */
+ * thread still spins ends the whole process. "below": a thread writing
+ * below its stack range is killed; "joinrace": two joiners of one thread;
+ * "stackexit": a thread's stack pages come back at its exit. */
 #include "user/lib/ulib.h"
 
 #define N	4
@@ -29,6 +31,79 @@ static int below(void *arg)
 	return 0;
 }
 
+static volatile int grown;
+
+/* Grows its stack to 9 pages, then exits: they come back at its exit. */
+static int grower(void *arg)
+{
+	volatile char deep[8 * 4096];
+
+	(void)arg;
+	deep[0] = 1;
+	grown = 1;
+	return deep[0];
+}
+
+static int sleeper(void *arg)
+{
+	(void)arg;
+	sleep(2);
+	return 7;
+}
+
+/* Joins the thread arg: its value, or join's error. */
+static int joiner(void *arg)
+{
+	int v = -1000, r = thread_join((int)(uintptr_t)arg, &v);
+
+	return r == 0 ? v : r;
+}
+
+#define JOIN_ROUNDS	20
+
+/* Two threads join one thread at once: one gets its value, the other
+ * -EINVAL, every time (the lookup and the join are one step). */
+static int join_race(void)
+{
+	int bad = 0;
+
+	for (int i = 0; i < JOIN_ROUNDS; i++) {
+		int x = thread_create(sleeper, NULL);
+		int a = thread_create(joiner, (void *)(uintptr_t)x);
+		int b = thread_create(joiner, (void *)(uintptr_t)x);
+		int va = 0, vb = 0;
+		thread_join(a, &va);
+		thread_join(b, &vb);
+		if (!((va == 7 && vb == -EINVAL) || (va == -EINVAL && vb == 7))) {
+			printf("threads: round %d: the joiners got %d and %d\n", i, va, vb);
+			bad++;
+		}
+	}
+	printf("threads: %d rounds of two joiners of one thread, %d wrong\n", JOIN_ROUNDS, bad);
+	return bad;
+}
+
+/* The pages an exited thread holds before its join (its kernel stack
+ * only: its 9 user stack pages came back at its exit), and after. */
+static int stack_at_exit(void)
+{
+	struct sys_pages a, b, c;
+	int v, tid;
+
+	thread_join(thread_create(worker, (void *)0), &v);	/* warm-up */
+	pages(&a);
+	tid = thread_create(grower, NULL);
+	while (!grown)
+		yield();
+	sleep(2);		/* it has exited */
+	pages(&b);
+	thread_join(tid, &v);
+	pages(&c);
+	printf("threads: pages held by an exited thread before its join: %d, after: %d\n",
+	       (int)(a.phys_free - b.phys_free), (int)(a.phys_free - c.phys_free));
+	return a.phys_free != c.phys_free;
+}
+
 static int __attribute__((noreturn)) spinner(void *arg)
 {
 	(void)arg;
@@ -50,6 +125,10 @@ int main(int argc, char **argv)
 		printf("threads: the write below the stack was not stopped (%d)\n", tid);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "joinrace") == 0)
+		return join_race();
+	if (argc > 1 && strcmp(argv[1], "stackexit") == 0)
+		return stack_at_exit();
 	if (argc > 1 && strcmp(argv[1], "spinexit") == 0) {
 		thread_create(spinner, NULL);
 		printf("threads: exit with a thread still spinning\n");
