@@ -448,6 +448,125 @@ def user_case(workdir):
         qemu.kill()
 
 
+def user_prog(name):
+    return os.path.join(ROOT, "build", "user", name)
+
+
+def elf_entry(path):
+    with open(path, "rb") as f:
+        return struct.unpack_from("<I", f.read(0x1c), 0x18)[0]
+
+
+def int80_in(path, function):
+    """The address of the `int $0x80` in function of the user program."""
+    text = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path], capture_output=True,
+                          text=True, check=True).stdout
+    inside = False
+    for line in text.splitlines():
+        if re.match(r"^[0-9a-f]+ <%s>:$" % re.escape(function), line):
+            inside = True
+        elif re.match(r"^[0-9a-f]+ <", line):
+            inside = False
+        elif inside and re.search(r"\bint\s+\$0x80", line):
+            return int(line.split(":")[0], 16)
+    return None
+
+
+def user_syscall_case(workdir, syms):
+    """A stop in user mode loads the running program's symbols by itself
+    (no strata-user); then from user code through int $0x80 into the
+    kernel's vector stub and user_trap, and back to the instruction after
+    the int in user mode, with the result in eax (lab 7 on)."""
+    name = "user-syscall"
+    hello = user_prog("hello")
+    entry, int80 = elf_entry(hello), int80_in(hello, "write")
+    if not check("%s: hello's write has an int $0x80" % name, int80 is not None):
+        return
+    qemu = Qemu("user_hello", workdir, initrd=INITRD)
+    try:
+        output = strata_session(
+            name, qemu, "hbreak *0x%x" % entry, "continue", "info symbol $pc", "delete",
+            "hbreak *0x%x" % int80, "continue", "printf \"at-int pc=%#x cs=%#x eax=%d\\n\", $pc, $cs, $eax",
+            "stepi", "printf \"after-stepi cs=%#x\\n\", $cs", "info symbol $pc",
+            "hbreak user_trap", "continue",
+            "printf \"user_trap eax=%d cs=%#x\\n\", tf->eax, tf->cs", "delete",
+            "hbreak *0x%x" % (int80 + 2), "continue",
+            "printf \"back pc=%#x cs=%#x eax=%d\\n\", $pc, $cs, $eax", "info symbol $pc")
+        if output is None:
+            return
+        ok = check("%s: the stop at _start loads hello's symbols by itself" % name,
+                   re.search(r"^strata-user: symbols of hello loaded \(.text at 0x004[0-9a-f]{5}\) "
+                             r"\[auto, stopped in user mode: pid \d+ tid \d+\]$", output, re.M)
+                   is not None)
+        ok &= check("%s: GDB names the user entry point _start" % name,
+                    re.search(r"^_start in section \.text of .*build/user/hello$", output, re.M)
+                    is not None)
+        ok &= check("%s: stopped at the int $0x80 in user mode, eax = SYS_WRITE" % name,
+                    "at-int pc=%#x cs=0x1b eax=1" % int80 in output)
+        v128 = syms.get("vector128", (None,))[0]
+        ok &= check("%s: stepi goes through the gate into the kernel (vector128, cs 0x8)" % name,
+                    "after-stepi cs=0x8" in output and
+                    re.search(r"^vector128 in section \.text of .*build/kernel\.elf$", output, re.M)
+                    is not None and v128 is not None)
+        ok &= check("%s: user_trap gets the call (eax 1, cs 0x1b in its frame)" % name,
+                    "user_trap eax=1 cs=0x1b" in output)
+        m = re.search(r"^back pc=(0x[0-9a-f]+) cs=(0x[0-9a-f]+) eax=(-?\d+)$", output, re.M)
+        ok &= check("%s: back in user mode after the int, eax = the count written" % name,
+                    m is not None and int(m.group(1), 16) == int80 + 2 and m.group(2) == "0x1b"
+                    and int(m.group(3)) > 0, m.group(0) if m else "no back line")
+        ok &= check("%s: GDB names it write in hello" % name,
+                    re.search(r"^write \+ \d+ in section \.text of .*build/user/hello$",
+                              output, re.M) is not None)
+        if not ok:
+            show(output, 60)
+    finally:
+        qemu.kill()
+
+
+def user_pf_case(test, workdir, words, where, stack, serial_line):
+    """strata-pf on a fault of a user program: the first page fault of
+    test=TEST, decoded as words, its eip named where (a user symbol and a
+    source file, or the kernel's ucopy), the stack line if stack; then the
+    kernel goes on and its serial output has serial_line (a regex that
+    may use the fault's eip as {eip})."""
+    name = "user-pf-" + test
+    qemu = Qemu(test, workdir, initrd=INITRD)
+    try:
+        output = strata_session(name, qemu, "strata-pf")
+        if output is None:
+            return
+        line, _ = line_after(output, "strata-pf:")
+        m = re.match(r"strata-pf: va=(0x[0-9a-f]{8}) err=(0x[0-9a-f]+) \[([^\]]*)\] "
+                     r"eip=(0x[0-9a-f]{8}) <([^>+]+)\+(\d+)>$", line or "")
+        ok = check("%s: strata-pf stops at the fault, decoded [%s]" % (name, words),
+                   m is not None and m.group(3) == words, repr(line))
+        sym, src = where
+        ok &= check("%s: its eip is in %s" % (name, sym), m is not None and m.group(5) == sym,
+                    repr(line))
+        ok &= check("%s: with the source line in %s" % (name, src),
+                    re.search(r"^  source: \S*%s:\d+" % re.escape(src), output, re.M) is not None)
+        if src.startswith("src/user/"):
+            ok &= check("%s: the program's symbols were loaded for it" % name,
+                        re.search(r"^strata-user: symbols of \w+ loaded .*\[strata-pf, a user fault: "
+                                  r"pid \d+ tid \d+\]$", output, re.M) is not None)
+        stack_line = re.search(r"^  stack:  in tid \d+'s reserved stack 0x[0-9a-f]{8}-0x[0-9a-f]{8}, "
+                               r"below its mapped part .*: the stack grows \(\d+ page\(s\), "
+                               r"from 0x[0-9a-f]{8}\)$", output, re.M)
+        ok &= check("%s: %s" % (name, "the stack line says it grows" if stack
+                                else "no stack line"), (stack_line is not None) == stack)
+        status = qemu.wait_exit(EXIT_TIMEOUT)
+        serial = qemu.serial_text()
+        want = serial_line.replace("{eip}", m.group(4)[2:].lstrip("0") if m else "?")
+        ok &= check("%s: the kernel goes on: %s" % (name, want),
+                    re.search(want, serial, re.M) is not None and
+                    status == FACTS.STATUS_PASS, "status %s" % status)
+        if not ok:
+            show(output, 40)
+            show(serial, 10)
+    finally:
+        qemu.kill()
+
+
 def threads_case(workdir, syms):
     """strata-threads lists every thread with the eip/esp its saved context
     holds, and strata-bt TID walks a blocked thread's stack and a preempted
@@ -663,6 +782,29 @@ class GdbWorkflow(unittest.TestCase):
     def test_user(self):
         self.need("ktest_user_hello", 7)
         self.case("user", user_case, WORKDIR)
+
+    def test_user_syscall(self):
+        self.need("ktest_user_hello", 7)
+        self.case("user-syscall", user_syscall_case, WORKDIR, SYMS)
+
+    def test_user_pf(self):
+        self.need("ktest_user_faults", 7)
+        self.case("user-pf-user_faults", user_pf_case, "user_faults", WORKDIR,
+                  "read user not-present", ("main", "src/user/fault.c"), False,
+                  r"^user fault: pid \d+ tid \d+ 'fault' page fault va=0x00000000 "
+                  r"eip=0x0*{eip} err=0x4 \[read user not-present\] -- killed$")
+
+    def test_user_pf_stack(self):
+        self.need("ktest_user_stack", 7)
+        self.case("user-pf-user_stack", user_pf_case, "user_stack", WORKDIR,
+                  "write user not-present", ("use", "src/user/stack.c"), True,
+                  r"^stack: used 1 pages of stack$")
+
+    def test_user_pf_kernel_copy(self):
+        self.need("ktest_user_read", 7)
+        self.case("user-pf-user_read", user_pf_case, "user_read", WORKDIR,
+                  "write kernel not-present", ("ucopy_insn", "uentry.S"), True,
+                  r"^input: read into a fresh stack buffer: 11: 'line three'$")
 
     def test_gdbinit(self):
         self.case("gdbinit", gdbinit_case, SYMS, WORKDIR)

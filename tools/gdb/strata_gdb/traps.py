@@ -193,6 +193,11 @@ def page_fault_breakpoint_spec():
     raise StrataError("no page_fault function in the symbols (is build/kernel.elf loaded?)")
 
 
+# Where a page fault is handled: the kernel's (trap.c), and from lab 7 on a
+# user-mode one's (syscall.c's user_fault, for vector 14 only).
+FAULT_FUNCTIONS = ("page_fault", "user_fault")
+
+
 def in_function(frame, name):
     try:
         return frame is not None and frame.name() == name
@@ -200,12 +205,68 @@ def in_function(frame, name):
         return False
 
 
+def in_fault_function(frame):
+    return any(in_function(frame, name) for name in FAULT_FUNCTIONS)
+
+
+def user_fault_breakpoint():
+    """A temporary breakpoint on user_fault for page faults, or None (no
+    user mode in this kernel)."""
+    try:
+        gdb.decode_line("user_fault")
+    except gdb.error:
+        return None
+    bp = gdb.Breakpoint("user_fault", temporary=True)
+    bp.condition = "tf->trapno == 14"
+    return bp
+
+
+def stack_note(va):
+    """What va is to the running thread's user stack (lab 7), or None."""
+    try:
+        try:
+            n = max(gdb.selected_thread().num - 1, 0)
+        except AttributeError:
+            n = 0
+        t = gdb.parse_and_eval("cpus[%d].current" % n).dereference()
+        guard, low, top = (int(t[f]) for f in ("ustack_guard", "ustack_low", "ustack_top"))
+        tid = int(t["tid"])
+    except (gdb.error, gdb.MemoryError, RuntimeError):
+        return None
+    if not top:
+        return None
+    if guard <= va < guard + 0x1000:
+        return ("tid %d's guard page 0x%08x-0x%08x: stack overflow, the process is killed"
+                % (tid, guard, guard + 0x1000))
+    if guard + 0x1000 <= va < low:
+        return ("in tid %d's reserved stack 0x%08x-0x%08x, below its mapped part "
+                "0x%08x-0x%08x: the stack grows (%d page(s), from 0x%08x)"
+                % (tid, guard + 0x1000, top, low, top, (low - (va & ~0xfff)) // 0x1000,
+                   va & ~0xfff))
+    return None
+
+
+def load_user_symbols():
+    """For a fault from user mode: the running program's symbols (lab 7's
+    strata-user), so that its eip has a name and a source line."""
+    try:
+        from . import user
+    except ImportError:
+        return
+    try:
+        line = user.load_running("strata-pf, a user fault")
+    except (StrataError, gdb.error, OSError):
+        return
+    if line:
+        out(line)
+
+
 def find_trapframe_address(frame):
     """The struct trapframe * of the fault being handled, from page_fault's
     argument, trap()'s, or what alltraps pushed."""
     f = frame
     while f is not None:
-        if f.name() in ("page_fault", "trap"):
+        if f.name() in ("page_fault", "user_fault", "trap", "user_trap"):
             try:
                 v = f.read_var("tf")
                 if not v.is_optimized_out:
@@ -277,25 +338,26 @@ Sets $pf_va, $pf_err, $pf_eip and $pf_tf, e.g. for `walk $pf_va`.
 
     def run_to_fault(self):
         spec = page_fault_breakpoint_spec()
-        bp = gdb.Breakpoint(spec, temporary=True)
+        bps = [gdb.Breakpoint(spec, temporary=True), user_fault_breakpoint()]
         try:
             gdb.execute("continue")
         except gdb.error as e:
             raise StrataError("no page fault: the kernel ended without one (%s)" % e)
         finally:
-            if bp.is_valid():
-                bp.delete()
+            for bp in bps:
+                if bp is not None and bp.is_valid():
+                    bp.delete()
         try:
             frame = gdb.newest_frame()
         except gdb.error:
             raise StrataError("no page fault: the target is gone")
-        if not in_function(frame, "page_fault"):
+        if not in_fault_function(frame):
             raise StrataError("stopped elsewhere (0x%08x %s), not in page_fault"
                               % (frame.pc(), symbolize(frame.pc())))
 
     def report(self, method):
         frame = gdb.newest_frame()
-        if not in_function(frame, "page_fault"):
+        if not in_fault_function(frame):
             raise StrataError("not stopped in page_fault (use strata-pf without --now)")
         tf_addr = find_trapframe_address(frame)
         tf = read_trapframe(tf_addr)
@@ -312,6 +374,8 @@ Sets $pf_va, $pf_err, $pf_eip and $pf_tf, e.g. for `walk $pf_va`.
             va, how = cr2_by_stepping(frame)
 
         err, eip = tf["err"], tf["eip"]
+        if tf.get("cs", 0) & 3 == 3:
+            load_user_symbols()
         sym = symbolize(eip)
         out("strata-pf: va=0x%08x err=0x%x [%s] eip=0x%08x <%s>"
             % (va, err, pf_decode(err), eip, sym))
@@ -326,6 +390,9 @@ Sets $pf_va, $pf_err, $pf_eip and $pf_tf, e.g. for `walk $pf_va`.
             out("  source: unknown (no line information for 0x%08x)" % eip)
         out("  cr2:    %s" % how)
         out("  %s" % describe_trapframe(tf))
+        note = stack_note(va) if not err & 1 else None
+        if note:
+            out("  stack:  %s" % note)
         out("  regs:   eax=0x%08x ebx=0x%08x ecx=0x%08x edx=0x%08x"
             % (tf["eax"], tf["ebx"], tf["ecx"], tf["edx"]))
         out("          esi=0x%08x edi=0x%08x ebp=0x%08x"
