@@ -207,8 +207,9 @@ void thread_exit(int value)
 	sched_exit(&proc_lock);
 }
 
-/* The join, once t is found under proc_lock (held; released on return). */
-static int join_locked(struct thread *t, int *value)
+/* The join, once t is found under proc_lock (held; released on return).
+ * Inlined, so a joiner's backtrace stays sched <- waitq_sleep <- thread_join. */
+static inline __attribute__((always_inline)) int join_locked(struct thread *t, int *value)
 {
 	struct thread *self = current_thread();
 

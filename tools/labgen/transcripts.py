@@ -77,6 +77,8 @@ SESSIONS = [
     # The preempted spinner of test=preempt is left as prose: where the
     # timer catches it, and so its saved esp, varies from run to run.
     ("handouts/lab7-threads.md", 7, "test=yield_order", "(gdb) break yielder", 4, {}),
+    # A user program's stack-growth fault: the programs' archive as -initrd.
+    ("handouts/lab7-threads.md", 7, "test=user_stack", "(gdb) strata-pf", 3, {"initrd": True}),
     ("tools/gdb/README.md", 0, "test=pf_read", "(gdb) strata-pf", 1, {}),
     ("tools/gdb/README.md", 0, "test=pf_read", "(gdb) walk &kernel_main", 2,
      {"pre": ["strata-pf"]}),
@@ -154,7 +156,7 @@ def tree_for(lab, patch, cache):
     return tree
 
 
-def run_gdb(tree, cmdline, mem, pre, commands):
+def run_gdb(tree, cmdline, mem, pre, commands, initrd=False):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -162,7 +164,8 @@ def run_gdb(tree, cmdline, mem, pre, commands):
     qemu = subprocess.Popen(
         ["qemu-system-i386", "-kernel", "build/kernel.elf", "-append", cmdline, "-nographic",
          "-m", mem, "-smp", "1", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-         "-S", "-gdb", "tcp:127.0.0.1:%d" % port],
+         "-S", "-gdb", "tcp:127.0.0.1:%d" % port]
+        + (["-initrd", "build/user.ar"] if initrd else []),
         cwd=tree, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     args = ["gdb", "-q", "-nx", "-batch", "-iex", "set auto-load safe-path /",
@@ -235,7 +238,8 @@ def main(argv=None):
             commands = [l[len("(gdb) "):] for a, b in spans for l in lines[a + 1:b]
                         if l.startswith("(gdb) ")]
             tree = tree_for(lab, o.get("patch"), cache)
-            real = run_gdb(tree, cmdline, o.get("mem", "128M"), o.get("pre", []), commands)
+            real = run_gdb(tree, cmdline, o.get("mem", "128M"), o.get("pre", []), commands,
+                           o.get("initrd", False))
             if opts.verbose:
                 print("\n".join(real))
             new, problems = match(lines, spans, real)

@@ -41,7 +41,8 @@ OPTIONAL = (("buddy", "  strata-buddy [EXPR]         free blocks per order of pp
             ("heap", "  strata-heap                 walk the kernel malloc heap\n"),
             ("threads", "  strata-threads              list the threads, their state and saved "
              "eip/esp\n  strata-bt TID [MAX]         backtrace of thread TID, running or not\n"),
-            ("user", "  strata-user PROG            load the symbols of user program PROG\n"))
+            ("user", "  strata-user PROG            load the symbols of user program PROG (a stop "
+             "in user mode does it)\n"))
 loaded = set()
 
 
