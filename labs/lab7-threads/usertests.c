@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include "kernel/ktest.h"
-#include "kernel/lock.h"
 #include "kernel/monitor.h"
 #include "kernel/pit.h"
 #include "kernel/printk.h"
@@ -230,9 +229,7 @@ static void hog(size_t keep)
 			page_counts(&pc);
 			if (pc.phys_free < keep + want || hogs == HOG_MAX)
 				break;
-			lock_acquire(&mm_lock);
 			hog_pages[hogs] = ppalloc(want, want, &hog_at[hogs]);
-			lock_release(&mm_lock);
 			if (!hog_pages[hogs])
 				break;
 			hogs++;
@@ -242,12 +239,10 @@ static void hog(size_t keep)
 
 static void unhog(void)
 {
-	lock_acquire(&mm_lock);
 	while (hogs > 0) {
 		hogs--;
 		ppfree(hog_at[hogs], hog_pages[hogs]);
 	}
-	lock_release(&mm_lock);
 }
 
 /* The read system call: input fed here (uinput_feed); bad buffers consume
