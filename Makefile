@@ -238,6 +238,9 @@ TEST_SRCS_fmt    := src/lib/fmt.c
 TEST_SRCS_buddy  := src/mm/buddy.c
 TEST_SRCS_elf    := src/kernel/elfcheck.c
 TEST_SRCS_malloc := $(filter-out src/mm/malloc_kernel.c,$(wildcard src/mm/malloc*.c)) $(TESTS_DIR)/host_pages.c
+#@ LAB 8 BEGIN
+TEST_SRCS_mcache := $(TEST_SRCS_malloc)
+#@ LAB 8 END
 UNIT_TESTS := $(patsubst tests/test_%.c,%,$(wildcard tests/test_*.c))
 
 $(HOSTBUILD)/test_%: $(TESTS_DIR)/test_%.c $$(TEST_SRCS_$$*) $(wildcard src/*/*.h)

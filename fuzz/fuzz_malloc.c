@@ -13,7 +13,8 @@
  * impossible requests or exhausted pages, realloc failing leaves the block
  * alone), the touched block's bytes are checked, and malloc_check()
  * verifies the heap's invariants after every call. At the end of an input
- * everything is freed and the pages must go back (at most one arena kept).
+ * everything is freed and the pages must go back (at most one arena kept;
+ * from lab 8 on, after malloc_trim: the caches are on while it fuzzes).
  */
 #include <setjmp.h>
 #include <string.h>
@@ -219,6 +220,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(live[--nlive].p);
 	}
 	FUZZ_ASSERT(malloc_check() == 0, "malloc_check failed on the empty heap");
+
+	//@ LAB 8 BEGIN
+	/* The caches (lab 8) keep freed chunks and empty arenas until memory
+	 * is short: trimmed, they give everything back. */
+	malloc_trim();
+	FUZZ_ASSERT(malloc_check() == 0, "malloc_check failed after malloc_trim");
+	//@ LAB 8 END
+
 	FUZZ_ASSERT(host_pages_in_use() <= 64, "%zu pages still held with nothing allocated",
 		    host_pages_in_use());
 	return 0;

@@ -38,10 +38,21 @@ static struct census heap_census(void)
 	return w;
 }
 
+//@ LAB 8 BEGIN
+/* These are lab 6's tests: of the coalescing heap, without the caches
+ * lab 8 puts in front of it (labs/lab8-smp/mcachetests.c tests those). */
+static void plain_heap(void)
+{
+	malloc_cache_enable(0);
+}
+//@ LAB 8 END
 KTEST(malloc_semantics)
 {
 	void *z1 = malloc(0), *z2 = malloc(0);
 	char *p;
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	KEXPECT(z1 && z2 && z1 != z2);
 	free(z1);
@@ -74,6 +85,9 @@ KTEST(malloc_coalesce)
 {
 	char *a = malloc(200), *b = malloc(200), *c = malloc(200), *guard = malloc(200);
 	struct census before, after;
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	KEXPECT(a && b && c && guard);
 	before = heap_census();
@@ -93,6 +107,9 @@ KTEST(malloc_coalesce)
 KTEST(malloc_realloc)
 {
 	char *p = malloc(64), *q, *block = malloc(64), *r;
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	KEXPECT(p && block);
 	for (int i = 0; i < 64; i++)
@@ -175,6 +192,9 @@ KTEST(malloc_stress)
 	struct ppstats before, after;
 	struct malloc_stats ms;
 	size_t kvirt;
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	stress(2000);		/* warm up: creates the kernel page tables it needs */
 	ppstats(&before);
@@ -196,6 +216,9 @@ KTEST(malloc_stress)
 KTEST(malloc_double_free)
 {
 	void *p = malloc(48);
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	free(p);
 	printk("malloc_double_free: freeing %p again\n", p);
@@ -206,6 +229,9 @@ KTEST(malloc_bad_pointer)
 {
 	static char not_heap[64];
 	void *p = malloc(24);
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	KEXPECT(p != NULL);	/* the heap works; the pointer below is not from it */
 	free(p);
@@ -216,6 +242,9 @@ KTEST(malloc_bad_pointer)
 KTEST(malloc_corrupt_header)
 {
 	char *p = malloc(32), *q = malloc(32);
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	KEXPECT(p != NULL && q != NULL);	/* never write through NULL - 8 */
 	/* An underrun of q's neighbour: the bytes just before p. */
@@ -228,6 +257,9 @@ KTEST(malloc_corrupt_header)
 KTEST(malloc_use_after_free)
 {
 	char *p = malloc(64), *q;
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	KEXPECT(malloc_poison);
 	KEXPECT(p != NULL);
@@ -242,6 +274,9 @@ KTEST(malloc_use_after_free)
 KTEST(malloc_overrun)
 {
 	char *p = malloc(40), *guard = malloc(40);
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	KEXPECT(p != NULL && guard != NULL);
 	memset(p, 0x41, 56);	/* 40 asked, 48 in the chunk: 8 more are the footer */
@@ -294,6 +329,9 @@ static size_t chunk_of(void *p, size_t *next_free_size)
 KTEST(malloc_fit)
 {
 	void *a, *b, *g[8], *x, *y;
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	/* 1. A freed chunk of exactly the right size is reused: first fit
 	 * looks in the request's own class first. */
@@ -358,6 +396,9 @@ KTEST(malloc_resize)
 {
 	void *p, *q, *g, *r;
 	size_t rest;
+	//@ LAB 8 BEGIN
+	plain_heap();
+	//@ LAB 8 END
 
 	/* Shrinking in place gives the tail back. */
 	p = malloc(1000);		/* 1024-byte chunk */

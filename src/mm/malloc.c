@@ -82,6 +82,9 @@
 #include "mm/malloc_arena.h"
 #include "mm/malloc_check.h"
 #include "mm/malloc_class.h"
+//@ LAB 8 BEGIN
+#include "mm/malloc_cache.h"
+//@ LAB 8 END
 
 int malloc_poison;
 
@@ -275,9 +278,16 @@ static inline size_t large_pages(size_t need)
 	return (ARENA_FIRST + need + TAG + PAGE_SIZE - 1) / PAGE_SIZE;
 }
 
+/* A large block (need > LARGE_MIN), heap lock held. */
 static void *large_alloc(size_t need)
 {
 	struct arena *a = arena_create(large_pages(need), true);
+
+	//@ LAB 8 BEGIN
+	/* Memory pressure: give the caches' pages back and try again. */
+	if (a == NULL && mcache_pressure() > 0)
+		a = arena_create(large_pages(need), true);
+	//@ LAB 8 END
 
 	return a != NULL ? (char *)first_chunk(a) + TAG : NULL;
 }
@@ -291,36 +301,75 @@ static void poison_check(struct chunk *c)
 		malloc_pages.panic("malloc: chunk %p modified after free (byte at %p is 0x%x)", c, b, *b);
 }
 
+/* A new arena with a chunk of `need` bytes taken from it, or NULL. */
+static struct chunk *grow(size_t need)
+{
+	struct arena *a = arena_create(ARENA_PAGES, false);
+	struct chunk *c;
+
+	//@ LAB 8 BEGIN
+	if (a == NULL && mcache_pressure() > 0)
+		a = arena_create(ARENA_PAGES, false);
+	//@ LAB 8 END
+
+	if (a == NULL)
+		return NULL;
+	freelist_insert(first_chunk(a));
+	c = find_fit(need);
+	if (c == NULL) {	/* only while find_fit is still a stub */
+		freelist_remove(first_chunk(a));
+		arena_destroy(a);
+	}
+	return c;
+}
+
+/*
+ * The coalescing heap's malloc: a chunk of `need` bytes (a multiple of 16,
+ * MIN_CHUNK .. LARGE_MIN) tagged in use, or NULL. Heap lock held.
+ */
+struct chunk *heap_alloc(size_t need)
+{
+	struct chunk *c;
+
+	if (!lists_ready)
+		lists_init();
+	c = find_fit(need);
+
+	//@ LAB 8 BEGIN
+	/* Before the heap grows, the magazines' chunks come back, coalesced. */
+	if (c == NULL && mcache_flush_local() > 0)
+		c = find_fit(need);
+	//@ LAB 8 END
+
+	if (c == NULL && (c = grow(need)) == NULL)
+		return NULL;
+	if (cached_empty != NULL && c == first_chunk(cached_empty))
+		cached_empty = NULL;		/* the kept empty arena is in use again */
+	return c;
+}
+
 void *malloc(size_t n)
 {
 	size_t need = chunk_size(n);
 	struct chunk *c;
-	struct arena *a;
+
+	//@ LAB 8 BEGIN
+	/* Small: this CPU's magazine, without the heap's lock. */
+	if (n <= MCACHE_MAX - 2 * TAG && mcache_on)
+		return mcache_malloc(need);
+	//@ LAB 8 END
+
 	//@ LAB 7 BEGIN
 	HEAP_LOCKED();
 	//@ LAB 7 END
-
 	malloc_op.name = NULL;
-	if (!lists_ready)
-		lists_init();
 	if (need == 0)
 		return NULL;
 	if (need > LARGE_MIN)
 		return large_alloc(need);
-	c = find_fit(need);
-	if (c == NULL) {
-		if ((a = arena_create(ARENA_PAGES, false)) == NULL)
-			return NULL;
-		freelist_insert(first_chunk(a));
-		c = find_fit(need);
-		if (c == NULL) {	/* only while find_fit is still a stub */
-			freelist_remove(first_chunk(a));
-			arena_destroy(a);
-			return NULL;
-		}
-	}
-	if (cached_empty != NULL && c == first_chunk(cached_empty))
-		cached_empty = NULL;		/* the kept empty arena is in use again */
+	c = heap_alloc(need);
+	if (c == NULL)
+		return NULL;
 	if (malloc_poison)
 		poison_check(c);
 	return (char *)c + TAG;
@@ -341,8 +390,9 @@ void *calloc(size_t n, size_t size)
 	return p;
 }
 
-/* Frees c, which checked_chunk returned. */
-static void free_checked(struct chunk *c)
+/* The coalescing heap's free of c, which checked_chunk returned (heap
+ * lock held). */
+void heap_free(struct chunk *c)
 {
 	if (c->h.size & F_LARGE)
 		arena_destroy(chunk_arena(c));
@@ -350,8 +400,35 @@ static void free_checked(struct chunk *c)
 		free_chunk(c);
 }
 
+/* Frees c, which checked_chunk returned. */
+static void free_checked(struct chunk *c)
+{
+	//@ LAB 8 BEGIN
+	if (csize(c) <= MCACHE_MAX && mcache_on) {	/* (a large block is bigger) */
+		mcache_free(c);
+		return;
+	}
+	//@ LAB 8 END
+
+	heap_free(c);
+}
+
 void free(void *p)
 {
+	//@ LAB 8 BEGIN
+	struct chunk *c;
+
+	/* Small: into this CPU's magazine, without the heap's lock (the
+	 * checks read the arena hash as arena_of allows). */
+	if (p != NULL && mcache_on) {
+		c = checked_chunk(p, "free");
+		if (csize(c) <= MCACHE_MAX) {
+			mcache_free(c);
+			return;
+		}
+	}
+	//@ LAB 8 END
+
 	//@ LAB 7 BEGIN
 	HEAP_LOCKED();
 	//@ LAB 7 END

@@ -35,7 +35,8 @@
  *   6. with malloc_poison set, the bytes of every free chunk after its list
  *      links and before its footer are MALLOC_POISON_BYTE.
  *
- * Not thread safe: one CPU, interrupts must not allocate (lab 8 adds a lock).
+ * Not thread safe: one CPU, interrupts must not allocate (lab 8 adds a lock,
+ * malloc_pages.lock, and per-CPU caches in front).
  */
 #ifndef STRATA_MM_MALLOC_H
 #define STRATA_MM_MALLOC_H
@@ -57,6 +58,9 @@
 #define malloc_walk	strata_malloc_walk
 #define malloc_check	strata_malloc_check
 #define malloc_poison	strata_malloc_poison
+//@ LAB 8 BEGIN
+#define malloc_trim	strata_malloc_trim
+//@ LAB 8 END
 #endif
 
 #define MALLOC_ALIGN		16
@@ -123,7 +127,39 @@ struct malloc_pages {
 	int (*lock)(void);
 	void (*unlock)(void);
 	//@ LAB 7 END
+
+	//@ LAB 8 BEGIN
+	/* The per-CPU caches (lab 8; NULL on the host, one cache): cpu_enter
+	 * turns interrupts off on this CPU (nested) and returns its index
+	 * (< 16), cpu_leave undoes it. */
+	unsigned (*cpu_enter)(void);
+	void (*cpu_leave)(void);
+	//@ LAB 8 END
 };
 extern const struct malloc_pages malloc_pages;
+
+//@ LAB 8 BEGIN
+/*
+ * The caches in front of the heap (lab 8, malloc_cache.h): per-CPU
+ * magazines of small free chunks, and empty arenas parked instead of given
+ * back. On by default.
+ *
+ * malloc_cache_enable(0) flushes every cache and turns them off (lab 6's
+ * tests test the coalescing heap underneath so); (1) turns them on again.
+ * malloc_trim() is memory pressure on demand: this CPU's magazines are
+ * flushed, the other CPUs' at their next call, parked arenas given back;
+ * returns the pages given back to the page source.
+ */
+void malloc_cache_enable(int on);
+size_t malloc_trim(void);
+
+struct malloc_cache_stats {
+	size_t cached_chunks;	/* in every CPU's magazines */
+	size_t cached_bytes;
+	size_t parked_pages;	/* parked arenas' pages (in malloc_stats' pages too) */
+	size_t refills, flushes;	/* heap lock taken to refill / flush a magazine */
+};
+void malloc_cache_stats(struct malloc_cache_stats *st);
+//@ LAB 8 END
 
 #endif

@@ -1,11 +1,56 @@
 //@ LAB 6 FILE
 /* malloc's arenas (malloc_arena.h): lifecycle and the pointer-to-arena hash. */
 #include "mm/malloc_arena.h"
+//@ LAB 8 BEGIN
+#include "mm/malloc_cache.h"
+//@ LAB 8 END
 
 struct arena *arenas;
 struct arena *cached_empty;
 size_t heap_pages;
 struct bucket arena_buckets[NBUCKET];
+//@ LAB 8 BEGIN
+volatile uint32_t arena_gen;
+
+/* Parked arenas (malloc_cache.h): their first words link them. */
+static uintptr_t parked_list;
+size_t parked;
+
+bool arena_park(uintptr_t start)
+{
+	if (!mcache_on || parked >= PARK_MAX)
+		return false;
+	*(uintptr_t *)start = parked_list;
+	parked_list = start;
+	parked++;
+	return true;
+}
+
+uintptr_t arena_unpark(void)
+{
+	uintptr_t start = parked_list;
+
+	if (start != 0) {
+		parked_list = *(uintptr_t *)start;
+		parked--;
+	}
+	return start;
+}
+
+/* Gives every parked arena back to the page source; returns the pages. */
+size_t arena_unpark_all(void)
+{
+	uintptr_t start;
+	size_t pages = 0;
+
+	while ((start = arena_unpark()) != 0) {
+		malloc_pages.free(start, ARENA_PAGES);
+		heap_pages -= ARENA_PAGES;
+		pages += ARENA_PAGES;
+	}
+	return pages;
+}
+//@ LAB 8 END
 
 /* An arena (not a large block, found by its one pointer) that crosses a
  * slot boundary is hashed under both slots. */
@@ -60,12 +105,22 @@ struct arena *arena_create(size_t pages, bool large)
 	struct chunk *c;
 	size_t got;
 
-	got = malloc_pages.alloc(pages, pages, &start);
-	if (got == 0)
-		return NULL;
-	if (got != pages) {		/* not what we asked for: don't use it */
-		malloc_pages.free(start, got);
-		return NULL;
+	got = 0;
+
+	//@ LAB 8 BEGIN
+	if (!large && pages == ARENA_PAGES && (start = arena_unpark()) != 0)
+		got = pages;		/* a parked arena: its pages are counted */
+	//@ LAB 8 END
+
+	if (got == 0) {
+		got = malloc_pages.alloc(pages, pages, &start);
+		if (got == 0)
+			return NULL;
+		if (got != pages) {		/* not what we asked for: don't use it */
+			malloc_pages.free(start, got);
+			return NULL;
+		}
+		heap_pages += pages;
 	}
 	a = (struct arena *)start;
 	end = start + pages * PAGE_SIZE;
@@ -88,9 +143,11 @@ struct arena *arena_create(size_t pages, bool large)
 	a->link[0].ent.lo = (uintptr_t)c + TAG;
 	a->link[0].ent.len = large ? 1 : (uintptr_t)arena_fence(a) - ((uintptr_t)c + TAG);
 	a->link[1].ent = a->link[0].ent;
+	arena_hash_begin();
 	hash_insert(a, 0, start);
 	if (second_slot(a))
 		hash_insert(a, 1, end - 1);
+	arena_hash_end();
 
 	/* Keep the arena list in address order (malloc_walk's order). */
 	for (prev = NULL, next = arenas; next != NULL && (uintptr_t)next < start; next = next->next)
@@ -103,8 +160,6 @@ struct arena *arena_create(size_t pages, bool large)
 		arenas = a;
 	if (next != NULL)
 		next->prev = a;
-
-	heap_pages += pages;
 	return a;
 }
 
@@ -113,9 +168,11 @@ void arena_destroy(struct arena *a)
 	uintptr_t start = (uintptr_t)a, end = start + a->pages * PAGE_SIZE;
 	size_t pages = a->pages;
 
+	arena_hash_begin();
 	hash_remove(a, 0, start);
 	if (second_slot(a))
 		hash_remove(a, 1, end - 1);
+	arena_hash_end();
 	if (a->prev != NULL)
 		a->prev->next = a->next;
 	else
@@ -125,6 +182,12 @@ void arena_destroy(struct arena *a)
 	if (cached_empty == a)
 		cached_empty = NULL;
 	a->magic = 0;
+
+	//@ LAB 8 BEGIN
+	if (!a->large && pages == ARENA_PAGES && arena_park(start))
+		return;			/* its pages stay in heap_pages */
+	//@ LAB 8 END
+
 	heap_pages -= pages;
 	malloc_pages.free(start, pages);
 }

@@ -13,6 +13,33 @@ extern struct arena *arenas;		/* sorted by address */
 extern struct arena *cached_empty;	/* the one wholly free arena kept, or NULL */
 extern size_t heap_pages;		/* held from the page source */
 
+//@ LAB 8 BEGIN
+/*
+ * free of a small chunk runs without the heap's lock (the magazines,
+ * malloc_cache.h), so it reads the hash while another CPU may change it:
+ * arena_gen is odd while the hash changes (heap lock held) and changes
+ * with each change; a reader that saw it odd or changed reads again.
+ */
+extern volatile uint32_t arena_gen;
+//@ LAB 8 END
+
+/* Around every change of the hash (heap lock held). */
+static inline void arena_hash_begin(void)
+{
+	//@ LAB 8 BEGIN
+	arena_gen++;
+	__asm__ volatile("" ::: "memory");
+	//@ LAB 8 END
+}
+
+static inline void arena_hash_end(void)
+{
+	//@ LAB 8 BEGIN
+	__asm__ volatile("" ::: "memory");
+	arena_gen++;
+	//@ LAB 8 END
+}
+
 /*
  * Maps `pages` new pages and lays them out as an arena with one chunk
  * spanning it, tagged free (on no list yet) or, for a large block, F_LARGE.
@@ -40,7 +67,7 @@ extern struct bucket arena_buckets[NBUCKET];
  * is; NULL if none. Reads only the hash table, never the memory at p, so
  * a wild pointer is safe to look up. Inline: free and realloc call it.
  */
-static inline struct arena *arena_of(const void *p)
+static inline struct arena *arena_lookup(const void *p)
 {
 	uintptr_t x = (uintptr_t)p;
 	struct bucket *b = &arena_buckets[(x >> SLOT_SHIFT) % NBUCKET];
@@ -54,6 +81,26 @@ static inline struct arena *arena_of(const void *p)
 		if (x - l->ent.lo < l->ent.len)
 			return l->ent.arena;
 	return NULL;
+}
+
+
+/* arena_lookup, safe against a concurrent change of the hash (lab 8). */
+static inline struct arena *arena_of(const void *p)
+{
+	//@ LAB 8 BEGIN
+	uint32_t gen;
+	struct arena *a;
+
+	do {
+		gen = arena_gen;
+		__asm__ volatile("" ::: "memory");
+		a = arena_lookup(p);
+		__asm__ volatile("" ::: "memory");
+	} while ((gen & 1) != 0 || gen != arena_gen);
+	return a;
+	//@ LAB 8 END
+
+	return arena_lookup(p);
 }
 
 #endif

@@ -7,6 +7,9 @@
 #include "mm/malloc_arena.h"
 #include "mm/malloc_check.h"
 #include "mm/malloc_class.h"
+//@ LAB 8 BEGIN
+#include "mm/malloc_cache.h"
+//@ LAB 8 END
 
 /* ---- checking pointers given to free and realloc ------------------------- */
 
@@ -98,6 +101,10 @@ int malloc_check(void)
 	unsigned char *bad;
 	size_t pages = 0, nfree = 0, nlisted = 0;
 	unsigned cls;
+	//@ LAB 8 BEGIN
+	size_t ncached = 0;
+	//@ LAB 8 END
+
 	//@ LAB 7 BEGIN
 	HEAP_LOCKED();
 	//@ LAB 7 END
@@ -122,6 +129,17 @@ int malloc_check(void)
 			if (csize(c) < MIN_CHUNK || csize(c) % ALIGN != 0 ||
 			    (char *)c + csize(c) > (char *)end)
 				check_fail(c, "bad chunk size");
+			//@ LAB 8 BEGIN
+			if (!a->large && (c->h.size & F_MASK) == F_CACHED) {
+				/* its footer is still the allocated chunk's */
+				if (footer(c)->size != csize(c) ||
+				    footer(c)->canary != canary(c, (uint32_t)csize(c)))
+					check_fail(c, "cached chunk's footer broken");
+				ncached++;
+				continue;
+			}
+			//@ LAB 8 END
+
 			if (!footer_ok(c))
 				check_fail(c, "footer differs from header");
 			if ((c->h.size & F_MASK) != (a->large ? F_LARGE : 0) &&
@@ -138,6 +156,12 @@ int malloc_check(void)
 		if (c != end)
 			check_fail(c, "chunks overrun the arena end");
 	}
+	//@ LAB 8 BEGIN
+	pages += parked * ARENA_PAGES;
+	if (mcache_check() != ncached)
+		check_fail(arenas, "cached chunks differ from the magazines");
+	//@ LAB 8 END
+
 	if (pages != heap_pages)
 		check_fail(arenas, "page count differs");
 	if (cached_empty != NULL && (cached_empty->large || first_chunk(cached_empty)->h.size !=

@@ -40,6 +40,11 @@ static inline struct chunk *checked_chunk(void *p, const char *op)
 		malloc_diagnose(a, p);
 	if (c->h.size & F_FREE)
 		malloc_misuse("double free");
+	//@ LAB 8 BEGIN
+	if (c->h.size & F_CACHED)	/* freed into a magazine */
+		malloc_misuse("double free");
+	//@ LAB 8 END
+
 	if (!footer_ok(c))
 		malloc_misuse("corrupted chunk header (footer differs: buffer overrun?)");
 	return c;

@@ -26,6 +26,10 @@
 #define F_FREE		1u
 #define F_FENCE		2u
 #define F_LARGE		4u
+//@ LAB 8 BEGIN
+#define F_CACHED	8u	/* in a magazine (malloc_cache.h) */
+//@ LAB 8 END
+
 #define F_MASK		15u
 
 #define CANARY_SEED	0x5a17c0deu

@@ -7,6 +7,10 @@
 //@ LAB 7 BEGIN
 #include "kernel/lock.h"
 //@ LAB 7 END
+
+//@ LAB 8 BEGIN
+#include "kernel/cpu.h"
+//@ LAB 8 END
 #include "kernel/monitor.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
@@ -34,11 +38,33 @@ static void heap_give(void)
 }
 //@ LAB 7 END
 
+//@ LAB 8 BEGIN
+/*
+ * The per-CPU caches (malloc_cache.h) use this CPU's magazines with
+ * interrupts off: no interrupt and no other thread comes in between, and
+ * no other CPU touches them (no lock).
+ */
+static unsigned heap_cpu_enter(void)
+{
+	irq_push();
+	return (unsigned)mycpu()->id;
+}
+
+static void heap_cpu_leave(void)
+{
+	irq_pop();
+}
+//@ LAB 8 END
+
 const struct malloc_pages malloc_pages = {
 	.alloc = kvmalloc, .free = kvfree, .panic = panic,
 	//@ LAB 7 BEGIN
 	.lock = heap_take, .unlock = heap_give,
 	//@ LAB 7 END
+
+	//@ LAB 8 BEGIN
+	.cpu_enter = heap_cpu_enter, .cpu_leave = heap_cpu_leave,
+	//@ LAB 8 END
 };
 
 MONITOR_COMMAND(heap, "the kernel heap: pages, used and free bytes, chunks")
@@ -49,5 +75,15 @@ MONITOR_COMMAND(heap, "the kernel heap: pages, used and free bytes, chunks")
 	malloc_stats(&st);
 	printk("heap: %u pages, %u bytes used, %u bytes free, %u chunks (%u free)\n",
 	       st.pages, st.used_bytes, st.free_bytes, st.chunks, st.free_chunks);
+
+	//@ LAB 8 BEGIN
+	struct malloc_cache_stats cs;
+
+	malloc_cache_stats(&cs);
+	printk("heap: caches: %u chunks (%u bytes) in magazines, %u pages parked; "
+	       "%u refills, %u flushes\n", cs.cached_chunks, cs.cached_bytes, cs.parked_pages,
+	       cs.refills, cs.flushes);
+	//@ LAB 8 END
+
 	return malloc_check() == 0 ? 0 : -1;
 }
