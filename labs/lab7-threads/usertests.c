@@ -248,12 +248,14 @@ static void unhog(void)
 /* The read system call: input fed here (uinput_feed); bad buffers consume
  * nothing; a read into a fresh stack buffer grows the stack inside the
  * call (the kernel's copy faults); with no page free for that growth the
- * read is -EFAULT and the input stays for the next read. */
+ * read is -EFAULT and the input stays for the next read; a process killed
+ * while it waits in read ends (status -1). */
 KTEST(user_read)
 {
 	static const char in[] = "line one\nabcdefgh\nline three\n";
 	static const char late[] = "late line\n";
 	const char *nomem[] = { "input", "nomem" };
+	const char *block[] = { "input", "block" };
 	struct page_counts before, after;
 	int pid, st;
 
@@ -274,6 +276,14 @@ KTEST(user_read)
 	printk("user_read: fed input left: %u bytes; free physical pages %u -> %u\n",
 	       (unsigned)uinput_pending(), before.phys_free, after.phys_free);
 	KEXPECT_EQ(uinput_pending(), 0);
+	KEXPECT(pages_equal(&before, &after));
+	KEXPECT((pid = spawn("input", 2, block)) > 0);
+	sleep_ticks(5);		/* it waits in read */
+	process_kill(process_find(pid), -1);
+	KEXPECT_EQ(process_wait(pid, &st), pid);
+	page_counts(&after);
+	printk("user_read: a reader waiting for input, killed: status %d\n", st);
+	KEXPECT_EQ(st, -1);
 	KEXPECT(pages_equal(&before, &after));
 }
 

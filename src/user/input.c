@@ -3,7 +3,8 @@
  * uinput_feed). Bad buffers are -EFAULT and consume nothing; a read into
  * a fresh stack buffer grows the stack inside the system call. "nomem":
  * the first read waits, meanwhile the test takes every free page, so the
- * stack cannot grow under the copy: -EFAULT, nothing consumed. Prints
+ * stack cannot grow under the copy: -EFAULT, nothing consumed. "block":
+ * waits in read for input that never comes (the test kills it). Prints
  * "input: N checks, M failed". */
 #include "user/lib/ulib.h"
 
@@ -52,6 +53,11 @@ int main(int argc, char **argv)
 	char buf[64];
 	int r;
 
+	if (argc > 1 && strcmp(argv[1], "block") == 0) {
+		r = read(buf, sizeof(buf) - 1);
+		printf("input: FAIL: read returned %d to a killed process\n", r);
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "nomem") == 0) {
 		r = read_deep(buf, sizeof(buf) - 1);
 		printf("input: read into a fresh stack buffer with no free page: %d\n", r);
