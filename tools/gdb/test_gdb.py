@@ -629,8 +629,11 @@ def threads_case(workdir, syms):
 
 def build_copy(workdir, name, other_tree=False):
     """A BUILD directory holding a copy of build/kernel.elf (make -o keeps it
-    as it is). With other_tree, the copy's build id is changed: a kernel
-    built from another tree, as far as strata-connect can tell."""
+    as it is), and from lab 7 on of build/user.ar (the same: make qemu-gdb
+    would otherwise build every user program again in it, which takes
+    longer than a port file may on a loaded machine). With other_tree, the
+    copy's build id is changed: a kernel built from another tree, as far as
+    strata-connect can tell."""
     d = os.path.join(workdir, name)
     os.makedirs(d)
     with open(KERNEL, "rb") as f:
@@ -641,7 +644,15 @@ def build_copy(workdir, name, other_tree=False):
             elf[i] ^= 0xFF
     with open(os.path.join(d, "kernel.elf"), "wb") as f:
         f.write(elf)
+    if os.path.exists(INITRD):
+        shutil.copyfile(INITRD, os.path.join(d, "user.ar"))
     return d
+
+
+def keep_as_built(d):
+    """make's -o options for a build_copy folder's copies."""
+    return [a for f in ("kernel.elf", "user.ar") if os.path.exists(os.path.join(d, f))
+            for a in ("-o", os.path.join(d, f))]
 
 
 def elf_section(elf, wanted):
@@ -694,8 +705,8 @@ def port_race_case(workdir):
         for d in trees:
             with open(os.path.join(d, "make.log"), "w") as log:
                 procs.append(subprocess.Popen(
-                    ["make", "-s", "--no-print-directory", "-o", os.path.join(d, "kernel.elf"),
-                     "BUILD=" + d, "qemu-gdb"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                    ["make", "-s", "--no-print-directory"] + keep_as_built(d) +
+                    ["BUILD=" + d, "qemu-gdb"], cwd=ROOT, stdin=subprocess.DEVNULL,
                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             qemu_groups.add(procs[-1].pid)
         ports = [wait_port_file(os.path.join(d, "qemu-gdb.port"), p)
