@@ -140,10 +140,11 @@ static bool bm_test(const struct buddy *b, const struct bitmap *m, size_t i)
 	return (rlevel(b, m, 0)[i / WORD_BITS] >> (i % WORD_BITS)) & 1;
 }
 
-/* Sets bit i; a word that becomes non-zero sets its bit one level up. */
-static void bm_set(struct buddy *b, const struct bitmap *m, size_t i)
+/* Bit i of level l; a word that becomes non-zero sets its bit one level
+ * up (the climb of bm_set, out of line: most sets stop at level 0). */
+static void bm_set_from(struct buddy *b, const struct bitmap *m, unsigned l, size_t i)
 {
-	for (unsigned l = 0; l < m->nlevels; l++, i /= WORD_BITS) {
+	for (; l < m->nlevels; l++, i /= WORD_BITS) {
 		uint32_t *w = wlevel(b, m, l) + i / WORD_BITS;
 		uint32_t old = *w;
 
@@ -153,16 +154,50 @@ static void bm_set(struct buddy *b, const struct bitmap *m, size_t i)
 	}
 }
 
-/* Clears bit i; a word that becomes zero clears its bit one level up. */
-static void bm_clear(struct buddy *b, const struct bitmap *m, size_t i)
+/* Sets bit i; a word that becomes non-zero sets its bit one level up. */
+static inline void bm_set(struct buddy *b, const struct bitmap *m, size_t i)
 {
-	for (unsigned l = 0; l < m->nlevels; l++, i /= WORD_BITS) {
+	uint32_t *w = wlevel(b, m, 0) + i / WORD_BITS;
+	uint32_t old = *w;
+
+	*w = old | (uint32_t)1 << (i % WORD_BITS);
+	if (old == 0 && m->nlevels > 1)
+		bm_set_from(b, m, 1, i / WORD_BITS);
+}
+
+static void bm_clear_from(struct buddy *b, const struct bitmap *m, unsigned l, size_t i)
+{
+	for (; l < m->nlevels; l++, i /= WORD_BITS) {
 		uint32_t *w = wlevel(b, m, l) + i / WORD_BITS;
 
 		*w &= ~((uint32_t)1 << (i % WORD_BITS));
 		if (*w != 0)
 			break;
 	}
+}
+
+/* Clears bit i; a word that becomes zero clears its bit one level up. */
+static inline void bm_clear(struct buddy *b, const struct bitmap *m, size_t i)
+{
+	uint32_t *w = wlevel(b, m, 0) + i / WORD_BITS;
+
+	*w &= ~((uint32_t)1 << (i % WORD_BITS));
+	if (*w == 0 && m->nlevels > 1)
+		bm_clear_from(b, m, 1, i / WORD_BITS);
+}
+
+/* The first set bit, or NONE: down from the top level's one word along
+ * the first non-zero words. */
+static size_t bm_first(const struct buddy *b, const struct bitmap *m)
+{
+	unsigned l = m->nlevels;
+	size_t i = 0;
+
+	if (l == 0 || rlevel(b, m, l - 1)[0] == 0)
+		return NONE;
+	while (l-- > 0)
+		i = i * WORD_BITS + __builtin_ctz(rlevel(b, m, l)[i]);
+	return i;
 }
 
 /* The first set bit at or after i, or NONE. Climbs while the rest of the
@@ -398,7 +433,7 @@ size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start)
 	k = choose_order(b, ceil_log2(min), ceil_log2(max));
 	if (k < 0 || (unsigned)k >= b->orders || b->nfree[k] == 0)
 		return 0;
-	s = bm_next(b, &b->freemap[k], 0) << k;	/* the lowest block */
+	s = bm_first(b, &b->freemap[k]) << k;	/* the lowest block */
 	pop_free(b, k, s);
 	used = max < block_size(k) ? max : block_size(k);
 	buddy_split(b, s, k, used);
@@ -432,6 +467,25 @@ static void free_block(struct buddy *b, size_t start, unsigned k)
 	//@ LAB 2 END
 }
 
+/* Is e the first unit at or after s that endmap has (an allocation that
+ * starts at s ends at e)? Within one or two words of the map, by masks;
+ * else bm_next. */
+static bool ends_at(const struct buddy *b, size_t s, size_t e)
+{
+	const uint32_t *w = rlevel(b, &b->endmap, 0);
+	size_t ws = s / WORD_BITS, we = e / WORD_BITS;
+	uint32_t below_e = ((uint32_t)1 << (e % WORD_BITS)) - 1;
+	uint32_t from_s = ~(uint32_t)0 << (s % WORD_BITS);
+
+	if (!((w[we] >> (e % WORD_BITS)) & 1))
+		return false;
+	if (ws == we)
+		return (w[ws] & from_s & below_e) == 0;
+	if (ws + 1 == we)
+		return (w[ws] & from_s) == 0 && (w[we] & below_e) == 0;
+	return bm_next(b, &b->endmap, s) == e;
+}
+
 /* The error buddy_free(b, start, count) must return, without changing
  * anything. */
 static int check_free(const struct buddy *b, size_t start, size_t count)
@@ -443,7 +497,7 @@ static int check_free(const struct buddy *b, size_t start, size_t count)
 	if (!bm_test(b, &b->startmap, start))
 		return free_block_at(b, start, &k) != NONE ? BUDDY_EDOUBLE
 							   : BUDDY_ENOTSTART;
-	if (count == 0 || bm_next(b, &b->endmap, start) != start + count - 1)
+	if (count == 0 || !ends_at(b, start, start + count - 1))
 		return BUDDY_ESIZE;
 	return BUDDY_OK;
 }
