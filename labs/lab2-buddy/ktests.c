@@ -69,9 +69,20 @@ static void check_free_block(void *arg, unsigned order, size_t start)
 		ktest_fail("free block at page %u (order %u) covers %s", start, order, why);
 }
 
+//@ LAB 8 BEGIN
+/* These are lab 2's tests: of the buddy, without the per-CPU page caches
+ * lab 8 puts in front of it (ppalloc.c). */
+static void plain_ppalloc(void)
+{
+	ppcache_enable(0);
+}
+//@ LAB 8 END
 KTEST(ppalloc_boot)
 {
 	struct ppstats st;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	ppstats(&st);
 	ppalloc_print();
@@ -93,6 +104,9 @@ KTEST(ppalloc_minmax)
 {
 	uintptr_t a = 1, b, c, d, e;
 	struct ppstats before, after;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	ppstats(&before);
 	printk("ppalloc_minmax: ppalloc(0, 1) = %u\n", ppalloc(0, 1, &a));
@@ -137,6 +151,9 @@ KTEST(ppalloc_exhaust)
 	struct ppstats before, st;
 	size_t n = 0, total = 0;
 	uintptr_t x = 7;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	ppstats(&before);
 	for (unsigned o = 0; o < buddy_orders(ppalloc_buddy()); o++)
@@ -167,6 +184,9 @@ KTEST(ppalloc_exhaust)
 KTEST(ppfree_double)
 {
 	uintptr_t a;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	KEXPECT_EQ(ppalloc(1, 1, &a), 1);
 	ppfree(a, 1);
@@ -177,6 +197,9 @@ KTEST(ppfree_double)
 KTEST(ppfree_wrong_size)
 {
 	uintptr_t a;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	KEXPECT_EQ(ppalloc(4, 4, &a), 4);
 	printk("ppfree_wrong_size: freeing 2 of 4 pages at 0x%08x\n", a);
@@ -186,6 +209,9 @@ KTEST(ppfree_wrong_size)
 KTEST(ppfree_not_start)
 {
 	uintptr_t a;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	KEXPECT_EQ(ppalloc(4, 4, &a), 4);
 	printk("ppfree_not_start: freeing 0x%08x\n", a + PAGE_SIZE);
@@ -195,6 +221,9 @@ KTEST(ppfree_not_start)
 KTEST(ppfree_kernel)
 {
 	uintptr_t a;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	/* The allocator works; only the kernel's pages are not its to free. */
 	KEXPECT_EQ(ppalloc(2, 2, &a), 2);
@@ -330,6 +359,9 @@ KTEST(ppalloc_choice)
 	static uintptr_t hold[256];
 	static size_t held[256];
 	unsigned n = 0;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	for (unsigned i = 0; i < sizeof(req) / sizeof(req[0]); i++)
 		check_choice(req[i][0], req[i][1]);
@@ -360,6 +392,9 @@ KTEST(buddy_top_merge)
 {
 	struct buddy *b;
 	size_t s1, s2, s3;
+	//@ LAB 8 BEGIN
+	plain_ppalloc();
+	//@ LAB 8 END
 
 	KEXPECT(buddy_meta_size(64) <= sizeof(small_meta));
 	b = buddy_init(small_meta, 64);

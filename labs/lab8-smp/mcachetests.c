@@ -9,6 +9,7 @@
 #include "kernel/ktest.h"
 #include "kernel/printk.h"
 #include "mm/malloc.h"
+#include "mm/ppalloc.h"
 
 static uint32_t seed = 12345;
 
@@ -101,4 +102,26 @@ KTEST(mcache_check)
 	KEXPECT(ms.pages == 16);	/* lab 6's one empty arena */
 	printk("mcache_check: 20000 steps checked with the caches on; trimmed to %u pages\n",
 	       ms.pages);
+}
+
+/* ---- ppalloc's single-page caches ---------------------------------------- */
+
+/* A page freed into this CPU's page magazine counts as free, comes back
+ * first, and freeing it twice is still a double free. */
+KTEST(ppcache_double_free)
+{
+	struct ppstats before, after;
+	uintptr_t a, b;
+
+	KEXPECT(ppalloc(1, 1, &a) == 1);
+	ppstats(&before);
+	ppfree(a, 1);
+	ppstats(&after);
+	KEXPECT(after.free == before.free + 1);
+	KEXPECT(ppcache_pages() >= 1);
+	KEXPECT(ppalloc(1, 1, &b) == 1);
+	KEXPECT(b == a);		/* a LIFO */
+	ppfree(b, 1);
+	printk("ppcache_double_free: freeing 0x%08x again (cached)\n", b);
+	ppfree(b, 1);
 }

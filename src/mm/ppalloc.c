@@ -19,6 +19,10 @@
 //@ LAB 7 BEGIN
 #include "kernel/lock.h"
 //@ LAB 7 END
+
+//@ LAB 8 BEGIN
+#include "kernel/cpu.h"
+//@ LAB 8 END
 #include "kernel/layout.h"
 #include "kernel/monitor.h"
 #include "kernel/multiboot.h"
@@ -50,6 +54,145 @@ extern char kernel_end[];
  * the memory layers (mmlock.h); takes no other lock. */
 static struct lock pp_lock = LOCK_INIT("ppalloc", MM_RANK_PPALLOC);
 //@ LAB 7 END
+
+//@ LAB 8 BEGIN
+/*
+ * Per-CPU caches of single pages (lab 8): ppalloc(1, 1) pops a page from
+ * this CPU's magazine and ppfree(p, 1) pushes one, with interrupts off and
+ * no lock; pp_lock is taken once per PP_BATCH pages, to refill an empty
+ * magazine from the buddy or to flush a full one into it. A cached page is
+ * allocated as far as the buddy knows; its bit in pp_cached says it is in
+ * a magazine, so a double free into the cache is still a double free, and
+ * ppstats counts it free. When the buddy cannot serve a request, this
+ * CPU's magazine is flushed and the other CPUs are asked to flush theirs.
+ */
+#define PP_MAG_MAX	32
+#define PP_BATCH	16
+
+struct ppcache {
+	uint32_t n;
+	uint32_t page[PP_MAG_MAX];	/* page numbers; the top is page[n - 1] */
+	volatile int flush_req;
+};
+
+static struct ppcache ppcaches[NCPU];
+static uint32_t *pp_cached;		/* a bit per page: in a magazine */
+static volatile uint32_t pp_ncached;	/* pages in all magazines */
+static int ppcache_on = 1;
+
+/* Marks page u cached; returns its bit's old value. */
+static int cached_set(uint32_t u)
+{
+	uint32_t bit = (uint32_t)1 << (u % 32);
+
+	return (__atomic_fetch_or(&pp_cached[u / 32], bit, __ATOMIC_SEQ_CST) & bit) != 0;
+}
+
+static void cached_clear(uint32_t u)
+{
+	__atomic_fetch_and(&pp_cached[u / 32], ~((uint32_t)1 << (u % 32)), __ATOMIC_SEQ_CST);
+}
+
+/* Gives the oldest `count` pages of c back to the buddy (pp_lock held). */
+static void ppcache_drain(struct ppcache *c, uint32_t count)
+{
+	uint32_t i;
+
+	if (count > c->n)
+		count = c->n;
+	for (i = 0; i < count; i++) {
+		cached_clear(c->page[i]);
+		buddy_free(phys, c->page[i], 1);
+	}
+	for (i = count; i < c->n; i++)
+		c->page[i - count] = c->page[i];
+	c->n -= count;
+	__atomic_fetch_sub(&pp_ncached, count, __ATOMIC_SEQ_CST);
+	c->flush_req = 0;
+}
+
+/* A page for ppalloc(1, 1) from this CPU's magazine, refilled from the
+ * buddy if empty; 0 and *u unchanged if there is none. */
+static int ppcache_get(uint32_t *u)
+{
+	struct ppcache *c;
+	size_t unit;
+	int got = 0;
+
+	irq_push();
+	c = &ppcaches[mycpu()->id];
+	if (c->n == 0 || c->flush_req) {
+		lock_acquire(&pp_lock);
+		if (c->flush_req)
+			ppcache_drain(c, c->n);
+		while (c->n < PP_BATCH && buddy_alloc(phys, 1, 1, &unit) == 1) {
+			c->page[c->n++] = (uint32_t)unit;
+			cached_set((uint32_t)unit);
+			__atomic_fetch_add(&pp_ncached, 1, __ATOMIC_SEQ_CST);
+		}
+		/* the lowest page on top: first handed out, as the buddy would */
+		for (uint32_t i = 0; i < c->n / 2; i++) {
+			uint32_t t = c->page[i];
+			c->page[i] = c->page[c->n - 1 - i];
+			c->page[c->n - 1 - i] = t;
+		}
+		lock_release(&pp_lock);
+	}
+	if (c->n > 0) {
+		*u = c->page[--c->n];
+		cached_clear(*u);
+		__atomic_fetch_sub(&pp_ncached, 1, __ATOMIC_SEQ_CST);
+		got = 1;
+	}
+	irq_pop();
+	return got;
+}
+
+/* ppfree(page u, 1) into this CPU's magazine; u passed buddy_check. */
+static void ppcache_put(uint32_t u)
+{
+	struct ppcache *c;
+
+	if (cached_set(u))
+		panic("ppfree(0x%08x, 1): %s", u << PAGE_SHIFT, buddy_strerror(BUDDY_EDOUBLE));
+	irq_push();
+	c = &ppcaches[mycpu()->id];
+	if (c->n == PP_MAG_MAX || c->flush_req) {
+		lock_acquire(&pp_lock);
+		ppcache_drain(c, c->flush_req ? c->n : PP_BATCH);
+		lock_release(&pp_lock);
+	}
+	c->page[c->n++] = u;
+	__atomic_fetch_add(&pp_ncached, 1, __ATOMIC_SEQ_CST);
+	irq_pop();
+}
+
+/* Memory pressure (pp_lock held): this CPU's pages back, the others asked. */
+static void ppcache_pressure(void)
+{
+	struct ppcache *mine = &ppcaches[mycpu()->id];
+
+	ppcache_drain(mine, mine->n);
+	for (int i = 0; i < NCPU; i++)
+		if (&ppcaches[i] != mine && ppcaches[i].n > 0)
+			ppcaches[i].flush_req = 1;
+}
+
+void ppcache_enable(int on)
+{
+	lock_acquire(&pp_lock);
+	if (!on)
+		for (int i = 0; i < NCPU; i++)
+			ppcache_drain(&ppcaches[i], ppcaches[i].n);	/* quiescent */
+	ppcache_on = on;
+	lock_release(&pp_lock);
+}
+
+size_t ppcache_pages(void)
+{
+	return pp_ncached;
+}
+//@ LAB 8 END
 
 /* Boot data: page-aligned memory after the kernel image, before any
  * allocator can hand out pages; reserved by ppalloc_boot_done. */
@@ -176,6 +319,11 @@ void ppalloc_init(void)
 	boot_open = 1;
 	phys_pages = top >> PAGE_SHIFT;
 	phys = buddy_init(boot_alloc(buddy_meta_size(phys_pages)), phys_pages);
+	//@ LAB 8 BEGIN
+	pp_cached = boot_alloc((phys_pages + 31) / 32 * 4);
+	for (size_t i = 0; i < (phys_pages + 31) / 32; i++)
+		pp_cached[i] = 0;
+	//@ LAB 8 END
 }
 
 void ppalloc_boot_done(void)
@@ -203,10 +351,28 @@ size_t ppalloc(size_t min_pages, size_t max_pages, uintptr_t *start_addr)
 
 	if (min_pages == 0 || min_pages > max_pages)
 		return 0;
+
+	//@ LAB 8 BEGIN
+	uint32_t u;
+
+	if (max_pages == 1 && ppcache_on && ppcache_get(&u)) {
+		*start_addr = (uintptr_t)u << PAGE_SHIFT;
+		return 1;
+	}
+	//@ LAB 8 END
+
 	//@ LAB 7 BEGIN
 	lock_acquire(&pp_lock);
 	//@ LAB 7 END
 	n = buddy_alloc(phys, min_pages, max_pages, &unit);
+
+	//@ LAB 8 BEGIN
+	if (n == 0 && pp_ncached > 0) {		/* memory pressure */
+		ppcache_pressure();
+		n = buddy_alloc(phys, min_pages, max_pages, &unit);
+	}
+	//@ LAB 8 END
+
 	//@ LAB 7 BEGIN
 	lock_release(&pp_lock);
 	//@ LAB 7 END
@@ -218,6 +384,21 @@ size_t ppalloc(size_t min_pages, size_t max_pages, uintptr_t *start_addr)
 void ppfree(uintptr_t start_addr, size_t n_pages)
 {
 	int err = BUDDY_ENOTSTART;
+
+	//@ LAB 8 BEGIN
+	/* Checked without the lock: only this allocation's own bits are read
+	 * when it is right (buddy_check); a wrong one is checked again below. */
+	if (n_pages == 1 && ppcache_on && (start_addr & (PAGE_SIZE - 1)) == 0 &&
+	    (start_addr >> PAGE_SHIFT) < phys_pages &&
+	    buddy_check(phys, start_addr >> PAGE_SHIFT, 1) == BUDDY_OK) {
+		ppcache_put(start_addr >> PAGE_SHIFT);
+		return;
+	}
+	if (n_pages == 1 && (start_addr & (PAGE_SIZE - 1)) == 0 &&
+	    (start_addr >> PAGE_SHIFT) < phys_pages && pp_cached[(start_addr >> PAGE_SHIFT) / 32] &
+	    ((uint32_t)1 << ((start_addr >> PAGE_SHIFT) % 32)))
+		panic("ppfree(0x%08x, %u): %s", start_addr, n_pages, buddy_strerror(BUDDY_EDOUBLE));
+	//@ LAB 8 END
 
 	//@ LAB 7 BEGIN
 	lock_acquire(&pp_lock);
@@ -238,6 +419,9 @@ void ppstats(struct ppstats *st)
 	//@ LAB 7 END
 	st->managed = phys_pages;
 	st->free = buddy_free_units(phys);
+	//@ LAB 8 BEGIN
+	st->free += pp_ncached;		/* cached pages are free ones */
+	//@ LAB 8 END
 	st->reserved = phys_reserved;
 	//@ LAB 7 BEGIN
 	lock_release(&pp_lock);

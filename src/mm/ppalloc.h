@@ -49,6 +49,15 @@ struct ppstats {
 void ppstats(struct ppstats *st);
 void ppalloc_print(void);	/* the [ppalloc] summary lines */
 const struct buddy *ppalloc_buddy(void);	/* for tests and debuggers */
+
+//@ LAB 8 BEGIN
+/* The per-CPU single-page caches in front of the buddy (lab 8, ppalloc.c):
+ * ppcache_enable(0) flushes them and turns them off (lab 2's tests test
+ * the buddy underneath so); ppcache_pages() is the pages they hold (free
+ * pages: ppstats counts them). */
+void ppcache_enable(int on);
+size_t ppcache_pages(void);
+//@ LAB 8 END
 //@ LAB 7 BEGIN
 /* buddy_for_each_free over the physical buddy, holding its lock (so the
  * walk sees one state even while other threads allocate). */
