@@ -266,7 +266,7 @@ $(BUILD)/host/bench_%: bench/bench_%.c $$(BENCH_SRCS_$$*) $(wildcard src/*/*.h)
 # the verdicts' figure) and on its own (median times of BENCHREPS
 # interleaved repeats), and prints every figure with its target and verdict.
 BENCHREPS ?= 5
-bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES))
+bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES)) kernel
 	@$(NEED) valgrind valgrind
 	@$(NEED) $(PYTHON) python3
 	@$(PYTHON) bench/bench.py $(BUILD) --reps $(BENCHREPS)

@@ -178,10 +178,59 @@ def buddy_figures(build, reps):
     print()
 
 
+def contention_figures(build):
+    """Boots the kernel with -smp 4 and test=alloc_contention (labs/lab8-smp/
+    mcachetests.c): lock waits per 10^5 operations, caches off then on."""
+    kernel = os.path.join(build, "kernel.elf")
+    facts = os.path.join(build, "strata_facts.py")
+    if not os.path.exists(kernel) or "alloc_contention" not in open(
+            os.path.join(os.path.dirname(__file__), "..", "labs", "lab8-smp",
+                         "mcachetests.c")).read():
+        return
+    cmd = [sys.executable, os.path.join(os.path.dirname(__file__), "..", "tools", "run-qemu"),
+           "--qemu", os.environ.get("QEMU", "qemu-system-i386"), "--facts", facts,
+           "--kernel", kernel, "--append", "test=alloc_contention",
+           "--console", "nographic", "--memory", "128M", "--cpus", "4"]
+    initrd = os.path.join(build, "user.ar")
+    if os.path.exists(initrd):
+        cmd[cmd.index("--append"):cmd.index("--append")] = ["--initrd", initrd]
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             timeout=300).stdout.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        out = ""
+    runs = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(
+        r"alloc_contention: (caches off|caches on):.*per 1e5 ops: heap (\d+), ppalloc (\d+)",
+        out)}
+    print("contention (labs/lab8-smp/mcachetests.c, -smp 4, 4 workers): lock acquisitions "
+          "that waited per 10^5 operations")
+    if "caches off" not in runs:
+        row("the run with the caches off", "-", "", "(no figures)", "MISS")
+        print()
+        return
+    off = runs["caches off"]
+    row("heap lock, caches off", "%d" % off[0], "", "(baseline)", "-")
+    row("ppalloc lock, caches off", "%d" % off[1], "", "(baseline)", "-")
+    if "caches on" not in runs:
+        why = re.search(r"(panic: [^\n]*|TEST alloc_contention: FAIL[^\n]*)", out)
+        row("the run with the caches on did not finish", "-", "", ">= 10x fewer", "MISS")
+        print("    (%s)" % (why.group(1) if why else "no output"))
+        print()
+        return
+    on = runs["caches on"]
+    for i, name in ((0, "heap"), (1, "ppalloc")):
+        r = off[i] / max(on[i], 1)
+        row("%s lock: caches off/on (%d -> %d)" % (name, off[i], on[i]), "%.0f" % r, "x",
+            ">= 10x", verdict(r, 10, at_most=False))
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--no-smp", action="store_true",
+                    help="skip the contention figures (QEMU -smp 4)")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("bench: valgrind is missing: sudo apt-get install valgrind"
@@ -194,6 +243,8 @@ def main():
             ran += 1
     if ran == 0:
         print("(this tree has no benchmarks yet: they come with labs 2 and 6)")
+    if not args.no_smp:
+        contention_figures(args.build)
     return 0
 
 

@@ -6,8 +6,12 @@
  */
 #include <stdint.h>
 
+#include "kernel/cpu.h"
 #include "kernel/ktest.h"
+#include "kernel/lock.h"
 #include "kernel/printk.h"
+#include "kernel/process.h"
+#include "lib/string.h"
 #include "mm/malloc.h"
 #include "mm/ppalloc.h"
 
@@ -124,4 +128,82 @@ KTEST(ppcache_double_free)
 	ppfree(b, 1);
 	printk("ppcache_double_free: freeing 0x%08x again (cached)\n", b);
 	ppfree(b, 1);
+}
+
+/* ---- contention: the allocators' locks with and without the caches ------ */
+
+#define CWORKERS	4
+#define CSTEPS		20000
+#define CLIVE		64
+
+static struct lock *known_lock(const char *name)
+{
+	for (struct lock *lk = lock_known(NULL); lk; lk = lock_known(lk))
+		if (strcmp(lk->name, name) == 0)
+			return lk;
+	return NULL;
+}
+
+/* malloc/free of 16..512 bytes and ppalloc/ppfree of single pages, as
+ * fast as it goes: the workload whose lock waits the caches are for. */
+static int churn(void *arg)
+{
+	void *p[CLIVE] = { 0 };
+	uintptr_t pg[CLIVE / 4] = { 0 };
+	uint32_t r = 1 + (uint32_t)(uintptr_t)arg * 7919;
+
+	for (int s = 0; s < CSTEPS; s++) {
+		r = r * 1103515245u + 12345u;
+		int i = (r >> 8) % CLIVE, j = (r >> 20) % (CLIVE / 4);
+
+		free(p[i]);
+		if ((p[i] = malloc(16 + (r >> 12) % 497)) == NULL)
+			return 1;
+		if (pg[j])
+			ppfree(pg[j], 1);
+		if (ppalloc(1, 1, &pg[j]) != 1)
+			return 1;
+	}
+	for (int i = 0; i < CLIVE; i++)
+		free(p[i]);
+	for (int j = 0; j < CLIVE / 4; j++)
+		if (pg[j])
+			ppfree(pg[j], 1);
+	return 0;
+}
+
+/* One run of the workers; prints each lock's waits per 10^5 operations
+ * (a malloc or free, a ppalloc or ppfree). */
+static void contention_run(const char *what)
+{
+	struct lock *heap = known_lock("heap"), *pp = known_lock("ppalloc");
+	uint32_t hs = heap->spins, ha = heap->acquires, ps = pp->spins, pa = pp->acquires;
+	struct thread *t[CWORKERS];
+	uint32_t ops = CWORKERS * CSTEPS * 2;	/* per allocator */
+	int v;
+
+	for (int i = 0; i < CWORKERS; i++)
+		KEXPECT((t[i] = thread_create("churn", churn, (void *)(uintptr_t)i)));
+	for (int i = 0; i < CWORKERS; i++) {
+		KEXPECT_EQ(thread_join(t[i], &v), 0);
+		KEXPECT_EQ(v, 0);
+	}
+	printk("alloc_contention: %s: heap lock %u acquisitions, %u waited; "
+	       "ppalloc lock %u acquisitions, %u waited; per 1e5 ops: heap %u, ppalloc %u\n",
+	       what, heap->acquires - ha, heap->spins - hs, pp->acquires - pa, pp->spins - ps,
+	       (heap->spins - hs) * 100 / (ops / 1000), (pp->spins - ps) * 100 / (ops / 1000));
+}
+
+/* make bench boots this with -smp 4 and reads the figures (bench/bench.py). */
+KTEST(alloc_contention)
+{
+	malloc_cache_enable(0);		/* (each takes its lock: both are known) */
+	ppcache_enable(0);
+	KEXPECT(known_lock("heap") != NULL && known_lock("ppalloc") != NULL);
+	printk("alloc_contention: %d CPU(s), %d workers x %d steps\n", ncpu, CWORKERS, CSTEPS);
+	contention_run("caches off");
+	malloc_cache_enable(1);
+	ppcache_enable(1);
+	contention_run("caches on");
+	KEXPECT(malloc_check() == 0);
 }
