@@ -6,6 +6,9 @@
 #include "kernel/monitor.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+//@ LAB 8 BEGIN
+#include "kernel/tlb.h"
+//@ LAB 8 END
 #include "kernel/x86.h"
 
 extern char kernel_end[];
@@ -152,8 +155,12 @@ void lock_acquire(struct lock *lk)
 	 * line shared while waiting. */
 	if (xchg(&lk->locked, 1) != 0) {
 		do {
-			while (lk->locked)
+			while (lk->locked) {
 				__asm__ volatile("pause");
+				//@ LAB 8 BEGIN
+				tlb_poll();	/* the holder may be waiting for us (tlb.h) */
+				//@ LAB 8 END
+			}
 		} while (xchg(&lk->locked, 1) != 0);
 		lk->spins++;	/* ours now: no other CPU writes it */
 	}
@@ -217,7 +224,13 @@ static const void *console_owner(void)
 
 void lock_console_setup(void)
 {
-	printk_set_owner(console_owner, 0);
+	void (*poll)(void) = 0;
+
+	//@ LAB 8 BEGIN
+	poll = tlb_poll;	/* a CPU waiting for the console still flushes */
+	//@ LAB 8 END
+
+	printk_set_owner(console_owner, poll);
 }
 
 MONITOR_COMMAND(locks, "the kernel's static locks: rank, acquisitions, how many waited")

@@ -39,6 +39,7 @@
 //@ LAB 8 BEGIN
 #include "kernel/cpu.h"
 #include "kernel/smp.h"
+#include "kernel/tlb.h"
 //@ LAB 8 END
 
 extern char kernel_start[], kernel_end[];
@@ -97,6 +98,7 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
 	//@ LAB 7 END
 
 	//@ LAB 8 BEGIN
+	tlb_init();		/* the shootdown IPI's handler, before any AP starts */
 	smp_init();		/* CPUs, LAPIC timers (instead of the PIT), IOAPIC, APs */
 	//@ LAB 8 END
 

@@ -15,6 +15,9 @@
 #include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/thread.h"
+//@ LAB 8 BEGIN
+#include "kernel/tlb.h"
+//@ LAB 8 END
 #include "mm/ppalloc.h"
 #include "mm/vpalloc.h"
 #include "mm/kvmalloc.h"
@@ -340,6 +343,12 @@ void process_kill(struct process *p, int status)
  * ppalloc(1, 1) (process.h). */
 static void free_user_pages(struct pagedir *pd)
 {
+	//@ LAB 8 BEGIN
+	/* Its threads are gone, but a CPU still finishing the last one's exit
+	 * may have pd loaded: it flushes (all of it) before a page is freed. */
+	tlb_shootdown(pd->phys, 0, USER_PDES * 1024);
+	//@ LAB 8 END
+
 	for (unsigned i = 0; i < USER_PDES; i++) {
 		uint32_t *table = pd->vpdes[i].table;
 		if (!table)

@@ -25,17 +25,27 @@
 static struct lock kv_lock = LOCK_INIT("kvmalloc", MM_RANK_KVMALLOC);
 //@ LAB 7 END
 
-/* Unmaps and frees the physical pages behind [va, va + n pages). */
+#define RELEASE_BATCH	16	/* pages unmapped by one map_mem call */
+
+/* Unmaps and frees the physical pages behind [va, va + n pages): up to
+ * RELEASE_BATCH pages per map_mem call, so that a multi-page kvfree costs
+ * one TLB shootdown per batch (lab 8), not one per page. */
 static void release_pages(uintptr_t va, size_t n)
 {
-	uintptr_t pa;
+	uintptr_t pa[RELEASE_BATCH];
 	uint32_t flags;
 
-	for (size_t i = 0; i < n; i++, va += PAGE_SIZE) {
-		if (vm_translate(NULL, va, &pa, &flags) < 0)
-			panic("kvfree: page 0x%08x is not mapped", va);
-		map_mem(NULL, 0, va, 1, 0);
-		ppfree(pa, 1);
+	while (n) {
+		size_t k = n < RELEASE_BATCH ? n : RELEASE_BATCH;
+
+		for (size_t i = 0; i < k; i++)
+			if (vm_translate(NULL, va + i * PAGE_SIZE, &pa[i], &flags) < 0)
+				panic("kvfree: page 0x%08x is not mapped", va + i * PAGE_SIZE);
+		map_mem(NULL, 0, va, k, 0);
+		for (size_t i = 0; i < k; i++)
+			ppfree(pa[i], 1);
+		va += k * PAGE_SIZE;
+		n -= k;
 	}
 }
 

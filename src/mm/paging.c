@@ -26,6 +26,9 @@
 #include "kernel/monitor.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+//@ LAB 8 BEGIN
+#include "kernel/tlb.h"
+//@ LAB 8 END
 #include "lib/string.h"
 //@ LAB 7 BEGIN
 #include "mm/mmlock.h"
@@ -166,6 +169,9 @@ static void free_kernel_table(unsigned pdi)
 	} while (pd != &init_pd);
 	kvpd[pdi - USER_PDES].table = NULL;
 	invlpg((uintptr_t)window(pdi));
+	//@ LAB 8 BEGIN
+	tlb_shootdown(0, (uintptr_t)window(pdi), 1);	/* every CPU, before the free */
+	//@ LAB 8 END
 	ppfree(pa, 1);
 }
 
@@ -200,6 +206,11 @@ static void free_user_table(struct pagedir *pd, unsigned pdi)
 	pd->vpdes[pdi].table = NULL;
 	if (pd == active_pd())
 		invlpg((uintptr_t)window(pdi));
+	//@ LAB 8 BEGIN
+	/* The CPUs running in pd may cache the PDE (an invlpg anywhere drops
+	 * cached PDEs, SDM vol. 3, 4.10.4.1) or the table's window page. */
+	tlb_shootdown(pd->phys, (uintptr_t)window(pdi), 1);
+	//@ LAB 8 END
 	map_mem(NULL, 0, va, 1, 0);
 	vpfree(NULL, va, 1);
 	ppfree(pa, 1);
@@ -256,6 +267,52 @@ static int check_range(struct pagedir *pd, uintptr_t physical, uintptr_t virtual
 	return 0;
 }
 
+//@ LAB 8 BEGIN
+/* The pages of a map_mem call whose present PTE it changes: other CPUs may
+ * hold them in their TLBs. n_pages is 0 when there are none. */
+struct stale {
+	uint32_t cr3;		/* tlb_shootdown's: 0 for kernel pages */
+	uintptr_t first;
+	size_t n_pages;
+};
+
+/* Which PTEs that map_mem(pd, physical, virtual, n_pages, flags) is about
+ * to write replace a present entry by another value: unmapped, write or
+ * user access taken away, another page. (Giving more access counts too: a
+ * CPU with the old entry would take a spurious fault.) */
+static struct stale stale_range(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
+				size_t n_pages, int flags)
+{
+	struct stale s = { is_kernel(virtual) ? 0 : pd->phys, 0, 0 };
+	uintptr_t last = 0;
+
+	for (size_t i = 0; i < n_pages; i++) {
+		uintptr_t va = virtual + i * PAGE_SIZE;
+		uint32_t *table = table_of(pd, va), old, new;
+
+		if (!table || !((old = table[PTE_INDEX(va)]) & PTE_PRESENT))
+			continue;
+		new = (flags & PTE_PRESENT) ? (physical + i * PAGE_SIZE) | (flags & PTE_ALLOWED) : 0;
+		if ((old & ~(PTE_ACCESSED | PTE_DIRTY)) == new)
+			continue;
+		if (!s.n_pages)
+			s.first = va;
+		last = va;
+		s.n_pages = ((last - s.first) >> PAGE_SHIFT) + 1;
+	}
+	return s;
+}
+
+/* map_mem's last act (a cleanup handler: it runs as map_mem returns, after
+ * its PTE writes): the other CPUs flush the stale pages, so that the caller
+ * may free them. (This CPU's TLB is the loop's job: it invlpgs each page.) */
+static void shootdown_on_return(struct stale *s)
+{
+	if (s->n_pages)
+		tlb_shootdown_others(s->cr3, s->first, s->n_pages);
+}
+//@ LAB 8 END
+
 int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
 	    size_t n_pages, int flags)
 {
@@ -274,6 +331,11 @@ int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
 		if (err)
 			return err;
 	}
+	//@ LAB 8 BEGIN
+	struct stale stale __attribute__((cleanup(shootdown_on_return))) =
+		stale_range(pd, physical, virtual, n_pages, flags);
+	//@ LAB 8 END
+
 	//@ LAB 4 BEGIN
 	for (size_t i = 0; i < n_pages; i++) {
 		uintptr_t va = virtual + i * PAGE_SIZE;
