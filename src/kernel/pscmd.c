@@ -1,5 +1,6 @@
 //@ LAB 7 FILE
-/* The monitor's ps command: processes, then threads. */
+/* The monitor's ps command: processes, then threads (lab 8: a running
+ * thread's state names its CPU, running:N). */
 #include "kernel/cpu.h"
 #include "kernel/layout.h"
 #include "kernel/lock.h"
@@ -23,6 +24,13 @@ static void print_thread(struct thread *t)
 		snprintf(state, sizeof(state), "blocked:%s", t->waiting->name);
 	else
 		snprintf(state, sizeof(state), "%s", thread_state_name(t->state));
+
+	//@ LAB 8 BEGIN
+	/* Lab 8: a running thread runs on one CPU (the one whose current it is). */
+	for (int i = 0; i < ncpu && t->state == THREAD_RUNNING; i++)
+		if (cpus[i].current == t)
+			snprintf(state, sizeof(state), "running:%d", i);
+	//@ LAB 8 END
 	printk("  %3d %4d %-13s %-16s 0x%08x-0x%08x %u", t->tid, t->process->pid, state,
 	       t->name, t->stack, t->stack + t->stack_pages * PAGE_SIZE, t->ticks);
 	if (t->ustack_top)	/* a user thread: its user stack (lab 7 part 2) */
