@@ -10,7 +10,9 @@ strata-bt say; then it lets the kernel go on and checks that the kernel's own
 make qemu-gdb is not running. From lab 2 on, strata-buddy is checked against
 the kernel's [ppalloc] line; from lab 6 on, strata-heap against malloc_stress's
 live blocks and against the header malloc_corrupt_header overwrites; from
-lab 7 on, strata-threads and strata-bt TID at a moment of test=preempt.
+lab 7 on, strata-threads and strata-bt TID at a moment of test=preempt;
+from lab 8 on, strata-cpus, and strata-threads reading each running thread
+from its own vCPU, on -smp 6,sockets=2,cores=3 (test=smp_boot).
 
 Run by `make test` as `python3 tools/gdb/test_gdb.py`. Needs build/kernel.elf
 (runs `make kernel` if it is missing), qemu-system-i386 and gdb. Each case
@@ -94,7 +96,7 @@ def kernel_symbols():
 class Qemu:
     """The kernel halted in QEMU, waiting for GDB, as `make qemu-gdb` runs it."""
 
-    def __init__(self, test, workdir, initrd=None):
+    def __init__(self, test, workdir, initrd=None, cpus=None):
         self.serial = os.path.join(workdir, "serial-%s.txt" % test)
         self.log = os.path.join(workdir, "qemu-%s.log" % test)
         portfile = os.path.join(workdir, "port-%s" % test)
@@ -104,7 +106,7 @@ class Qemu:
             self.proc = subprocess.Popen(
                 [sys.executable, GDBPORT, portfile] + qemu_argv(
                     QEMU, facts=FACTS, kernel=KERNEL, cmdline="test=%s" % test, initrd=initrd,
-                    memory=DEFAULTS["memory"], cpus=DEFAULTS["cpus"], console="file",
+                    memory=DEFAULTS["memory"], cpus=cpus or DEFAULTS["cpus"], console="file",
                     serial_file=self.serial, halted=True),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
@@ -751,6 +753,54 @@ def no_qemu_case():
 
 SYMS = None	# the kernel's text symbols (kernel_symbols), loaded by main
 WORKDIR = None	# a temporary folder for the runs' serial output and logs
+def cpus_case(workdir):
+    """strata-cpus lists every CPU with its APIC ID (non-contiguous with
+    sockets=2,cores=3) and the eip of its own vCPU; strata-threads reads the
+    running thread from its CPU's vCPU whichever GDB thread is selected
+    (lab 8 on)."""
+    name = "cpus"
+    qemu = Qemu("smp_boot", workdir, cpus="6,sockets=2,cores=3")
+    try:
+        output = strata_session(name, qemu, "break ktest_smp_boot", "continue", "strata-cpus",
+                                "info threads", "thread 3", "strata-cpus", "strata-threads",
+                                "strata-bt 1")
+        if output is None:
+            return
+        first, _, second = output.partition("[Switching to thread 3")
+        rows = re.findall(r"^([ *])\s+(\d+)\s+(\d+) (online|off)\s+(\d+) (.*?)\s+(\d+)\s+"
+                          r"(0x[0-9a-f]{8}) (\S+)", first, re.M)
+        ok = check("%s: strata-cpus: 6 CPUs, 6 vCPUs" % name,
+                   re.search(r"^strata-cpus: 6 CPUs in use, 6 vCPUs in GDB$", first, re.M)
+                   is not None and len(rows) == 6, repr(rows))
+        ok &= check("%s: APIC IDs 0 1 2 4 5 6, every CPU online, GDB threads 1-6" % name,
+                    [(int(r[1]), int(r[2]), r[3], int(r[6])) for r in rows] ==
+                    [(0, 0, "online", 1), (1, 1, "online", 2), (2, 2, "online", 3),
+                     (3, 4, "online", 4), (4, 5, "online", 5), (5, 6, "online", 6)], repr(rows))
+        ok &= check("%s: CPU 0 (selected) runs main, its vCPU at ktest_smp_boot" % name,
+                    rows[:1] and rows[0][0] == "*" and rows[0][5] == "1 'main'"
+                    and rows[0][8].startswith("ktest_smp_boot+"), repr(rows[:1]))
+        ok &= check("%s: the APs' vCPUs are elsewhere (not in ktest_smp_boot)" % name,
+                    len(rows) == 6 and all(not r[8].startswith("ktest_smp_boot") for r in rows[1:]),
+                    repr(rows[1:]))
+        ok &= check("%s: info threads shows the 6 vCPUs" % name,
+                    len(re.findall(r"Thread 1\.\d+ \(CPU#\d", first)) == 6)
+        marked = re.findall(r"^\*\s+(\d+)\s+\d+ (?:online|off)", second, re.M)
+        ok &= check("%s: after `thread 3`, strata-cpus marks CPU 2" % name, marked == ["2"],
+                    repr(marked))
+        ok &= check("%s: strata-threads reads main from CPU 0's vCPU, not the selected one" % name,
+                    re.search(r"^strata-threads: \d+ threads, running: 1 'main' on cpu 0$", second,
+                              re.M) is not None and
+                    re.search(r"^\*\s+1\s+0 running:0\s+main\s+0x[0-9a-f]{8} ktest_smp_boot\s",
+                              second, re.M) is not None)
+        ok &= check("%s: strata-bt 1 walks main on CPU 0 from another vCPU" % name,
+                    "strata-bt: thread 1 'main' is running on cpu 0" in second and
+                    re.findall(r"^#\d+\s+0x[0-9a-f]{8} ([A-Za-z_]\w*)",
+                               second[second.find("strata-bt: thread 1"):], re.M)[:2] ==
+                    ["ktest_smp_boot", "kernel_main"])
+        if not ok:
+            show(output)
+    finally:
+        qemu.kill()
 
 
 class GdbWorkflow(unittest.TestCase):
@@ -816,6 +866,10 @@ class GdbWorkflow(unittest.TestCase):
         self.case("user-pf-user_read", user_pf_case, "user_read", WORKDIR,
                   "write kernel not-present", ("ucopy_insn", "uentry.S"), True,
                   r"^input: read into a fresh stack buffer: 11: 'line three'$")
+
+    def test_cpus(self):
+        self.need("ktest_smp_boot", 8)
+        self.case("cpus", cpus_case, WORKDIR)
 
     def test_gdbinit(self):
         self.case("gdbinit", gdbinit_case, SYMS, WORKDIR)

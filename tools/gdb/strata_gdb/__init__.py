@@ -10,6 +10,8 @@
     heap      strata-heap (lab 6 on; heap_walk reads the heap)
     threads   strata-threads, strata-bt TID (lab 7 on)
     user      strata-user PROG (lab 7 on)
+    cpus      strata-cpus (lab 8 on); strata-threads reads each running
+              thread from its CPU's vCPU
 
 Every command prints a first line starting with its own name, so the output
 can be grepped (tools/gdb/test_gdb.py does). The helpers only read the
@@ -42,7 +44,11 @@ OPTIONAL = (("buddy", "  strata-buddy [EXPR]         free blocks per order of pp
             ("threads", "  strata-threads              list the threads, their state and saved "
              "eip/esp\n  strata-bt TID [MAX]         backtrace of thread TID, running or not\n"),
             ("user", "  strata-user PROG            load the symbols of user program PROG (a stop "
-             "in user mode does it)\n"))
+             "in user mode does it)
+"),
+            ("cpus", "  strata-cpus                 list the CPUs: APIC ID, ticks, thread, vCPU eip, "
+             "locks
+"))
 loaded = set()
 
 

@@ -15,8 +15,10 @@
 # saved eip is context->eip, its saved esp is the address just above that
 # frame (context + 20, where switch_threads returns), and the ebp chain from
 # context->ebp is its call stack. A new thread's frame says eip =
-# thread_start, ebp = 0. The running thread (cpus[0].current) is read from
-# the live registers.
+# thread_start, ebp = 0. A running thread (cpus[k].current for each CPU k
+# in use: ncpu of them from lab 8 on, else cpus[0] alone) is read from the
+# live registers: from lab 8 on those of vCPU k (cpus.py: GDB shows each
+# vCPU as a thread), and its state says its CPU, running:k.
 #
 # A module of the strata_gdb package (tools/gdb/strata.py loads it when a
 # branch has it: lab 7 on).
@@ -39,9 +41,29 @@ def eval_expr(expr):
                           "process_init?" % (expr, e))
 
 
-def current():
-    """Address of the running thread (cpus[0].current), or 0."""
-    return int(eval_expr("cpus[0].current"))
+try:	# lab 8 on: the registers of another vCPU
+    from .cpus import vcpu_registers
+except ImportError:
+    vcpu_registers = None
+
+
+def ncpus():
+    """The CPUs in use: ncpu from lab 8 on, else 1."""
+    try:
+        return max(1, int(gdb.parse_and_eval("ncpu")))
+    except gdb.error:
+        return 1
+
+
+def running():
+    """{address of a running thread: its CPU} (cpus[k].current)."""
+    eval_expr("cpus[0].current")
+    found = {}
+    for k in range(ncpus()):
+        t = int(gdb.parse_and_eval("cpus[%d].current" % k))
+        if t:
+            found[t] = k
+    return found
 
 
 def thread_list():
@@ -57,10 +79,14 @@ def thread_list():
     return threads
 
 
-def thread_state(t):
+def thread_state(t, cpu=None):
+    """Its state; for a blocked thread the wait queue (blocked:join), for
+    a running one on a machine of several CPUs its CPU (running:1)."""
     state = str(t["state"]).replace("THREAD_", "").lower()
     if state == "blocked" and int(t["waiting"]) != 0:
         state += ":" + t["waiting"]["name"].string()
+    if state == "running" and cpu is not None and ncpus() > 1:
+        state += ":%d" % cpu
     return state
 
 
@@ -87,12 +113,22 @@ def thread_frame_line(n, pc, is_return_address):
     return "#%-2d 0x%08x %s%s" % (n, pc, symbol(pc), source(pc, is_return_address))
 
 
-def saved(t, running):
-    """(eip, esp) of thread t: live registers for the running one, else the
-    ones its saved context gives."""
-    if running:
-        frame = gdb.selected_frame()
-        return int(frame.read_register("eip")), int(frame.read_register("esp"))
+def live(cpu, names=("eip", "esp")):
+    """The registers of the vCPU of CPU cpu (lab 8), else the selected
+    frame's."""
+    if vcpu_registers is not None and cpu is not None:
+        regs = vcpu_registers(cpu, names)
+        if regs is not None:
+            return regs
+    frame = gdb.selected_frame()
+    return tuple(int(frame.read_register(n)) & 0xFFFFFFFF for n in names)
+
+
+def saved(t, is_running, cpu=None):
+    """(eip, esp) of thread t: live registers for a running one (those of
+    its CPU's vCPU), else the ones its saved context gives."""
+    if is_running:
+        return live(cpu)
     ctx = int(t["context"])
     if ctx == 0:
         return None, None
@@ -105,35 +141,39 @@ class StrataThreadsCommand(gdb.Command):
 Usage: strata-threads
 
 One line per thread on all_threads (newest first): tid, pid, state (for a
-blocked thread, the name of the wait queue it sleeps on), name, saved eip
-(symbolized) and esp, and its kernel stack. For a thread that is not running
-they come from the struct context switch_threads left on its stack; for the
-running thread (marked *) from the live registers."""
+blocked thread, the name of the wait queue it sleeps on; for a running one
+with several CPUs, its CPU: running:1), name, saved eip (symbolized) and
+esp, and its kernel stack. For a thread that is not running they come from
+the struct context switch_threads left on its stack; for a running thread
+(marked *) from the live registers of the vCPU that runs it."""
 
     def __init__(self):
         super().__init__("strata-threads", gdb.COMMAND_STATUS)
 
     @reported("strata-threads")
     def invoke(self, arg, from_tty):
-        cur = current()
+        on = running()
         threads = thread_list()
-        running = [t for t in threads if int(t.address) == cur]
+        now = sorted(((on[int(t.address)], t) for t in threads if int(t.address) in on),
+                     key=lambda x: x[0])
+        several = ncpus() > 1
         out("strata-threads: %d thread%s, running: %s" % (
             len(threads), "" if len(threads) == 1 else "s",
-            "%d '%s'" % (int(running[0]["tid"]), running[0]["name"].string())
-            if running else "none"))
+            ", ".join("%d '%s'%s" % (int(t["tid"]), t["name"].string(),
+                                     " on cpu %d" % k if several else "")
+                      for k, t in now) or "none"))
         out("  %4s %4s %-14s %-16s %-36s %-10s %s" % ("TID", "PID", "STATE", "NAME",
                                                       "SAVED EIP", "SAVED ESP", "STACK"))
         for t in threads:
-            is_cur = int(t.address) == cur
-            eip, esp = saved(t, is_cur)
+            cpu = on.get(int(t.address))
+            eip, esp = saved(t, cpu is not None, cpu)
             lo = int(t["stack"])
             hi = lo + int(t["stack_pages"]) * 4096
             where = "%-36s %-10s" % ("(none)", "") if eip is None else \
                 "%-36s 0x%08x" % ("0x%08x %s" % (eip, symbol(eip)), esp)
             out("%s %4d %4d %-14s %-16s %s 0x%08x-0x%08x" % (
-                "*" if is_cur else " ", int(t["tid"]), int(t["process"]["pid"]), thread_state(t),
-                t["name"].string(), where, lo, hi))
+                "*" if cpu is not None else " ", int(t["tid"]), int(t["process"]["pid"]),
+                thread_state(t, cpu), t["name"].string(), where, lo, hi))
 
 
 class StrataThreadsBtCommand(gdb.Command):
@@ -159,16 +199,23 @@ the interrupted eip and ebp. MAX frames (default 64)."""
             return self.plain(64)
         tid = int(args[0], 0)
         limit = int(args[1], 0) if len(args) > 1 else 64
-        cur = current()
+        on = running()
         for t in thread_list():
             if int(t["tid"]) == tid:
                 break
         else:
             raise StrataError("no thread %d on all_threads (strata-threads lists them)" % tid)
-        if int(t.address) == cur:
+        cpu = on.get(int(t.address))
+        if cpu is not None and (vcpu_registers is None or ncpus() == 1 or
+                                cpu == selected_cpu()):
             out("strata-bt: thread %d '%s' is running: its live frames" % (
                 tid, t["name"].string()))
             return self.plain(limit)
+        if cpu is not None:	# on another CPU: from its vCPU's eip and ebp
+            eip, ebp = live(cpu, ("eip", "ebp"))
+            out("strata-bt: thread %d '%s' is running on cpu %d: from its vCPU's eip and ebp"
+                % (tid, t["name"].string(), cpu))
+            return self.walk(eip, ebp, limit, False)
         ctx = int(t["context"])
         if ctx == 0:
             raise StrataError("thread %d has no saved context" % tid)
@@ -207,6 +254,12 @@ the interrupted eip and ebp. MAX frames (default 64)."""
                     n += 1
                 next_ebp = int(frame["ebp"])
             ebp = next_ebp
+
+
+def selected_cpu():
+    """The CPU of the selected GDB thread (vCPU lwp - 1), or None."""
+    t = gdb.selected_thread()
+    return None if t is None else (t.ptid[1] or t.num) - 1
 
 
 def symbol_addr(name):
