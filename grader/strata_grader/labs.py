@@ -281,7 +281,7 @@ def _add_reruns(lab, decls, by_number):
                 lab, name, r.get("points", t.points), t.trace_file, cmdline=t.cmdline,
                 boot=t.boot, memory=t.memory, cpus=r.get("cpus", t.cpus),
                 qemu_args=t.qemu_args + list(r.get("qemu_args", [])),
-                timeout=t.timeout * r.get("timeout_factor", 1), rerun_of=t,
+                timeout=t.timeout * r.get("timeout_factor", 1), rerun_of=t, given=t.given,
                 expect_first=list(r.get("expect", [])),
                 where="%s (%s: %s again)" % (where, name, t.id)))
 

@@ -79,6 +79,9 @@ SESSIONS = [
     ("handouts/lab7-threads.md", 7, "test=yield_order", "(gdb) break yielder", 4, {}),
     # A user program's stack-growth fault: the programs' archive as -initrd.
     ("handouts/lab7-threads.md", 7, "test=user_stack", "(gdb) strata-pf", 3, {"initrd": True}),
+    # Stopped on an AP's vCPU: every CPU is halted while GDB holds QEMU.
+    ("handouts/lab8-smp.md", 8, "test=smp_boot", "(gdb) break ktest_smp_boot", 3,
+     {"cpus": "4"}),
     ("tools/gdb/README.md", 0, "test=pf_read", "(gdb) strata-pf", 1, {}),
     ("tools/gdb/README.md", 0, "test=pf_read", "(gdb) walk &kernel_main", 2,
      {"pre": ["strata-pf"]}),
@@ -156,14 +159,14 @@ def tree_for(lab, patch, cache):
     return tree
 
 
-def run_gdb(tree, cmdline, mem, pre, commands, initrd=False):
+def run_gdb(tree, cmdline, mem, pre, commands, initrd=False, cpus="1"):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     qemu = subprocess.Popen(
         ["qemu-system-i386", "-kernel", "build/kernel.elf", "-append", cmdline, "-nographic",
-         "-m", mem, "-smp", "1", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+         "-m", mem, "-smp", cpus, "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
          "-S", "-gdb", "tcp:127.0.0.1:%d" % port]
         + (["-initrd", "build/user.ar"] if initrd else []),
         cwd=tree, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -239,7 +242,7 @@ def main(argv=None):
                         if l.startswith("(gdb) ")]
             tree = tree_for(lab, o.get("patch"), cache)
             real = run_gdb(tree, cmdline, o.get("mem", "128M"), o.get("pre", []), commands,
-                           o.get("initrd", False))
+                           o.get("initrd", False), o.get("cpus", "1"))
             if opts.verbose:
                 print("\n".join(real))
             new, problems = match(lines, spans, real)
