@@ -2,7 +2,9 @@
 /* threads: user threads share memory, processes do not; exit while a
  * thread still spins ends the whole process. "below": a thread writing
  * below its stack range is killed; "joinrace": two joiners of one thread;
- * "stackexit": a thread's stack pages come back at its exit. */
+ * "stackexit": a thread's stack pages come back at its exit; "spinners":
+ * four threads spin until the process is killed (lab 8 kills it while they
+ * run on other CPUs). */
 #include "user/lib/ulib.h"
 
 #define N	4
@@ -129,6 +131,11 @@ int main(int argc, char **argv)
 		return join_race();
 	if (argc > 1 && strcmp(argv[1], "stackexit") == 0)
 		return stack_at_exit();
+	if (argc > 1 && strcmp(argv[1], "spinners") == 0) {	/* lab 8: killed from outside */
+		for (int i = 0; i < N - 1; i++)
+			thread_create(spinner, NULL);
+		spinner(NULL);
+	}
 	if (argc > 1 && strcmp(argv[1], "spinexit") == 0) {
 		thread_create(spinner, NULL);
 		printf("threads: exit with a thread still spinning\n");
