@@ -767,7 +767,7 @@ def cpus_case(workdir):
         if output is None:
             return
         first, _, second = output.partition("[Switching to thread 3")
-        rows = re.findall(r"^([ *])\s+(\d+)\s+(\d+) (online|off)\s+(\d+) (.*?)\s+(\d+)\s+"
+        rows = re.findall(r"^([ *])\s+(\d+)\s+(\d+) (online|off)\s+()(.*?)\s+(\d+)\s+"
                           r"(0x[0-9a-f]{8}) (\S+)", first, re.M)
         ok = check("%s: strata-cpus: 6 CPUs, 6 vCPUs" % name,
                    re.search(r"^strata-cpus: 6 CPUs in use, 6 vCPUs in GDB$", first, re.M)

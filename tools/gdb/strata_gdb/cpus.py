@@ -1,9 +1,9 @@
 #@ LAB 8 FILE
 # GDB helpers for Strata's CPUs (lab 8: src/kernel/cpu.h, smp.c, lock.c).
 #
-#   strata-cpus      every CPU in use: id, APIC ID, online, LAPIC ticks, the
-#                    thread it runs, where its vCPU is (eip, symbolized),
-#                    the GDB thread that is that vCPU, and the locks it holds
+#   strata-cpus      every CPU in use: id, APIC ID, online, the thread it
+#                    runs, the GDB thread that is its vCPU, where that vCPU
+#                    is (eip, symbolized), the locks it holds, LAPIC ticks
 #
 # QEMU's gdbstub shows each vCPU as a GDB thread: vCPU k (QEMU's CPU index,
 # which is Strata's cpus[] index, since both number the CPUs in MADT order)
@@ -76,9 +76,9 @@ class StrataCpusCommand(gdb.Command):
 Usage: strata-cpus
 
 One line per CPU in use (cpus[0 .. ncpu)): its id, APIC ID, whether it is
-online, its LAPIC timer's ticks, the thread it runs (cpus[i].current),
-the eip of its vCPU (GDB thread N: `thread N` selects it) and the locks it
-holds, innermost last. The CPU of the selected GDB thread is marked *."""
+online, the thread it runs (cpus[i].current), the eip of its vCPU (GDB
+thread N: `thread N` selects it), the locks it holds (innermost last) and
+its LAPIC timer's ticks. The CPU of the selected GDB thread is marked *."""
 
     def __init__(self):
         super().__init__("strata-cpus", gdb.COMMAND_STATUS)
@@ -90,8 +90,8 @@ holds, innermost last. The CPU of the selected GDB thread is marked *."""
         sel = gdb.selected_thread()
         out("strata-cpus: %d CPU%s in use, %d vCPU%s in GDB" % (
             n, "" if n == 1 else "s", len(threads), "" if len(threads) == 1 else "s"))
-        out("  %3s %4s %-7s %8s %-20s %-6s %-30s %s" % ("CPU", "APIC", "STATE", "TICKS",
-                                                      "THREAD", "GDB", "EIP", "LOCKS"))
+        out("  %3s %4s %-7s %-20s %-6s %-30s %-12s %s" % ("CPU", "APIC", "STATE", "THREAD",
+                                                         "GDB", "EIP", "LOCKS", "TICKS"))
         for k in range(n):
             c = eval_expr("cpus[%d]" % k)
             cur = int(c["current"])
@@ -101,11 +101,11 @@ holds, innermost last. The CPU of the selected GDB thread is marked *."""
             eip = "(no vCPU)" if regs is None else "0x%08x %s" % (regs[0], symbolize(regs[0]))
             gt = threads.get(k)
             locks = held_locks(k)
-            out("%s %3d %4d %-7s %8d %-20s %-6s %-30s %s" % (
+            out("%s %3d %4d %-7s %-20s %-6s %-30s %-12s %d" % (
                 "*" if gt is not None and sel is not None and gt.num == sel.num else " ",
                 int(c["id"]), int(c["apic_id"]), "online" if int(c["online"]) else "off",
-                int(c["ticks"]), who, "-" if gt is None else str(gt.num), eip,
-                "?" if locks is None else (" ".join(locks) or "-")))
+                who, "-" if gt is None else str(gt.num), eip,
+                "?" if locks is None else (" ".join(locks) or "-"), int(c["ticks"])))
 
 
 def load(plain_bt=None):
