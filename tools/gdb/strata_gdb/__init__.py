@@ -44,11 +44,9 @@ OPTIONAL = (("buddy", "  strata-buddy [EXPR]         free blocks per order of pp
             ("threads", "  strata-threads              list the threads, their state and saved "
              "eip/esp\n  strata-bt TID [MAX]         backtrace of thread TID, running or not\n"),
             ("user", "  strata-user PROG            load the symbols of user program PROG (a stop "
-             "in user mode does it)
-"),
+             "in user mode does it)\n"),
             ("cpus", "  strata-cpus                 list the CPUs: APIC ID, ticks, thread, vCPU eip, "
-             "locks
-"))
+             "locks\n"))
 loaded = set()
 
 
