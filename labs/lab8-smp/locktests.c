@@ -456,16 +456,26 @@ KTEST(alloc_stress)
  * trace forbids a line with two workers' marks or a line that starts with
  * a mark (the rest of someone's line).
  */
+static volatile int printers_ready;
+
 static int line_printer(void *arg)
 {
 	int w = (int)(uintptr_t)arg;
 
+	/* Start together, so that the other CPUs have picked some up. */
+	__atomic_fetch_add(&printers_ready, 1, __ATOMIC_RELAXED);
+	while (printers_ready < LINE_WORKERS)
+		thread_yield();
 	saw_cpu();
 	for (int l = 0; l < LINES; l++) {
 		printk("console_lines:");
-		for (int p = 0; p < 4; p++)
+		for (int p = 0; p < 4; p++) {
+			for (int d = 0; d < 200; d++)	/* widen the gaps between pieces */
+				__asm__ volatile("pause");
 			printk(" <%d>", w);
+		}
 		printk(" line %d\n", l);
+		saw_cpu();
 		if (l % 8 == 0)
 			thread_yield();
 	}
@@ -475,6 +485,7 @@ static int line_printer(void *arg)
 KTEST(console_lines)
 {
 	cpus_seen = 0;
+	printers_ready = 0;
 	KEXPECT_EQ(run_workers("lines", LINE_WORKERS, line_printer), 0);
 	printk("console_lines: %d threads printed %d lines each, in 6 pieces a line\n",
 	       LINE_WORKERS, LINES);

@@ -149,6 +149,7 @@ void lock_acquire(struct lock *lk)
 		      lk->caller);
 	order_check(lk);
 
+	//@ LAB 8 BEGIN
 	/* Another CPU holds lk: wait until its release stores 0. pause tells
 	 * the CPU this is a spin loop (saves power, and on a hyperthread gives
 	 * the sibling the pipeline). Reading before exchanging keeps the cache
@@ -164,6 +165,14 @@ void lock_acquire(struct lock *lk)
 		} while (xchg(&lk->locked, 1) != 0);
 		lk->spins++;	/* ours now: no other CPU writes it */
 	}
+	//@ LAB 8 STUB
+	//@ /* LAB 8 exercise 4: wait for the lock with an atomic exchange, counting
+	//@    the acquisitions that had to wait in lk->spins (handouts/lab8-smp.md). */
+	//@ if (lk->locked)
+	//@ 	panic("lock_acquire: %s is held by another CPU, and waiting for it is "
+	//@ 	      "LAB 8 exercise 4", lk->name);
+	//@ lk->locked = 1;
+	//@ LAB 8 END
 
 	lk->holder = mycpu();
 	lk->caller = (uint32_t)__builtin_return_address(0);
