@@ -341,7 +341,9 @@ class MainRun(unittest.TestCase):
     def test_verdict_flood(self):
         t, text = case("flood")
         eq(t["reason"], "output flood: more than 1 MiB of output")
-        assert t["seconds"] < 20, t
+        # Stopped at the flood, well inside the 10 s budget: QEMU CPU time,
+        # as the grader's limits count it (wall time varies with load).
+        assert t["cpu_seconds"] < 5, t
 
     def test_verdict_mismatch_shows_expected_line_and_output(self):
         t, text = case("mismatch")
