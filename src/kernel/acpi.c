@@ -63,17 +63,24 @@ uint8_t acpi_sum(const void *p, size_t n)
 	return s;
 }
 
-/* An RSDP in [pa, pa + len), or 0. */
-static uintptr_t rsdp_scan(uintptr_t pa, size_t len, phys_map_fn map)
+uintptr_t bios_scan(uintptr_t pa, size_t len, const char *sig, size_t sum_len,
+		    phys_map_fn map)
 {
 	const uint8_t *p = map(pa, len);
+	size_t sig_len = strlen(sig);
 
 	if (!p)
 		return 0;
-	for (size_t off = 0; off + 20 <= len; off += 16)
-		if (!memcmp(p + off, "RSD PTR ", 8) && acpi_sum(p + off, 20) == 0)
+	for (size_t off = 0; off + sum_len <= len; off += 16)
+		if (!memcmp(p + off, sig, sig_len) && acpi_sum(p + off, sum_len) == 0)
 			return pa + off;
 	return 0;
+}
+
+/* An RSDP (its ACPI 1.0 part: 20 bytes) in [pa, pa + len), or 0. */
+static uintptr_t rsdp_scan(uintptr_t pa, size_t len, phys_map_fn map)
+{
+	return bios_scan(pa, len, "RSD PTR ", 20, map);
 }
 
 /* The EBDA's segment is at 0x40E in the BIOS data area. */

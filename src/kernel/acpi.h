@@ -47,5 +47,10 @@ int mp_find(struct smp_config *cfg, phys_map_fn map);
 
 /* The sum of n bytes (a table is valid when its bytes sum to 0, mod 256). */
 uint8_t acpi_sum(const void *p, size_t n);
+/* The first 16-byte aligned structure in [pa, pa + len) that starts with
+ * the string sig and whose first sum_len bytes sum to 0 (mod 256), or 0:
+ * how the RSDP and the MP floating pointer are found in BIOS memory. */
+uintptr_t bios_scan(uintptr_t pa, size_t len, const char *sig, size_t sum_len,
+		    phys_map_fn map);
 
 #endif

@@ -43,16 +43,10 @@ struct mp_config {
 #define PROC_ENABLED	0x1
 #define MAX_BUSES	32
 
+/* The MP floating pointer (16 bytes) in [pa, pa + len), or 0. */
 static uintptr_t float_scan(uintptr_t pa, size_t len, phys_map_fn map)
 {
-	const uint8_t *p = map(pa, len);
-
-	if (!p)
-		return 0;
-	for (size_t off = 0; off + 16 <= len; off += 16)
-		if (!memcmp(p + off, "_MP_", 4) && acpi_sum(p + off, 16) == 0)
-			return pa + off;
-	return 0;
+	return bios_scan(pa, len, "_MP_", 16, map);
 }
 
 static uintptr_t float_find(phys_map_fn map)
