@@ -243,7 +243,7 @@ TEST_SRCS_mcache := $(TEST_SRCS_malloc)
 #@ LAB 8 END
 UNIT_TESTS := $(patsubst tests/test_%.c,%,$(wildcard tests/test_*.c))
 
-$(HOSTBUILD)/test_%: $(TESTS_DIR)/test_%.c $$(TEST_SRCS_$$*) $(wildcard src/*/*.h)
+$(HOSTBUILD)/test_%: $(TESTS_DIR)/test_%.c $$(TEST_SRCS_$$*) $(wildcard src/*/*.h tests/*.h)
 	@$(NEED) pkg-config pkg-config
 	@pkg-config --exists check || { echo "Check is missing: sudo apt-get install check (or: make deps)"; exit 1; }
 	@mkdir -p $(@D)
@@ -257,7 +257,7 @@ BENCH_SRCS_buddy  := src/mm/buddy.c
 BENCH_SRCS_malloc := $(TEST_SRCS_malloc)
 BENCHES := $(patsubst bench/bench_%.c,%,$(wildcard bench/bench_*.c))
 
-$(BUILD)/host/bench_%: bench/bench_%.c $$(BENCH_SRCS_$$*) $(wildcard src/*/*.h)
+$(BUILD)/host/bench_%: bench/bench_%.c $$(BENCH_SRCS_$$*) $(wildcard src/*/*.h tests/*.h)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC $@"
 	$(Q)$(CC) $(HOSTCFLAGS) -O2 -o $@ $< $(BENCH_SRCS_$*)
@@ -305,7 +305,7 @@ FUZZERS   := $(filter $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c)),$(pa
 FUZZTIME  ?= 60
 FUZZRUNS  ?= 300
 
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.c fuzz/fuzz.h $$(FUZZ_SRCS_$$*) $(wildcard src/*/*.h)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.c fuzz/fuzz.h $$(FUZZ_SRCS_$$*) $(wildcard src/*/*.h tests/*.h)
 	@$(NEED) $(FUZZCC) clang
 	@mkdir -p $(@D)
 	@echo "  FUZZCC $@"

@@ -62,10 +62,7 @@ static size_t libc_memory(void)
 
 #include "mm/malloc.h"	/* from here on, malloc & co. are strata_malloc & co. */
 
-/* tests/host_pages.c */
-size_t host_pages_in_use(void);
-size_t host_pages_peak(void);
-void host_pages_reset_peak(void);
+#include "../tests/host_pages.h"
 
 static void *strata_alloc(size_t n)
 {

@@ -25,12 +25,7 @@
 #define LIVE_MAX	256
 #define OPS_MAX		256
 
-/* tests/host_pages.c */
-extern jmp_buf host_panic_env;
-extern int host_panic_armed;
-extern char host_panic_msg[1024];
-size_t host_pages_in_use(void);
-void host_pages_set_limit(size_t max_pages);
+#include "../tests/host_pages.h"
 
 static struct live { unsigned char *p; size_t size; unsigned char fill; } live[LIVE_MAX];
 static int nlive;

@@ -30,6 +30,7 @@
 
 #include "kernel/layout.h"
 #include "mm/malloc.h"
+#include "host_pages.h"
 
 #define MAX_RANGES	65536
 
@@ -131,13 +132,11 @@ void host_pages_reset_peak(void)
 	peak = in_use;
 }
 
-/* Successful alloc calls so far. */
 size_t host_pages_calls(void)
 {
 	return calls;
 }
 
-/* 0: no limit. */
 void host_pages_set_limit(size_t max_pages)
 {
 	limit = max_pages;
@@ -148,7 +147,6 @@ size_t host_pages_nranges(void)
 	return nranges;
 }
 
-/* The i-th live range (in no particular order); 0 if there is none. */
 int host_pages_range(size_t i, uintptr_t *start, size_t *pages)
 {
 	if (i >= nranges)

@@ -20,35 +20,7 @@
 #define MAG_BATCH	8
 #define PARK_MAX	16
 
-/* tests/host_pages.c */
-extern jmp_buf host_panic_env;
-extern int host_panic_armed;
-extern char host_panic_msg[1024];
-extern void (*host_panic_hook)(const char *msg);
-size_t host_pages_in_use(void);
-size_t host_pages_calls(void);
-void host_pages_set_limit(size_t max_pages);
-
-#define REQUIRE(cond, ...)							\
-	do {									\
-		if (!(cond))							\
-			ck_abort_msg(__VA_ARGS__);				\
-	} while (0)
-
-#define EXPECT_PANIC(stmt, ...)							\
-	do {									\
-		char want_[256];						\
-		snprintf(want_, sizeof(want_), __VA_ARGS__);			\
-		host_panic_msg[0] = '\0';					\
-		host_panic_armed = 1;						\
-		if (setjmp(host_panic_env) == 0) {				\
-			stmt;							\
-			host_panic_armed = 0;					\
-			ck_abort_msg("no panic; expected \"%s\"", want_);	\
-		}								\
-		ck_assert_msg(strstr(host_panic_msg, want_) != NULL,		\
-			      "panic \"%s\"; expected \"%s\"", host_panic_msg, want_); \
-	} while (0)
+#include "host_pages.h"
 
 static void unexpected_panic(const char *msg)
 {

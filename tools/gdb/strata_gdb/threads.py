@@ -27,7 +27,8 @@ import re
 
 import gdb
 
-from .util import StrataError, out, read_u32, reported, split_args
+from .traps import follow_ebp, trap_entry_range
+from .util import StrataError, out, read_u32, reported, split_args, symbol_addr
 
 CONTEXT_SIZE = 20	# struct context: edi esi ebx ebp eip
 MAX_THREADS = 10000	# a list longer than this is corrupt (or circular)
@@ -226,47 +227,28 @@ the interrupted eip and ebp. MAX frames (default 64)."""
 
     @staticmethod
     def walk(pc, ebp, limit, is_return_address=True):
-        lo = symbol_addr("alltraps")
-        hi = symbol_addr("trapret")
-        n, seen = 0, set()
-        out(thread_frame_line(n, pc, is_return_address))
-        n += 1
-        while n < limit and ebp and ebp not in seen:
-            seen.add(ebp)
-            try:
-                ra, next_ebp = read_u32(ebp + 4), read_u32(ebp)
-            except StrataError:
-                out("    (frame pointer 0x%08x is not readable)" % ebp)
+        rng, seen = trap_entry_range(), set()
+        out(thread_frame_line(0, pc, is_return_address))
+        n = 1
+        while True:
+            n, tf = follow_ebp(n, ebp, limit, seen, thread_frame_line, rng)
+            if tf is None:
                 return
-            if ra == 0:
-                return
-            out(thread_frame_line(n, ra, True))
-            n += 1
-            if lo is not None and hi is not None and lo <= ra <= hi:
-                tf = read_u32(ebp + 8)	# trap()'s argument: the trap frame
-                frame = gdb.Value(tf).cast(
-                    gdb.lookup_type("struct trapframe").pointer()).dereference()
-                eip = int(frame["eip"])
-                out("    --- trap frame at 0x%08x: vector %d, eip=0x%08x ---"
-                    % (tf, int(frame["trapno"]), eip))
-                if n < limit:
-                    out(thread_frame_line(n, eip, False))
-                    n += 1
-                next_ebp = int(frame["ebp"])
-            ebp = next_ebp
+            frame = gdb.Value(tf).cast(
+                gdb.lookup_type("struct trapframe").pointer()).dereference()
+            eip = int(frame["eip"])
+            out("    --- trap frame at 0x%08x: vector %d, eip=0x%08x ---"
+                % (tf, int(frame["trapno"]), eip))
+            if n < limit:
+                out(thread_frame_line(n, eip, False))
+                n += 1
+            ebp = int(frame["ebp"])
 
 
 def selected_cpu():
     """The CPU of the selected GDB thread (vCPU lwp - 1), or None."""
     t = gdb.selected_thread()
     return None if t is None else (t.ptid[1] or t.num) - 1
-
-
-def symbol_addr(name):
-    try:
-        return int(gdb.parse_and_eval("(unsigned int)&%s" % name))
-    except gdb.error:
-        return None
 
 
 def load(plain_bt=None):

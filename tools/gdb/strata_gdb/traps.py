@@ -157,28 +157,33 @@ frame pointers) and any further trap frames. MAX frames (default 64)."""
         seen = set()
         while n < limit:
             out("    --- %s ---" % describe_trapframe(tf))
-            pc, ebp = tf["eip"], tf["ebp"]
-            out(frame_line(n, pc, False))
-            n += 1
-            tf = None
-            while n < limit and ebp and ebp not in seen:
-                seen.add(ebp)
-                try:
-                    ra, next_ebp = read_u32(ebp + 4), read_u32(ebp)
-                except StrataError:
-                    out("    (frame pointer 0x%08x is not readable)" % ebp)
-                    return
-                if ra == 0:
-                    return
-                out(frame_line(n, ra, True))
-                n += 1
-                if in_trap_entry(ra, rng):
-                    # ebp is trap()'s frame; its argument is the trap frame.
-                    tf = read_trapframe(read_u32(ebp + 8))
-                    break
-                ebp = next_ebp
-            if tf is None:
+            out(frame_line(n, tf["eip"], False))
+            n, tf_addr = follow_ebp(n + 1, tf["ebp"], limit, seen, frame_line, rng)
+            if tf_addr is None:
                 return
+            tf = read_trapframe(tf_addr)
+
+
+def follow_ebp(n, ebp, limit, seen, line, rng):
+    """Prints the return addresses on the frame-pointer chain from ebp, as
+    line(n, ra, True) numbered from n, until limit frames, the end of the
+    chain, a frame seen before, or a return into the trap entry code.
+    Returns (the next n, the trap frame's address in that last case or None)."""
+    while n < limit and ebp and ebp not in seen:
+        seen.add(ebp)
+        try:
+            ra, next_ebp = read_u32(ebp + 4), read_u32(ebp)
+        except StrataError:
+            out("    (frame pointer 0x%08x is not readable)" % ebp)
+            return n, None
+        if ra == 0:
+            return n, None
+        out(line(n, ra, True))
+        n += 1
+        if in_trap_entry(ra, rng):
+            return n, read_u32(ebp + 8)	# trap()'s argument: the trap frame
+        ebp = next_ebp
+    return n, None
 
 
 # ---- strata-pf ---------------------------------------------------------------
