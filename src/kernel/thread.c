@@ -54,6 +54,11 @@ static void stack_free(struct thread *t)
 
 	if (vm_translate(NULL, t->stack, &pa, &flags) < 0)
 		panic("stack_free: thread %d's stack 0x%08x is not mapped", t->tid, t->stack);
+	//@ LAB 8 BEGIN
+	if (unmap_lazy(t->stack, 1, t->stack - PAGE_SIZE, 2))
+		return;		/* freed once every CPU has flushed (paging.h) */
+	//@ LAB 8 END
+
 	map_mem(NULL, 0, t->stack, 1, 0);
 	ppfree(pa, 1);
 	vpfree(NULL, t->stack - PAGE_SIZE, 2);

@@ -210,6 +210,8 @@ static void free_user_table(struct pagedir *pd, unsigned pdi)
 	/* The CPUs running in pd may cache the PDE (an invlpg anywhere drops
 	 * cached PDEs, SDM vol. 3, 4.10.4.1) or the table's window page. */
 	tlb_shootdown(pd->phys, (uintptr_t)window(pdi), 1);
+	if (unmap_lazy(va, 1, va, 1))
+		return;		/* the table page and its window: after the batch */
 	//@ LAB 8 END
 	map_mem(NULL, 0, va, 1, 0);
 	vpfree(NULL, va, 1);
@@ -303,13 +305,142 @@ static struct stale stale_range(struct pagedir *pd, uintptr_t physical, uintptr_
 	return s;
 }
 
+/*
+ * Lazy kernel unmaps. A shootdown costs an IPI to every other CPU and a
+ * wait for the slowest: with four vCPUs on two host cores, milliseconds.
+ * Kernel pages are unmapped for good thousands of times a second (a thread
+ * stack at every join, a kvfree'd block), so those shootdowns are batched:
+ * unmap_lazy clears the PTEs and flushes this CPU's TLB at once (map_mem),
+ * and holds the frames (and a stack's virtual range) back from the
+ * allocators; when the batch is full, one shootdown to every CPU
+ * ends every stale entry of the batch, and only then are its frames and
+ * ranges freed. Meanwhile:
+ *  - no frame of the batch is anyone else's: a CPU that still holds an
+ *    old entry reaches memory only the freed block's owner could reach
+ *    (a use after free, which faults on the freeing CPU, as on one CPU);
+ *  - a range whose virtual pages were freed at once (kvfree vpfrees right
+ *    after) may be handed out again: map_mem, before it maps a page of the
+ *    batch again, ends the batch, so no CPU reaches the new mapping through
+ *    an old entry.
+ * With no other CPU online nothing is held back. Free-page counts end the
+ * batch first (unmap_lazy_flush, from page_counts).
+ */
+#define LAZY_FRAMES	64	/* frames a batch holds back (256 KiB) */
+#define LAZY_RANGES	16	/* unmapped ranges it remembers */
+
+struct lazy_range {
+	uintptr_t va;		/* unmapped: [va, va + n_pages) */
+	size_t n_pages;
+	uintptr_t vbase;	/* vpfree'd with the frames, when vpages */
+	size_t vpages;
+};
+
+/* The batch; under pg_lock. */
+static struct {
+	int unmapping;		/* map_mem leaves the other CPUs to the batch */
+	size_t n_frames, n_ranges;
+	uintptr_t frames[LAZY_FRAMES];
+	struct lazy_range ranges[LAZY_RANGES];
+	uint32_t deferred, purges;	/* unmaps batched; batches ended */
+} lazy;
+
 /* map_mem's last act (a cleanup handler: it runs as map_mem returns, after
  * its PTE writes): the other CPUs flush the stale pages, so that the caller
- * may free them. (This CPU's TLB is the loop's job: it invlpgs each page.) */
+ * may free them. (This CPU's TLB is the loop's job: it invlpgs each page.)
+ * unmap_lazy's unmaps are the batch's to flush. */
 static void shootdown_on_return(struct stale *s)
 {
-	if (s->n_pages)
+	if (s->n_pages && !(s->cr3 == 0 && lazy.unmapping))
 		tlb_shootdown_others(s->cr3, s->first, s->n_pages);
+}
+
+/* Ends the batch: every CPU flushes the batch's pages (all of its TLB when
+ * they span more than TLB_FULL_PAGES), then they are freed. */
+static void lazy_purge(void)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+
+	if (!lazy.n_ranges)
+		return;
+	for (size_t i = 0; i < lazy.n_ranges; i++) {
+		struct lazy_range *r = &lazy.ranges[i];
+
+		lo = r->va < lo ? r->va : lo;
+		hi = r->va + r->n_pages * PAGE_SIZE > hi ? r->va + r->n_pages * PAGE_SIZE : hi;
+	}
+	/* This CPU too: the unmaps flushed the CPUs that made them, and this
+	 * may be another. */
+	tlb_shootdown(0, lo, (hi - lo) >> PAGE_SHIFT);
+	for (size_t i = 0; i < lazy.n_frames; i++)
+		ppfree(lazy.frames[i], 1);
+	for (size_t i = 0; i < lazy.n_ranges; i++)
+		if (lazy.ranges[i].vpages)
+			vpfree(NULL, lazy.ranges[i].vbase, lazy.ranges[i].vpages);
+	lazy.n_frames = lazy.n_ranges = 0;
+	lazy.purges++;
+}
+
+/* map_mem is about to map kernel pages [va, va + n_pages): if one of them
+ * is in the batch (its range was vpfree'd at once), another CPU may still
+ * hold its old entry, so the batch ends first. */
+static void lazy_reuse(uintptr_t va, size_t n_pages)
+{
+	uintptr_t end = va + n_pages * PAGE_SIZE;
+
+	for (size_t i = 0; i < lazy.n_ranges; i++) {
+		struct lazy_range *r = &lazy.ranges[i];
+
+		if (va < r->va + r->n_pages * PAGE_SIZE && r->va < end) {
+			lazy_purge();
+			return;
+		}
+	}
+}
+
+static int others_online(void)
+{
+	int me = cpu_id();
+
+	for (int i = 0; i < ncpu; i++)
+		if (i != me && cpus[i].online)
+			return 1;
+	return 0;
+}
+
+int unmap_lazy(uintptr_t va, size_t n_pages, uintptr_t vbase, size_t vpages)
+{
+	uint32_t flags;
+	LOCK_SCOPE(&pg_lock);
+
+	if (n_pages == 0 || n_pages > LAZY_FRAMES || !others_online())
+		return 0;
+	if (lazy.n_frames + n_pages > LAZY_FRAMES || lazy.n_ranges == LAZY_RANGES)
+		lazy_purge();
+	for (size_t i = 0; i < n_pages; i++)
+		if (!is_kernel(va) ||
+		    vm_translate(NULL, va + i * PAGE_SIZE, &lazy.frames[lazy.n_frames + i], &flags) < 0)
+			panic("unmap_lazy(0x%08x, %u): page 0x%08x is not mapped", va, n_pages,
+			      va + i * PAGE_SIZE);
+	lazy.unmapping = 1;
+	map_mem(NULL, 0, va, n_pages, 0);	/* this CPU's TLB: lab 4's loop */
+	lazy.unmapping = 0;
+	lazy.n_frames += n_pages;
+	lazy.ranges[lazy.n_ranges++] = (struct lazy_range){ va, n_pages, vbase, vpages };
+	lazy.deferred++;
+	return 1;
+}
+
+void unmap_lazy_flush(void)
+{
+	LOCK_SCOPE(&pg_lock);
+
+	lazy_purge();
+}
+
+void unmap_lazy_stats(uint32_t *deferred, uint32_t *purges)
+{
+	*deferred = lazy.deferred;
+	*purges = lazy.purges;
 }
 //@ LAB 8 END
 
@@ -332,6 +463,8 @@ int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,
 			return err;
 	}
 	//@ LAB 8 BEGIN
+	if (is_kernel(virtual) && (flags & PTE_PRESENT) && lazy.n_ranges)
+		lazy_reuse(virtual, n_pages);	/* no old entry of these pages anywhere */
 	struct stale stale __attribute__((cleanup(shootdown_on_return))) =
 		stale_range(pd, physical, virtual, n_pages, flags);
 	//@ LAB 8 END

@@ -76,5 +76,24 @@ void pagedir_switch(struct pagedir *pd);
 
 /* Counts, for tests and the monitor. */
 size_t kernel_page_tables(void);
+//@ LAB 8 BEGIN
+
+/*
+ * Lab 8: frees kernel pages for good, with the other CPUs' TLB flushes
+ * batched (paging.c, "Lazy kernel unmaps"). Unmaps the kernel pages
+ * [va, va + n_pages), each a frame of its own from ppalloc(1, 1), flushes
+ * this CPU's TLB, and frees the frames, then vpfree(NULL, vbase, vpages)
+ * if vpages, once every other CPU has flushed them: at the end of the
+ * batch. Returns 1 if it did all that; 0 if it did nothing (no other CPU
+ * online, or more pages than a batch holds): the caller unmaps and frees
+ * as on one CPU. Any thread; holds and takes only paging's lock (and
+ * ppalloc's and vpalloc's under it).
+ */
+int unmap_lazy(uintptr_t va, size_t n_pages, uintptr_t vbase, size_t vpages);
+/* Ends the batch now (one shootdown): before free pages are counted. */
+void unmap_lazy_flush(void);
+/* Unmaps batched so far, and batches ended. */
+void unmap_lazy_stats(uint32_t *deferred, uint32_t *purges);
+//@ LAB 8 END
 
 #endif
