@@ -221,25 +221,27 @@ static int printer(void *arg)
 	return 0;
 }
 
+/* Three spinners per CPU (lab 8: with several CPUs, as many spinners as
+ * CPUs would leave the printer a CPU of its own, preemption or not). */
 KTEST(preempt)
 {
-	struct thread *s[3], *p;
+	struct thread *s[3 * NCPU], *p;
 	uint32_t sw = switches();
-	int v, saw = 0;
+	int v, saw = 0, n = 3 * ncpu;
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < n; i++)
 		KEXPECT((s[i] = thread_create("spinner", spinner, 0)));
 	KEXPECT((p = thread_create("printer", printer, 0)));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < n; i++) {
 		KEXPECT_EQ(thread_join(s[i], &v), 0);
 		saw += v;
 	}
 	KEXPECT_EQ(thread_join(p, &v), 0);
-	if (saw != 3)
-		ktest_fail("%d of 3 spinners gave up after %d ticks: the printer was starved",
-			   3 - saw, WATCHDOG_TICKS);
+	if (saw != n)
+		ktest_fail("%d of %d spinners gave up after %d ticks: the printer was starved",
+			   n - saw, n, WATCHDOG_TICKS);
 	KEXPECT(switches() - sw >= 4);
-	printk("preempt: 3 threads spun without yielding; the printer still ran\n");
+	printk("preempt: 3 threads per CPU spun without yielding; the printer still ran\n");
 }
 
 /* ---- yield order --------------------------------------------------- */
@@ -281,16 +283,22 @@ static struct lock pc_lock = LOCK_INIT("pc", 5);
 static struct waitq nonempty = WAITQ_INIT("nonempty");
 static struct waitq nonfull = WAITQ_INIT("nonfull");
 static int items, slot, sleeps_seen;
+static volatile int in_window, produced;
 
-/* The naive protocol: check, release the lock, then block. The yield is a
- * preemption at the worst moment, in the window between the two. */
+/* The naive protocol: check, release the lock, then block. The producer
+ * comes in the window between the two, as a preemption at the worst
+ * moment would let it: the consumer waits there (yielding: on one CPU the
+ * producer runs then; with several it may run on another at once) until
+ * the producer's wakeup has come and gone. */
 static int naive_consumer(void *arg)
 {
 	(void)arg;
 	lock_acquire(&pc_lock);
 	if (items == 0) {
 		lock_release(&pc_lock);
-		thread_yield();
+		in_window = 1;
+		while (!produced)
+			thread_yield();
 		waitq_sleep(&nonempty, NULL);
 		lock_acquire(&pc_lock);
 	}
@@ -299,13 +307,17 @@ static int naive_consumer(void *arg)
 	return 0;
 }
 
+/* Produces one item once the consumer is in its window. */
 static int one_producer(void *arg)
 {
 	(void)arg;
+	while (!in_window)
+		thread_yield();
 	lock_acquire(&pc_lock);
 	items++;
 	waitq_wakeup(&nonempty);
 	lock_release(&pc_lock);
+	produced = 1;
 	return 0;
 }
 
@@ -314,6 +326,7 @@ static void naive_loses_a_wakeup(void)
 	struct thread *c, *p;
 
 	items = 0;
+	in_window = produced = 0;
 	sched_set_preemption(0);
 	KEXPECT((c = thread_create("consumer", naive_consumer, 0)));
 	KEXPECT((p = thread_create("producer", one_producer, 0)));
@@ -379,7 +392,10 @@ static int finishes(void *arg)
 	struct thread *t = arg;
 	int v;
 
-	return thread_join(t, &v) < 0 ? -1 : (pc_finished++, v);
+	if (thread_join(t, &v) < 0)
+		return -1;
+	__atomic_fetch_add(&pc_finished, 1, __ATOMIC_SEQ_CST);	/* (lab 8: from any CPU) */
+	return v;
 }
 
 KTEST(sleep_wakeup)

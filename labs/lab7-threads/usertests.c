@@ -8,13 +8,16 @@
  */
 #include <stdint.h>
 
+#include "kernel/cpu.h"
 #include "kernel/ktest.h"
+#include "kernel/layout.h"
 #include "kernel/monitor.h"
 #include "kernel/pit.h"
 #include "kernel/printk.h"
 #include "kernel/process.h"
 #include "kernel/syscall.h"
 #include "kernel/syscall_abi.h"
+#include "kernel/thread.h"
 #include "lib/string.h"
 #include "mm/ppalloc.h"
 
@@ -173,27 +176,54 @@ KTEST(user_spawn)
 	}
 }
 
-/* A spinning program does not stop another one. */
+/* Whether process pid is alive, and its first thread's user stack has a
+ * page mapped (it has run in user mode). */
+static int alive(int pid)
+{
+	struct process *p = process_find(pid);
+
+	return p && p->state == PROCESS_ALIVE;
+}
+
+static int in_user_mode(int pid)
+{
+	struct process *p = process_find(pid);
+
+	struct thread *t = p ? p->threads : NULL;
+
+	return t && t->ustack_low >= t->ustack_guard + PAGE_SIZE && t->ustack_low < t->ustack_top;
+}
+
+/* A spinning program does not stop another one. One spin per CPU: with
+ * fewer (lab 8), hello could run on a CPU of its own, preempting nothing. */
 KTEST(user_spin)
 {
 	const char *spin[] = { "spin", "100000" };
 	const char *hello[] = { "hello", "while spinning" };
-	int s, h, st;
+	int s[NCPU], h, st, n = ncpu;
 
 	warm_up();
-	KEXPECT((s = spawn("spin", 2, spin)) > 0);
+	for (int i = 0; i < n; i++)
+		KEXPECT((s[i] = spawn("spin", 2, spin)) > 0);
 	KEXPECT((h = spawn("hello", 2, hello)) > 0);
 	KEXPECT_EQ(process_wait(h, &st), h);
 	KEXPECT_EQ(st, 0);
-	printk("user_spin: hello ended while spin (pid %d) still ran: %s\n", s,
-	       process_find(s) && process_find(s)->state == PROCESS_ALIVE ? "yes" : "no");
+	printk("user_spin: hello ended while spin (pid %d) still ran: %s\n", s[0],
+	       alive(s[0]) ? "yes" : "no");
+	/* With several CPUs the first spin may still be loading on another
+	 * one when hello ends; ps shows it once it runs in user mode. */
+	for (int i = 0; i < 500 && !in_user_mode(s[0]); i++)
+		sleep_ticks(1);
 	{
 		char ps[] = "ps";	/* ps shows the user thread and its stack */
 		monitor_exec(ps);
 	}
-	process_kill(process_find(s), -1);
-	KEXPECT_EQ(process_wait(s, &st), s);
-	KEXPECT_EQ(st, -1);
+	for (int i = 0; i < n; i++)
+		process_kill(process_find(s[i]), -1);
+	for (int i = 0; i < n; i++) {
+		KEXPECT_EQ(process_wait(s[i], &st), s[i]);
+		KEXPECT_EQ(st, -1);
+	}
 }
 
 /* User threads share their process's memory (and have stacks of their own
