@@ -409,6 +409,7 @@ static void counts(struct counts *c)
 {
 	struct ppstats st;
 
+	unmap_lazy_flush();	/* kvfree'd pages still held back are free (paging.h) */
 	ppstats(&st);
 	c->phys = st.free;
 	c->kvirt = vpfree_count(NULL);
