@@ -1,5 +1,6 @@
 /*
- * Lab 8 in-kernel tests: TLB shootdown (kernel/tlb.h).
+ * Lab 8 in-kernel tests: TLB shootdown (kernel/tlb.h), and the page
+ * protection and attributes every CPU must see alike.
  *
  * Each test has a reader thread that reads (or writes) a page once, so its
  * CPU caches the translation, then spins with interrupts off, serving
@@ -16,7 +17,9 @@
 #include <stdint.h>
 
 #include "kernel/cpu.h"
+#include "kernel/ioapic.h"
 #include "kernel/ktest.h"
+#include "kernel/lapic.h"
 #include "kernel/layout.h"
 #include "kernel/lock.h"
 #include "kernel/panic.h"
@@ -521,4 +524,108 @@ KTEST(tlb_storm)
 	printk("tlb_storm: free pages before and after: %s\n",
 	       before.phys_free == after.phys_free && before.kvirt_free == after.kvirt_free
 		       ? "equal" : "different");
+}
+
+/* ---- write protection in ring 0, on every CPU ------------------------ */
+
+/* One writer per online CPU: each turns interrupts off and waits until all
+ * are waiting, so each holds a CPU of its own; then each writes the
+ * read-only page once. With CR0.WP off on a CPU, ring 0 writes read-only
+ * pages there (SDM vol. 3, 4.6): lab 4's protection would hold on the boot
+ * CPU only. */
+static struct {
+	volatile uint32_t *page;	/* mapped read-only */
+	int n;				/* writers */
+	volatile int arrived;
+	int timed_out;
+	int cpu[NCPU];
+	int wp[NCPU];			/* CR0.WP was set there */
+	int faulted[NCPU];		/* its write faulted */
+} wpt;
+
+static int wp_writer(void *arg)
+{
+	int i = (int)(uintptr_t)arg;
+	uint32_t spins = 0;
+
+	irq_push();
+	wpt.cpu[i] = cpu_id();
+	__atomic_fetch_add(&wpt.arrived, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&wpt.arrived, __ATOMIC_SEQ_CST) < wpt.n) {
+		tlb_poll();
+		__asm__ volatile("pause");
+		if (++spins == SPIN_LIMIT) {
+			wpt.timed_out = 1;
+			break;
+		}
+	}
+	wpt.wp[i] = (read_cr0() & CR0_WP) != 0;
+	wpt.faulted[i] = tlbt_write(wpt.page, NEW_DATA) < 0;
+	irq_pop();
+	return 0;
+}
+
+KTEST(smp_write_protect)
+{
+	struct thread *t[NCPU];
+	uintptr_t va, pa;
+	uint32_t flags, seen = 0;
+	int online = 0, wp = 1, faulted = 1, distinct = 1;
+
+	need_cpus(2);
+	for (int i = 0; i < ncpu; i++)
+		online += cpus[i].online != 0;
+	if (!kvmalloc(1, 1, &va) || vm_translate(NULL, va, &pa, &flags) < 0)
+		ktest_fail("kvmalloc: out of memory");
+	*(volatile uint32_t *)va = OLD_DATA;
+	map_mem(NULL, pa, va, 1, PTE_PRESENT);	/* read-only, on every CPU */
+	wpt.page = (volatile uint32_t *)va;
+	wpt.n = online;
+	trap_set_handler(T_PGFLT, catch_probe);
+	for (int i = 0; i < online; i++)
+		if (!(t[i] = thread_create("wp-writer", wp_writer, (void *)(uintptr_t)i)))
+			ktest_fail("thread_create: out of memory");
+	for (int i = 0; i < online; i++)
+		if (thread_join(t[i], 0) < 0)
+			ktest_fail("thread_join failed");
+	trap_set_handler(T_PGFLT, 0);
+	for (int i = 0; i < online; i++) {
+		if (seen & (1u << wpt.cpu[i]))
+			distinct = 0;
+		seen |= 1u << wpt.cpu[i];
+		wp &= wpt.wp[i];
+		faulted &= wpt.faulted[i];
+	}
+	if (wpt.timed_out)
+		printk("smp_write_protect: a writer gave up waiting for the others\n");
+	printk("smp_write_protect: one writer on each CPU at once: %s\n",
+	       distinct && !wpt.timed_out ? "yes" : "no");
+	printk("smp_write_protect: CR0.WP set on every CPU: %s\n", wp ? "yes" : "no");
+	printk("smp_write_protect: a ring-0 write to a read-only page faulted on every CPU: %s\n",
+	       faulted ? "yes" : "no");
+	printk("smp_write_protect: the page still holds its data: %s\n",
+	       *(volatile uint32_t *)va == OLD_DATA ? "yes" : "no");
+	map_mem(NULL, pa, va, 1, PTE_PRESENT | PTE_WRITABLE);
+	kvfree(va, 1);
+}
+
+/* ---- device registers uncached --------------------------------------- */
+
+/* Whether the page of regs is mapped with PCD and PWT (uncached). */
+static const char *uncached(volatile void *regs)
+{
+	uintptr_t pa;
+	uint32_t flags;
+
+	if (!regs || vm_translate(NULL, PAGE_ROUNDDOWN((uintptr_t)regs), &pa, &flags) < 0)
+		return "not mapped";
+	return (flags & (PTE_PCD | PTE_PWT)) == (PTE_PCD | PTE_PWT) ? "yes" : "no";
+}
+
+KTEST(smp_mmio_uncached)
+{
+	printk("smp_mmio_uncached: the LAPIC's registers mapped uncached (PCD, PWT): %s\n",
+	       uncached(lapic_regs()));
+	printk("smp_mmio_uncached: the IOAPIC's registers mapped uncached (PCD, PWT): %s\n",
+	       uncached(ioapic_regs()));
 }

@@ -38,6 +38,11 @@ static void wr(uint32_t reg, uint32_t v)
 	ioapic[IOWIN / 4] = v;
 }
 
+volatile void *ioapic_regs(void)
+{
+	return ioapic;
+}
+
 int ioapic_init(volatile void *mmio, uint32_t gsi_base)
 {
 	ioapic = mmio;

@@ -13,6 +13,8 @@
 
 /* Uses the registers mapped at mmio; masks every entry. Returns the
  * number of inputs. */
+/* Where the registers are mapped (NULL before ioapic_init): for tests. */
+volatile void *ioapic_regs(void);
 int ioapic_init(volatile void *mmio, uint32_t gsi_base);
 /* Sends gsi to vector at the CPU with APIC ID dest, fixed delivery;
  * flags are the MPS INTI flags of an override (0: ISA, edge, active high).

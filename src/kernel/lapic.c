@@ -63,6 +63,11 @@ void lapic_enable(void)
 	wr(REG_TPR, 0);
 }
 
+volatile void *lapic_regs(void)
+{
+	return lapic;
+}
+
 void lapic_init(volatile void *mmio)
 {
 	lapic = mmio;

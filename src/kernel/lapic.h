@@ -26,6 +26,8 @@ void lapic_enable(void);
 int lapic_present(void);
 /* The end of an interrupt the LAPIC delivered (not the spurious one). */
 void lapic_eoi(void);
+/* Where the registers are mapped (NULL before lapic_init): for tests. */
+volatile void *lapic_regs(void);
 /* The calling CPU's APIC ID (interrupts off, or a value that may be stale). */
 int lapic_id(void);
 /* A fixed IPI to vector at the CPU whose APIC ID is apic_id. */

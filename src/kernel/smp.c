@@ -103,7 +103,8 @@ static const void *phys_map(uintptr_t pa, size_t len)
 	return (const void *)(va + (pa - first));
 }
 
-/* A device's register page (the LAPIC, the IOAPIC), read-write. */
+/* A device's register page (the LAPIC, the IOAPIC), read-write and
+ * uncached (paging.h: map_device). */
 static volatile void *mmio_map(uintptr_t pa)
 {
 	uintptr_t va;
@@ -111,7 +112,7 @@ static volatile void *mmio_map(uintptr_t pa)
 
 	if (vpalloc(NULL, 1, 1, &va) != 1)
 		err = -1;
-	else if (map_mem(NULL, PAGE_ROUNDDOWN(pa), va, 1, PTE_PRESENT | PTE_WRITABLE) < 0)
+	else if (map_device(PAGE_ROUNDDOWN(pa), va, 1) < 0)
 		err = -1;
 	if (err < 0)
 		panic("smp: cannot map the device registers at 0x%08x", pa);
@@ -254,6 +255,13 @@ void ap_main(struct cpu *c)
 	lapic_enable();
 	printk("[smp] cpu %d (apic %d) started\n", c->id, lapic_id());
 	c->online = 1;
+	/* Shootdowns (tlb.h) ask online CPUs only. One whose sender read
+	 * online as 0 changed its PTEs before this store: a full flush after
+	 * it (the fence orders the two) drops whatever this CPU cached of
+	 * them since its CR3 loads. Until here it touched only memory nobody
+	 * unmaps: its stacks, its struct cpu, kernel data, the LAPIC. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	write_cr3(read_cr3());
 	if (!SMP_SCHED_APS)
 		for (;;)
 			hlt();	/* interrupts off: parked until the locks spin */

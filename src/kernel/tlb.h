@@ -13,6 +13,14 @@
  *    CPU running a thread of D's process). Any other CPU flushed D's
  *    entries when it last loaded another directory; as no directory uses
  *    global pages (PTE_GLOBAL), a CR3 load flushes everything.
+ *  - a CPU not yet online is never asked: an AP reloads CR3 right after
+ *    it sets online (a fence between), which drops anything it cached of
+ *    a shootdown whose sender still read online as 0; before that it
+ *    touches only memory nobody unmaps (ap_main, smp.c).
+ *
+ * Kernel pages freed for good (thread stacks, kvfree) are not shot down
+ * one by one: paging.c's unmap_lazy batches them, one tlb_shootdown per
+ * batch, the frames freed after it.
  *
  * The protocol (sender: tlb_shootdown; receivers: the IPI or tlb_poll):
  *

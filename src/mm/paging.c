@@ -442,6 +442,27 @@ void unmap_lazy_stats(uint32_t *deferred, uint32_t *purges)
 	*deferred = lazy.deferred;
 	*purges = lazy.purges;
 }
+
+int map_device(uintptr_t physical, uintptr_t virtual, size_t n_pages)
+{
+	int err;
+	LOCK_SCOPE(&pg_lock);
+
+	if (!is_kernel(virtual))
+		return MAP_EINVAL;
+	err = map_mem(NULL, physical, virtual, n_pages, PTE_PRESENT | PTE_WRITABLE);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < n_pages; i++) {
+		uintptr_t va = virtual + i * PAGE_SIZE;
+
+		table_of(NULL, va)[PTE_INDEX(va)] |= PTE_PCD | PTE_PWT;
+	}
+	/* A CPU may have cached the cacheable entry (speculatively: nothing
+	 * used the page yet): every CPU drops it. */
+	tlb_shootdown(0, virtual, n_pages);
+	return 0;
+}
 //@ LAB 8 END
 
 int map_mem(struct pagedir *pd, uintptr_t physical, uintptr_t virtual,

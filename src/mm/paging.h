@@ -94,6 +94,13 @@ int unmap_lazy(uintptr_t va, size_t n_pages, uintptr_t vbase, size_t vpages);
 void unmap_lazy_flush(void);
 /* Unmaps batched so far, and batches ended. */
 void unmap_lazy_stats(uint32_t *deferred, uint32_t *purges);
+
+/* Lab 8: maps n_pages of device registers (the LAPIC, the IOAPIC) at the
+ * kernel address virtual, read-write and uncached: PTE_PCD | PTE_PWT, the
+ * strong uncacheable type with the power-on PAT (a register read must
+ * reach the device, a write must not wait in a cache). map_mem keeps only
+ * P, W and U (lab 4). Returns as map_mem does. */
+int map_device(uintptr_t physical, uintptr_t virtual, size_t n_pages);
 //@ LAB 8 END
 
 #endif
