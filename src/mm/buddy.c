@@ -186,17 +186,29 @@ static inline void bm_clear(struct buddy *b, const struct bitmap *m, size_t i)
 		bm_clear_from(b, m, 1, i / WORD_BITS);
 }
 
-/* The first set bit, or NONE: down from the top level's one word along
- * the first non-zero words. */
-static size_t bm_first(const struct buddy *b, const struct bitmap *m)
+/* Takes the first set bit of a non-empty bitmap off it and returns it:
+ * down from the top level's one word along the lowest set bits, then, from
+ * level 0 up, clears the bit it followed (the lowest of its word) for as
+ * long as the word it was in becomes zero. */
+static size_t bm_take_first(struct buddy *b, const struct bitmap *m)
 {
+	uint32_t *path[MAX_LEVELS];
 	unsigned l = m->nlevels;
 	size_t i = 0;
 
-	if (l == 0 || rlevel(b, m, l - 1)[0] == 0)
-		return NONE;
-	while (l-- > 0)
-		i = i * WORD_BITS + __builtin_ctz(rlevel(b, m, l)[i]);
+	while (l-- > 0) {
+		uint32_t *w = wlevel(b, m, l) + i;
+
+		path[l] = w;
+		i = i * WORD_BITS + __builtin_ctz(*w);
+	}
+	for (l = 0; l < m->nlevels; l++) {
+		uint32_t w = *path[l];
+
+		*path[l] = w & (w - 1);
+		if (w & (w - 1))
+			break;
+	}
 	return i;
 }
 
@@ -228,14 +240,14 @@ static size_t bm_next(const struct buddy *b, const struct bitmap *m, size_t i)
 
 /* ---- free lists ------------------------------------------------------- */
 
-static void push_free(struct buddy *b, unsigned k, size_t start)
+static inline void push_free(struct buddy *b, unsigned k, size_t start)
 {
 	bm_set(b, &b->freemap[k], start >> k);
 	b->nfree[k]++;
 	b->free_units += block_size(k);
 }
 
-static void pop_free(struct buddy *b, unsigned k, size_t start)
+static inline void pop_free(struct buddy *b, unsigned k, size_t start)
 {
 	bm_clear(b, &b->freemap[k], start >> k);
 	b->nfree[k]--;
@@ -433,8 +445,9 @@ size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start)
 	k = choose_order(b, ceil_log2(min), ceil_log2(max));
 	if (k < 0 || (unsigned)k >= b->orders || b->nfree[k] == 0)
 		return 0;
-	s = bm_first(b, &b->freemap[k]) << k;	/* the lowest block */
-	pop_free(b, k, s);
+	s = bm_take_first(b, &b->freemap[k]) << k;	/* the lowest block, popped */
+	b->nfree[k]--;
+	b->free_units -= block_size(k);
 	used = max < block_size(k) ? max : block_size(k);
 	buddy_split(b, s, k, used);
 	bm_set(b, &b->startmap, s);
@@ -502,18 +515,46 @@ static int check_free(const struct buddy *b, size_t start, size_t count)
 	return BUDDY_OK;
 }
 
-/* Frees the greedy decomposition of [start, start + count). start is
- * aligned to 2^ceil_log2(count), so the pieces follow the bits of count,
+/*
+ * The end of the free run that [start, end) can be freed as: buddy_alloc
+ * took the allocation from a block of order o = ceil_log2(count) at start
+ * and buddy_split gave the tail [end, start + 2^o) back as its greedy pieces
+ * (orders rising from end). Each of those pieces that is still a free block,
+ * from the lowest up, is taken off its free list and added to the run. When
+ * the whole tail is free, the allocation's block is freed in one piece
+ * instead of as pieces that would each be pushed and popped again as the
+ * next one merges.
+ */
+static size_t take_tail(struct buddy *b, size_t start, size_t end)
+{
+	unsigned o = ceil_log2(end - start);
+	size_t span = o < b->orders ? block_size(o) : b->n;
+
+	while (end - start < span) {
+		unsigned k = low_zeros(end);
+
+		if (!is_free_block(b, k, end))
+			break;
+		pop_free(b, k, end);
+		end += block_size(k);
+	}
+	return end;
+}
+
+/* Frees [start, start + count) with the free tail taken back (take_tail),
+ * as the run's greedy decomposition. start is aligned to
+ * 2^ceil_log2(count), so the pieces follow the bits of the run's length,
  * largest first, and each piece is merged as far as it goes. */
 int buddy_free(struct buddy *b, size_t start, size_t count)
 {
-	size_t p, end = start + count;
+	size_t p, end;
 	int err = check_free(b, start, count);
 
 	if (err != BUDDY_OK)
 		return err;
 	bm_clear(b, &b->startmap, start);
-	bm_clear(b, &b->endmap, end - 1);
+	bm_clear(b, &b->endmap, start + count - 1);
+	end = take_tail(b, start, start + count);
 	for (p = start; p < end;) {
 		unsigned k = fit_order(b, p, end);
 
