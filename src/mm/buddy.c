@@ -13,10 +13,13 @@
  *
  * A flat bitmap would need a scan to find a set bit. Each bitmap therefore
  * has summary levels above it: bit j of level l + 1 is set iff word j of
- * level l is not zero. With 32-bit words, 2^20 bits need 4 levels, so
- * finding the first set bit at or after a position (bm_next) reads at most
- * two words per level; setting or clearing a bit updates at most one word
- * per level.
+ * level l is not zero, up to a top level of at most TOP_WORDS (8) words,
+ * which is read word by word. With 32-bit words, 2^20 bits need 4 levels
+ * (32768, 1024, 32, 1 words), 2^17 bits 3 (4096, 128, 4), so finding the
+ * first set bit at or after a position (bm_next) reads at most two words
+ * per level below the top; setting or clearing a bit updates at most one
+ * word per level. buddy_alloc takes the lowest block of an order off its
+ * map in one pass down and back up (bm_take_first).
  *
  * Two more bitmaps, with one bit per unit, describe allocations:
  *   startmap  bit u set iff an allocation starts at unit u
@@ -51,6 +54,9 @@
 
 #define WORD_BITS	32
 #define NONE		((size_t)-1)
+/* A level of at most TOP_WORDS words is a bitmap's top: searched word by
+ * word, with no summary above it. */
+#define TOP_WORDS	8
 /* Levels needed for a bitmap of up to SIZE_MAX bits: 32 = 2^5 bits a word. */
 #define MAX_LEVELS	((sizeof(size_t) * 8 + 4) / 5)
 
@@ -119,7 +125,7 @@ static void bm_layout(struct bitmap *m, size_t nbits, size_t *next)
 		m->nwords[m->nlevels] = words;
 		m->nlevels++;
 		*next += words;
-		if (words == 1)
+		if (words <= TOP_WORDS)
 			break;
 	}
 }
@@ -186,16 +192,22 @@ static inline void bm_clear(struct buddy *b, const struct bitmap *m, size_t i)
 		bm_clear_from(b, m, 1, i / WORD_BITS);
 }
 
-/* Takes the first set bit of a non-empty bitmap off it and returns it:
- * down from the top level's one word along the lowest set bits, then, from
- * level 0 up, clears the bit it followed (the lowest of its word) for as
- * long as the word it was in becomes zero. */
+/* Takes the first set bit off a bitmap and returns it (NONE if there is
+ * none): the first non-zero word of the top level, then down along the
+ * lowest set bits; then, from level 0 up, clears the bit it followed (the
+ * lowest of its word) for as long as the word it was in becomes zero. */
 static size_t bm_take_first(struct buddy *b, const struct bitmap *m)
 {
 	uint32_t *path[MAX_LEVELS];
-	unsigned l = m->nlevels;
+	unsigned l = m->nlevels - 1;
+	uint32_t *top = wlevel(b, m, l);
 	size_t i = 0;
 
+	while (top[i] == 0)
+		if (++i == m->nwords[l])
+			return NONE;
+	path[l] = &top[i];
+	i = i * WORD_BITS + __builtin_ctz(top[i]);
 	while (l-- > 0) {
 		uint32_t *w = wlevel(b, m, l) + i;
 
@@ -213,26 +225,34 @@ static size_t bm_take_first(struct buddy *b, const struct bitmap *m)
 }
 
 /* The first set bit at or after i, or NONE. Climbs while the rest of the
- * current word is empty, then descends along the first non-zero words. */
+ * current word is empty (at the top level: goes on to its next words),
+ * then descends along the first non-zero words. */
 static size_t bm_next(const struct buddy *b, const struct bitmap *m, size_t i)
 {
-	unsigned l;
+	unsigned l, top = m->nlevels - 1;
+	size_t w;
+	uint32_t bits;
 
-	for (l = 0; l < m->nlevels; l++) {
-		size_t w = i / WORD_BITS;
-		uint32_t bits;
-
+	if (m->nlevels == 0)
+		return NONE;
+	for (l = 0;; l++) {
+		w = i / WORD_BITS;
 		if (w >= m->nwords[l])
 			return NONE;
 		bits = rlevel(b, m, l)[w] & (~(uint32_t)0 << (i % WORD_BITS));
-		if (bits != 0) {
-			i = w * WORD_BITS + __builtin_ctz(bits);
+		if (bits != 0)
+			break;
+		if (l == top) {
+			for (w++; w < m->nwords[l]; w++)
+				if ((bits = rlevel(b, m, l)[w]) != 0)
+					break;
+			if (w == m->nwords[l])
+				return NONE;
 			break;
 		}
 		i = w + 1;	/* the next word of level l is bit w+1 above */
 	}
-	if (l == m->nlevels)
-		return NONE;
+	i = w * WORD_BITS + __builtin_ctz(bits);
 	while (l-- > 0)
 		i = i * WORD_BITS + __builtin_ctz(rlevel(b, m, l)[i]);
 	return i;
@@ -261,6 +281,28 @@ static bool is_free_block(const struct buddy *b, unsigned k, size_t start)
 	size_t i = start >> k;
 
 	return i < b->freemap[k].nbits && bm_test(b, &b->freemap[k], i);
+}
+
+/* pop_free of the block of order k at start if it is on its free list
+ * (is_free_block), in one look at its word; false if it is not. */
+static inline bool take_if_free(struct buddy *b, unsigned k, size_t start)
+{
+	const struct bitmap *m = &b->freemap[k];
+	size_t i = start >> k;
+	uint32_t *w, bit;
+
+	if (i >= m->nbits)
+		return false;
+	w = wlevel(b, m, 0) + i / WORD_BITS;
+	bit = (uint32_t)1 << (i % WORD_BITS);
+	if (!(*w & bit))
+		return false;
+	*w &= ~bit;
+	if (*w == 0 && m->nlevels > 1)
+		bm_clear_from(b, m, 1, i / WORD_BITS);
+	b->nfree[k]--;
+	b->free_units -= block_size(k);
+	return true;
 }
 
 /* The start of the free block containing unit u, its order in *k; NONE if u
@@ -445,7 +487,10 @@ size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start)
 	k = choose_order(b, ceil_log2(min), ceil_log2(max));
 	if (k < 0 || (unsigned)k >= b->orders || b->nfree[k] == 0)
 		return 0;
-	s = bm_take_first(b, &b->freemap[k]) << k;	/* the lowest block, popped */
+	s = bm_take_first(b, &b->freemap[k]);	/* the lowest block, popped */
+	if (s == NONE)
+		return 0;
+	s <<= k;
 	b->nfree[k]--;
 	b->free_units -= block_size(k);
 	used = max < block_size(k) ? max : block_size(k);
@@ -483,7 +528,7 @@ static void free_block(struct buddy *b, size_t start, unsigned k)
 /* Is e the first unit at or after s that endmap has (an allocation that
  * starts at s ends at e)? Within one or two words of the map, by masks;
  * else bm_next. */
-static bool ends_at(const struct buddy *b, size_t s, size_t e)
+static inline bool ends_at(const struct buddy *b, size_t s, size_t e)
 {
 	const uint32_t *w = rlevel(b, &b->endmap, 0);
 	size_t ws = s / WORD_BITS, we = e / WORD_BITS;
@@ -501,7 +546,7 @@ static bool ends_at(const struct buddy *b, size_t s, size_t e)
 
 /* The error buddy_free(b, start, count) must return, without changing
  * anything. */
-static int check_free(const struct buddy *b, size_t start, size_t count)
+static inline int check_free(const struct buddy *b, size_t start, size_t count)
 {
 	unsigned k;
 
@@ -533,9 +578,8 @@ static size_t take_tail(struct buddy *b, size_t start, size_t end)
 	while (end - start < span) {
 		unsigned k = low_zeros(end);
 
-		if (!is_free_block(b, k, end))
+		if (!take_if_free(b, k, end))
 			break;
-		pop_free(b, k, end);
 		end += block_size(k);
 	}
 	return end;

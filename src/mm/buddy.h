@@ -33,8 +33,8 @@
  * one bit per unit for "an allocation starts here" and one for "an
  * allocation ends here"; summary words above each bitmap), plus a fixed
  * header (2.3 KiB on i386). For n = 2^20 units (4 GiB of 4 KiB pages)
- * buddy_meta_size is 543,568 bytes on i386, about 0.52 byte per unit (the
- * budget is 2 MiB); for 2^18 units it is 137,672 bytes.
+ * buddy_meta_size is 543,532 bytes on i386, about 0.52 byte per unit (the
+ * budget is 2 MiB); for 2^18 units it is 137,628 bytes.
  * The metadata holds offsets only, no pointers, so it may be reached through
  * a different mapping later than the one buddy_init saw.
  *
