@@ -8,9 +8,19 @@ separately (bench/bench_*.c say how), so a figure is the same on an idle
 and on a loaded machine, run after run. Times are reported beside them as
 medians of interleaved repeats (the allocators alternate within one
 process); the one target set in time (malloc mixed) has its verdict too,
-the other times are for information.
+the other times are for information. Times are the benchmark thread's CPU
+time (CLOCK_THREAD_CPUTIME_ID), so the time it spends preempted on a loaded
+machine is not in them.
 
-    python3 bench/bench.py BUILD_DIR [--reps N] [--smp-log FILE]
+That time verdict is taken on the ratio strata/glibc of each repeat (the
+two runs of a repeat are back to back, so they see the same load), with a
+band: the order statistics of the per-repeat ratios that hold their median
+with at least 90 % confidence (sign test). PASS only if the whole band is
+within the target, MISS otherwise: a noisy run widens the band, it does not
+turn a miss into a pass, and a ratio well inside the target stays PASS
+however loaded the machine is.
+
+    python3 bench/bench.py BUILD_DIR [--reps N] [--no-smp]
 
 BUILD_DIR holds host/bench_malloc and host/bench_buddy (a lab branch may
 have neither or one: only those there are run). The exit status
@@ -19,6 +29,7 @@ benchmark could not be run.
 """
 import argparse
 import glob
+import math
 import os
 import re
 import shutil
@@ -67,6 +78,29 @@ def verdict(value, target, at_most=True):
     return "PASS" if ok else "MISS"
 
 
+BUDDY_REPS = 5      # the buddy's times have no verdict
+
+
+def median_band(values, confidence=0.90):
+    """(low, median, high): the median of values and the order statistics
+    around it that hold the true median with probability >= confidence
+    (the sign test's interval: binomial(n, 1/2) tails)."""
+    v = sorted(values)
+    n = len(v)
+    med = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+    # the largest j with P(Bin(n, 1/2) <= j - 1) <= (1 - confidence) / 2
+    tail, j = 0.0, 0
+    while True:
+        p = math.comb(n, j) / 2.0 ** n
+        if tail + p > (1 - confidence) / 2:
+            break
+        tail += p
+        j += 1
+    if j == 0:          # too few repeats for that confidence: the whole range
+        return v[0], med, v[-1]
+    return v[j - 1], med, v[n - j]
+
+
 def row(figure, value, unit, target_text, result):
     print("  %-52s %10s %-4s %-14s %s" % (figure, value, unit, target_text, result))
 
@@ -79,6 +113,9 @@ def malloc_figures(build, reps):
     tout = run(binary, "time", str(reps))
     times = {(m.group(1), m.group(2)): float(m.group(3))
              for m in re.finditer(r"^time (\S+) (\S+) median_ns ([\d.]+)", tout, re.M)}
+    pairs = {(m.group(1), int(m.group(2))): (float(m.group(3)), float(m.group(4)))
+             for m in re.finditer(r"^pair (\S+) (\d+) libc_ns ([\d.]+) strata_ns ([\d.]+)",
+                                  tout, re.M)}
     mem = {m.group(1): (int(m.group(2)), int(m.group(3)))
            for m in re.finditer(r"^memory mixed (\S+) peak_memory (\d+) peak_live (\d+)",
                                 tout, re.M)}
@@ -102,9 +139,12 @@ def malloc_figures(build, reps):
                              ("realloc", 1.2, "realloc growth: instructions, strata/glibc")):
         r = per_op(w, "strata") / per_op(w, "libc")
         row(label, "%.2f" % r, "x", "<= %.1fx" % target, verdict(r, target))
-    r = times[("mixed", "strata")] / times[("mixed", "libc")]
-    row("mixed: median time per pair, strata/glibc", "%.2f" % r, "x", "<= 1.0x",
-        verdict(r, 1.0))
+    ratios = [st / lc for (w, _), (lc, st) in pairs.items() if w == "mixed"]
+    lo, med, hi = median_band(ratios)
+    row("mixed: time per pair, strata/glibc (median of %d repeats)" % len(ratios),
+        "%.2f" % med, "x", "<= 1.0x", verdict(hi, 1.0))
+    print("    (the median's 90%% band %.2f-%.2f: PASS only if all of it is <= 1.0x)"
+          % (lo, hi))
     for w in ("batch64", "realloc"):
         r = times[(w, "strata")] / times[(w, "libc")]
         row("%s: median time, strata/glibc" % w, "%.2f" % r, "x", "(information)", "-")
@@ -171,10 +211,16 @@ def buddy_figures(build, reps):
         row("%d live: growth %s -> %s, buddy instructions" % (live, mib(sizes[0]),
                                                                mib(sizes[-1])),
             "%.2f" % g, "x", "<= 1.2x", verdict(g, 1.2))
+    # The first-fit list is the seed's allocator, kept for scale. Issue 17's
+    # buddy targets are the three above (against the free-list buddy); the
+    # old ">= 100x the list" is none of them, so it has no verdict.
     for units in sorted(u for (u, l) in combos if l == 4096):
         r = ins("list", units, 4096) / ins("buddy", units, 4096)
         row("%s, 4096 live: instructions, first-fit list/buddy" % mib(units), "%.0f" % r, "x",
-            ">= 100x", verdict(r, 100, at_most=False))
+            "(information)", "-")
+    print("    (the first-fit list is the seed's allocator, for scale: issue 17's buddy targets"
+          " are the\n     free-list buddy ratio, the metadata and the growth above; it sets"
+          " none against the list)")
     print()
 
 
@@ -228,7 +274,9 @@ def contention_figures(build):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=31,
+                    help="interleaved repeats of the malloc times (the buddy's times,"
+                    " for information only, take %d)" % BUDDY_REPS)
     ap.add_argument("--no-smp", action="store_true",
                     help="skip the contention figures (QEMU -smp 4)")
     args = ap.parse_args()
@@ -239,7 +287,7 @@ def main():
     ran = 0
     for name, figures in (("malloc", malloc_figures), ("buddy", buddy_figures)):
         if os.path.exists(os.path.join(args.build, "host", "bench_" + name)):
-            figures(args.build, args.reps)
+            figures(args.build, args.reps if name == "malloc" else BUDDY_REPS)
             ran += 1
     if ran == 0:
         print("(this tree has no benchmarks yet: they come with labs 2 and 6)")

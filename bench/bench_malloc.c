@@ -21,8 +21,10 @@
  *                         --collect-atstart=no each goes to a dump of its
  *                         own (bench/bench.py reads the instruction counts);
  *                         prints the ops of each
- *   bench_malloc time R   R interleaved repeats (libc, strata, libc, ...) of
- *                         every workload, then the median ns per op of each;
+ *   bench_malloc time R   R interleaved repeats of every workload, each
+ *                         run on both allocators back to back (libc first
+ *                         in even repeats); prints each repeat's pair of ns
+ *                         per op, then the median ns per op of each;
  *                         and memory overhead on mixed: peak memory taken
  *                         from the page source (strata: pages from the page
  *                         source x 4096; libc: mallinfo2() arena + hblkhd)
@@ -137,11 +139,13 @@ static inline void put(const struct allocator *a, unsigned i, size_t *live)
 	*live += n;
 }
 
+/* This thread's CPU time: what it spends preempted on a loaded machine is
+ * not counted. */
 static double now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
@@ -329,14 +333,24 @@ int main(int argc, char **argv)
 		printf("memory mixed %s peak_memory %zu peak_live %zu\n", al[k].name,
 		       m.peak_memory, m.peak_live);
 	}
-	/* Then time, interleaved: each repeat runs every workload on both. */
+	/* Then time, interleaved: each repeat runs each workload on both, one
+	 * right after the other (libc first in even repeats, strata first in
+	 * odd ones), so that both see the same load. */
 	for (r = 0; r < reps; r++) {
-		for (k = 0; k < 2; k++) {
-			ns[0][k][r] = mixed(&al[k], mixed_ops, NULL);
-			ns[1][k][r] = batch64(&al[k], batch_rounds);
-			ns[2][k][r] = growth(&al[k], growth_rounds, &calls);
+		for (w = 0; w < 3; w++) {
+			for (int j = 0; j < 2; j++) {
+				k = j ^ (r & 1);
+				ns[w][k][r] = w == 0 ? mixed(&al[k], mixed_ops, NULL)
+					    : w == 1 ? batch64(&al[k], batch_rounds)
+						     : growth(&al[k], growth_rounds, &calls);
+			}
 		}
 	}
+	/* Each repeat's pair, for ratios taken within a repeat (bench.py). */
+	for (w = 0; w < 3; w++)
+		for (r = 0; r < reps; r++)
+			printf("pair %s %d libc_ns %.2f strata_ns %.2f\n", wname[w], r,
+			       ns[w][0][r], ns[w][1][r]);
 	for (w = 0; w < 3; w++) {
 		for (k = 0; k < 2; k++) {
 			qsort(ns[w][k], reps, sizeof(double), cmp_double);

@@ -348,20 +348,16 @@ struct chunk *heap_alloc(size_t need)
 	return c;
 }
 
-void *malloc(size_t n)
+/* malloc's heap path (heap lock taken here): out of line, so that the
+ * magazine path in malloc saves no registers. */
+static __attribute__((noinline)) void *heap_malloc(size_t n)
 {
 	size_t need = chunk_size(n);
 	struct chunk *c;
-
-	//@ LAB 8 BEGIN
-	/* Small: this CPU's magazine, without the heap's lock. */
-	if (n <= MCACHE_MAX - 2 * TAG && mcache_on)
-		return mcache_malloc(need);
-	//@ LAB 8 END
-
 	//@ LAB 7 BEGIN
 	HEAP_LOCKED();
 	//@ LAB 7 END
+
 	malloc_op.name = NULL;
 	if (need == 0)
 		return NULL;
@@ -373,6 +369,19 @@ void *malloc(size_t n)
 	if (malloc_poison)
 		poison_check(c);
 	return (char *)c + TAG;
+}
+
+void *malloc(size_t n)
+{
+	//@ LAB 8 BEGIN
+	/* Small: this CPU's magazine, without the heap's lock. n is far below
+	 * MALLOC_MAX there, so chunk_size's check is not needed. */
+	if (n <= MCACHE_MAX - 2 * TAG && mcache_on)
+		return mcache_malloc(n + 2 * TAG <= MIN_CHUNK ? MIN_CHUNK
+				     : (n + 2 * TAG + ALIGN - 1) & ~(size_t)(ALIGN - 1));
+	//@ LAB 8 END
+
+	return heap_malloc(n);
 }
 
 void *calloc(size_t n, size_t size)
@@ -413,6 +422,17 @@ static void free_checked(struct chunk *c)
 	heap_free(c);
 }
 
+/* free's heap path (heap lock taken here): out of line, as heap_malloc. */
+static __attribute__((noinline)) void heap_free_ptr(void *p)
+{
+	//@ LAB 7 BEGIN
+	HEAP_LOCKED();
+	//@ LAB 7 END
+	if (p == NULL)
+		return;
+	free_checked(checked_chunk(p, "free"));
+}
+
 void free(void *p)
 {
 	//@ LAB 8 BEGIN
@@ -429,12 +449,7 @@ void free(void *p)
 	}
 	//@ LAB 8 END
 
-	//@ LAB 7 BEGIN
-	HEAP_LOCKED();
-	//@ LAB 7 END
-	if (p == NULL)
-		return;
-	free_checked(checked_chunk(p, "free"));
+	heap_free_ptr(p);
 }
 
 void *realloc(void *p, size_t n)

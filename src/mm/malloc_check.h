@@ -20,9 +20,10 @@ void malloc_diagnose(struct arena *a, void *p) __attribute__((noreturn));
  * The chunk of pointer p that op ("free" or "realloc") was given; panics,
  * naming op, p and the reason, if p is not a pointer malloc returned and
  * that is still allocated. Reads no memory at p before arena_of has found
- * its arena. Inline: it is on every free.
+ * its arena. Always inline: it is on every free.
  */
-static inline struct chunk *checked_chunk(void *p, const char *op)
+static inline __attribute__((always_inline)) struct chunk *checked_chunk(void *p,
+								 const char *op)
 {
 	struct chunk *c = (struct chunk *)((char *)p - TAG);
 	struct arena *a;
