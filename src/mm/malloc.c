@@ -278,8 +278,9 @@ static inline size_t large_pages(size_t need)
 	return (ARENA_FIRST + need + TAG + PAGE_SIZE - 1) / PAGE_SIZE;
 }
 
-/* A large block (need > LARGE_MIN), heap lock held. */
-static void *large_alloc(size_t need)
+/* A large block (need > LARGE_MIN), heap lock held: its chunk (F_LARGE),
+ * or NULL. */
+static struct chunk *large_alloc(size_t need)
 {
 	struct arena *a = arena_create(large_pages(need), true);
 
@@ -289,7 +290,7 @@ static void *large_alloc(size_t need)
 		a = arena_create(large_pages(need), true);
 	//@ LAB 8 END
 
-	return a != NULL ? (char *)first_chunk(a) + TAG : NULL;
+	return a != NULL ? first_chunk(a) : NULL;
 }
 
 /* Checks that nothing wrote to free chunk c since it was poisoned. */
@@ -348,12 +349,11 @@ struct chunk *heap_alloc(size_t need)
 	return c;
 }
 
-/* malloc's heap path (heap lock taken here): out of line, so that the
- * magazine path in malloc saves no registers. */
-static __attribute__((noinline)) void *heap_malloc(size_t n)
+/* malloc's heap path (heap lock taken here): the chunk, or NULL. Out of
+ * line, so that the magazine path in malloc saves no registers. */
+static __attribute__((noinline)) struct chunk *heap_malloc(size_t n)
 {
 	size_t need = chunk_size(n);
-	struct chunk *c;
 	//@ LAB 7 BEGIN
 	HEAP_LOCKED();
 	//@ LAB 7 END
@@ -363,16 +363,13 @@ static __attribute__((noinline)) void *heap_malloc(size_t n)
 		return NULL;
 	if (need > LARGE_MIN)
 		return large_alloc(need);
-	c = heap_alloc(need);
-	if (c == NULL)
-		return NULL;
-	if (malloc_poison)
-		poison_check(c);
-	return (char *)c + TAG;
+	return heap_alloc(need);
 }
 
 void *malloc(size_t n)
 {
+	struct chunk *c;
+
 	//@ LAB 8 BEGIN
 	/* Small: this CPU's magazine, without the heap's lock. n is far below
 	 * MALLOC_MAX there, so chunk_size's check is not needed. */
@@ -381,7 +378,13 @@ void *malloc(size_t n)
 				     : (n + 2 * TAG + ALIGN - 1) & ~(size_t)(ALIGN - 1));
 	//@ LAB 8 END
 
-	return heap_malloc(n);
+	if ((c = heap_malloc(n)) == NULL)
+		return NULL;
+	/* The chunk is ours now: checked outside the lock, and from malloc's
+	 * own frame (a panic's backtrace names malloc). */
+	if (malloc_poison && !(c->h.size & F_LARGE))
+		poison_check(c);
+	return (char *)c + TAG;
 }
 
 void *calloc(size_t n, size_t size)
