@@ -761,9 +761,15 @@ static int __attribute__((noinline)) recurse(int n)
 	return recurse(n + 1) + frame[0];
 }
 
+/* It says so itself before it recurses: with several CPUs (lab 8) it may
+ * run, and overflow, before the thread that created it prints anything. */
 static int deep(void *arg)
 {
+	struct thread *t = current_thread();
+
 	(void)arg;
+	printk("stack_guard: thread %d '%s' recurses on its stack 0x%08x-0x%08x\n", t->tid,
+	       t->name, t->stack, t->stack + PAGE_SIZE);
 	return recurse(0);
 }
 
@@ -772,8 +778,6 @@ KTEST(stack_guard)
 	struct thread *t;
 
 	KEXPECT((t = thread_create("worker", deep, 0)));
-	printk("stack_guard: thread %d 'worker' recurses on its stack 0x%08x-0x%08x\n",
-	       t->tid, t->stack, t->stack + PAGE_SIZE);
 	thread_join(t, NULL);
 	ktest_fail("the recursion returned");
 }
