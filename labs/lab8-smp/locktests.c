@@ -405,17 +405,24 @@ struct counts {
 	size_t phys, kvirt;
 };
 
+/* The free counts with every cache flushed on every CPU: what the caches
+ * hold is free, but only the buddies' own free blocks can be walked, and
+ * an arena parked or kept alive by cached chunks holds pages that are
+ * counted as used. */
 static void counts(struct counts *c)
 {
 	struct ppstats st;
 
+	KEXPECT_EQ(malloc_flush_all(), 0);	/* first: its arenas' pages go to kvfree */
 	unmap_lazy_flush();	/* kvfree'd pages still held back are free (paging.h) */
+	KEXPECT_EQ(ppcache_flush_all(), 0);	/* last: the two above free into it */
+	KEXPECT_EQ(ppcache_pages(), 0);
 	ppstats(&st);
 	c->phys = st.free;
 	c->kvirt = vpfree_count(NULL);
 }
 
-KTEST(alloc_stress)
+static void alloc_stress(void)
 {
 	struct counts before, after;
 	struct walk pw = { 0, 0, 0 }, vw = { 0, 0, 0 };
@@ -445,6 +452,19 @@ KTEST(alloc_stress)
 	KEXPECT_EQ(malloc_check(), 0);
 	printk("alloc_stress: ppalloc's and the kernel vpallocator's free blocks consistent; "
 	       "malloc_check clean\n");
+}
+
+KTEST(alloc_stress)
+{
+	alloc_stress();
+}
+
+/* The same with the per-CPU caches off: the locked allocators alone. */
+KTEST(alloc_stress_nocache)
+{
+	malloc_cache_enable(0);
+	ppcache_enable(0);
+	alloc_stress();
 }
 
 /* ---- whole lines on the console --------------------------------------- */

@@ -48,4 +48,23 @@ void cpu_boot_init(void)
 	cpus[0].cr3 = read_cr3();
 	cpu_load(&cpus[0]);
 }
+
+int cpu_wait_each(int (*pending)(void *arg, int cpu), void *arg, uint32_t max_ticks)
+{
+	uint32_t ticks0[NCPU];
+	int err = 0;
+
+	for (int i = 0; i < ncpu; i++)
+		ticks0[i] = cpus[i].ticks;
+	for (int i = 0; i < ncpu; i++) {
+		while (cpus[i].online && pending(arg, i)) {
+			if (cpus[i].ticks - ticks0[i] > max_ticks) {
+				err = -1;
+				break;
+			}
+			__asm__ volatile("pause" ::: "memory");
+		}
+	}
+	return err;
+}
 //@ LAB 8 END

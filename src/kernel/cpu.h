@@ -62,6 +62,14 @@ int cpu_id(void);
 void cpu_boot_init(void);
 /* Gives c (c->id set) its GDT, TSS and %gs on the calling CPU. */
 void cpu_load(struct cpu *c);
+/*
+ * Waits, interrupts on, until pending(arg, i) is 0 for every online CPU i,
+ * or until CPU i's timer has ticked max_ticks times since the call (for a
+ * request each CPU serves at its tick: the allocators' cache flushes).
+ * Returns 0, or -1 if some CPU ran out of ticks.
+ */
+int cpu_wait_each(int (*pending)(void *arg, int cpu), void *arg, uint32_t max_ticks);
+#define CACHE_FLUSH_TICKS	4	/* the allocators' caches: each tick serves */
 //@ LAB 8 END
 
 #endif

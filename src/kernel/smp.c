@@ -34,7 +34,9 @@
 #include "kernel/x86.h"
 #include "lib/string.h"
 #include "mm/kvmalloc.h"
+#include "mm/malloc.h"
 #include "mm/paging.h"
+#include "mm/ppalloc.h"
 #include "mm/vpalloc.h"
 
 #define COM1_IRQ	4
@@ -121,8 +123,10 @@ static volatile void *mmio_map(uintptr_t pa)
 
 /* ---- interrupts ---- */
 
-/* Every CPU's timer: its ticks, the clock (the boot CPU's only), then the
- * scheduler; the EOI first, as for the PIT (pit.c). */
+/* Every CPU's timer: its ticks, the clock (the boot CPU's only), the
+ * flushes of its allocator caches other CPUs asked for (malloc's first:
+ * emptied arenas may give pages to ppalloc's), then the scheduler; the EOI
+ * first, as for the PIT (pit.c). */
 static void lapic_timer_irq(struct trapframe *tf)
 {
 	struct cpu *c = mycpu();
@@ -132,6 +136,8 @@ static void lapic_timer_irq(struct trapframe *tf)
 	c->ticks++;
 	if (c->id == 0)
 		clock_tick();
+	malloc_cache_serve();
+	ppcache_serve();
 	sched_tick();
 }
 

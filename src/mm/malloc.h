@@ -134,6 +134,9 @@ struct malloc_pages {
 	 * (< 16), cpu_leave undoes it. */
 	unsigned (*cpu_enter)(void);
 	void (*cpu_leave)(void);
+	/* malloc_flush_all waits with it (NULL on the host) until pending(arg,
+	 * i) is 0 for every other online CPU i; -1 if one did not see to it. */
+	int (*wait_cpus)(int (*pending)(void *arg, int cpu), void *arg);
 	//@ LAB 8 END
 };
 extern const struct malloc_pages malloc_pages;
@@ -152,6 +155,17 @@ extern const struct malloc_pages malloc_pages;
  */
 void malloc_cache_enable(int on);
 size_t malloc_trim(void);
+/*
+ * malloc_trim on every CPU at once (malloc_pages.wait_cpus):
+ * this CPU's magazines now, each other CPU's at its next malloc or free or
+ * at its next timer tick (malloc_cache_serve), then the parked arenas,
+ * those the flushes emptied too. Returns 0 once all have, -1 if some CPU
+ * did not within a few of its ticks. A thread, interrupts on, no lock held.
+ */
+int malloc_flush_all(void);
+/* Drains this CPU's magazines if another CPU asked (flush_req): the
+ * kernel calls it at every timer tick of every CPU, interrupts off. */
+void malloc_cache_serve(void);
 
 struct malloc_cache_stats {
 	size_t cached_chunks;	/* in every CPU's magazines */

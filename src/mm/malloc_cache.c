@@ -168,13 +168,7 @@ void *mcache_malloc_slow(struct mcache *mc, size_t need)
 	struct magazine *m = mag_of(mc, need);
 	struct chunk *c = m->head;
 
-	if (mc->flush_req) {
-		HEAP_LOCKED();
-
-		mcache_drain(mc);
-		c = NULL;
-	}
-	if (c != NULL) {
+	if (c != NULL && !mc->flush_req) {
 		check_cached(c, need);	/* panics if it is not the chunk cached */
 		m->head = c->next;
 		m->n--;
@@ -182,11 +176,16 @@ void *mcache_malloc_slow(struct mcache *mc, size_t need)
 		flip_cached(c);
 		return (char *)c + TAG;
 	}
-	mc->refills++;
 	{
 		HEAP_LOCKED();
 
-		c = refill(m, need);
+		if (mc->flush_req) {	/* nothing cached until it is served */
+			mcache_drain(mc);
+			c = heap_alloc(need);
+		} else {
+			mc->refills++;
+			c = refill(m, need);
+		}
 	}
 	mcache_leave();
 	if (c == NULL)
@@ -206,16 +205,22 @@ void mcache_free_slow(struct mcache *mc, struct chunk *c)
 	size_t size = csize(c);
 	struct magazine *m = mag_of(mc, size);
 
-	if (m->n >= MAG_MAX || mc->flush_req) {
-		mc->flushes++;
-		{
-			HEAP_LOCKED();
+	if (mc->flush_req || !mcache_on) {
+		/* A flush asked (or the caches turned off) since this free
+		 * began: the magazines go back, and c with them. */
+		HEAP_LOCKED();
 
-			if (mc->flush_req)
-				mcache_drain(mc);
-			else
-				mag_drain(m, MAG_MAX - MAG_BATCH);
-		}
+		mc->flushes++;
+		mcache_drain(mc);
+		heap_free(c);
+		mcache_leave();
+		return;
+	}
+	if (m->n >= MAG_MAX) {
+		HEAP_LOCKED();
+
+		mc->flushes++;
+		mag_drain(m, MAG_MAX - MAG_BATCH);
 	}
 	mag_push(m, c, size);
 	mcache_leave();
@@ -223,23 +228,52 @@ void mcache_free_slow(struct mcache *mc, struct chunk *c)
 
 /* ---- switches, statistics, checks -------------------------------------- */
 
-void malloc_cache_enable(int on)
-{
-	HEAP_LOCKED();
-
-	if (!on) {
-		for (unsigned i = 0; i < MCACHE_NCPU; i++)
-			mcache_drain(&mcaches[i]);	/* quiescent: see malloc.h */
-		arena_unpark_all();
-	}
-	mcache_on = on != 0;
-}
-
 size_t malloc_trim(void)
 {
 	HEAP_LOCKED();
 
 	return mcache_pressure();
+}
+
+void malloc_cache_enable(int on)
+{
+	mcache_on = on != 0;	/* off: from now on every malloc and free is the heap's */
+	if (!on)
+		malloc_flush_all();	/* each CPU its own magazines (mcache_free) */
+}
+
+void malloc_cache_serve(void)
+{
+	struct mcache *mc = mcache_enter();
+
+	if (mc->flush_req) {
+		HEAP_LOCKED();
+
+		mcache_drain(mc);
+	}
+	mcache_leave();
+}
+
+/* A flush asked of CPU cpu and not yet served (malloc_pages.wait_cpus). */
+static int flush_pending(void *arg, int cpu)
+{
+	(void)arg;
+	return mcaches[cpu].flush_req;
+}
+
+int malloc_flush_all(void)
+{
+	int err = 0;
+
+	malloc_trim();		/* this CPU's magazines now; every other one asked */
+	if (malloc_pages.wait_cpus != NULL)
+		err = malloc_pages.wait_cpus(flush_pending, NULL);
+	{
+		HEAP_LOCKED();
+
+		arena_unpark_all();	/* those the other CPUs' flushes emptied */
+	}
+	return err;
 }
 
 void malloc_cache_stats(struct malloc_cache_stats *st)
@@ -250,10 +284,14 @@ void malloc_cache_stats(struct malloc_cache_stats *st)
 	for (unsigned i = 0; i < MCACHE_NCPU; i++) {
 		struct mcache *mc = &mcaches[i];
 
+		/* Counts only: another CPU's magazine changes under us (its
+		 * links are not ours to follow), and a magazine holds chunks
+		 * of one size. */
 		for (unsigned k = 0; k < MCACHE_CLASSES; k++) {
-			st->cached_chunks += mc->mag[k].n;
-			for (struct chunk *c = mc->mag[k].head; c != NULL; c = c->next)
-				st->cached_bytes += csize(c);
+			uint32_t n = mc->mag[k].n;
+
+			st->cached_chunks += n;
+			st->cached_bytes += n * (k + 2) * ALIGN;
 		}
 		st->refills += mc->refills;
 		st->flushes += mc->flushes;

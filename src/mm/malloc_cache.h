@@ -128,7 +128,7 @@ static inline void mcache_free(struct chunk *c)
 	struct mcache *mc = mcache_enter();
 	struct magazine *m = mag_of(mc, csize(c));
 
-	if (m->n >= MAG_MAX || (mc->flush_req | malloc_poison) != 0) {
+	if (m->n >= MAG_MAX || (mc->flush_req | malloc_poison) != 0 || !mcache_on) {
 		mcache_free_slow(mc, c);
 		return;
 	}

@@ -54,6 +54,11 @@ static void heap_cpu_leave(void)
 {
 	irq_pop();
 }
+
+static int heap_wait_cpus(int (*pending)(void *arg, int cpu), void *arg)
+{
+	return cpu_wait_each(pending, arg, CACHE_FLUSH_TICKS);
+}
 //@ LAB 8 END
 
 const struct malloc_pages malloc_pages = {
@@ -63,7 +68,7 @@ const struct malloc_pages malloc_pages = {
 	//@ LAB 7 END
 
 	//@ LAB 8 BEGIN
-	.cpu_enter = heap_cpu_enter, .cpu_leave = heap_cpu_leave,
+	.cpu_enter = heap_cpu_enter, .cpu_leave = heap_cpu_leave, .wait_cpus = heap_wait_cpus,
 	//@ LAB 8 END
 };
 

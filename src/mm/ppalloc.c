@@ -78,7 +78,7 @@ struct ppcache {
 static struct ppcache ppcaches[NCPU];
 static uint32_t *pp_cached;		/* a bit per page: in a magazine */
 static volatile uint32_t pp_ncached;	/* pages in all magazines */
-static int ppcache_on = 1;
+static volatile int ppcache_on = 1;
 
 /* Marks page u cached; returns its bit's old value. */
 static int cached_set(uint32_t u)
@@ -111,8 +111,20 @@ static void ppcache_drain(struct ppcache *c, uint32_t count)
 	c->flush_req = 0;
 }
 
+/* A flush asked of this CPU (memory pressure, ppcache_flush_all), or the
+ * caches turned off: this CPU's magazine goes back to the buddy (pp_lock
+ * held), and nothing is cached until the request is served. Checked with
+ * interrupts off, in the same stretch as the push or pop it precedes, so a
+ * flush asked meanwhile is served after it (at the next tick at the
+ * latest), and ppcache_flush_all leaves nothing behind. */
+static int flush_asked(struct ppcache *c)
+{
+	return c->flush_req || !ppcache_on;
+}
+
 /* A page for ppalloc(1, 1) from this CPU's magazine, refilled from the
- * buddy if empty; 0 and *u unchanged if there is none. */
+ * buddy if empty; 0 and *u unchanged if there is none, or if a flush was
+ * asked (the caller then asks the buddy itself). */
 static int ppcache_get(uint32_t *u)
 {
 	struct ppcache *c;
@@ -121,10 +133,15 @@ static int ppcache_get(uint32_t *u)
 
 	irq_push();
 	c = &ppcaches[mycpu()->id];
-	if (c->n == 0 || c->flush_req) {
+	if (flush_asked(c)) {
 		lock_acquire(&pp_lock);
-		if (c->flush_req)
-			ppcache_drain(c, c->n);
+		ppcache_drain(c, c->n);
+		lock_release(&pp_lock);
+		irq_pop();
+		return 0;
+	}
+	if (c->n == 0) {
+		lock_acquire(&pp_lock);
 		while (c->n < PP_BATCH && buddy_alloc(phys, 1, 1, &unit) == 1) {
 			c->page[c->n++] = (uint32_t)unit;
 			cached_set((uint32_t)unit);
@@ -148,18 +165,31 @@ static int ppcache_get(uint32_t *u)
 	return got;
 }
 
-/* ppfree(page u, 1) into this CPU's magazine; u passed buddy_check. */
+/* ppfree(page u, 1) into this CPU's magazine, or straight to the buddy if
+ * a flush was asked; u passed buddy_check. */
 static void ppcache_put(uint32_t u)
 {
 	struct ppcache *c;
+	int err = 0;
 
 	if (cached_set(u))
 		panic("ppfree(0x%08x, 1): %s", u << PAGE_SHIFT, buddy_strerror(BUDDY_EDOUBLE));
 	irq_push();
 	c = &ppcaches[mycpu()->id];
-	if (c->n == PP_MAG_MAX || c->flush_req) {
+	if (flush_asked(c)) {
 		lock_acquire(&pp_lock);
-		ppcache_drain(c, c->flush_req ? c->n : PP_BATCH);
+		ppcache_drain(c, c->n);
+		cached_clear(u);
+		err = buddy_free(phys, u, 1);
+		lock_release(&pp_lock);
+		irq_pop();
+		if (err)
+			panic("ppfree(0x%08x, 1): %s", u << PAGE_SHIFT, buddy_strerror(err));
+		return;
+	}
+	if (c->n == PP_MAG_MAX) {
+		lock_acquire(&pp_lock);
+		ppcache_drain(c, PP_BATCH);
 		lock_release(&pp_lock);
 	}
 	c->page[c->n++] = u;
@@ -178,19 +208,48 @@ static void ppcache_pressure(void)
 			ppcaches[i].flush_req = 1;
 }
 
-void ppcache_enable(int on)
-{
-	lock_acquire(&pp_lock);
-	if (!on)
-		for (int i = 0; i < NCPU; i++)
-			ppcache_drain(&ppcaches[i], ppcaches[i].n);	/* quiescent */
-	ppcache_on = on;
-	lock_release(&pp_lock);
-}
-
 size_t ppcache_pages(void)
 {
 	return pp_ncached;
+}
+
+void ppcache_serve(void)
+{
+	struct ppcache *c;
+
+	irq_push();
+	c = &ppcaches[mycpu()->id];
+	if (c->flush_req) {
+		lock_acquire(&pp_lock);
+		ppcache_drain(c, c->n);
+		lock_release(&pp_lock);
+	}
+	irq_pop();
+}
+
+/* A flush asked of cpus[cpu] and not yet served (cpu_wait_each). */
+static int flush_pending(void *arg, int cpu)
+{
+	(void)arg;
+	return ppcaches[cpu].flush_req;
+}
+
+int ppcache_flush_all(void)
+{
+	lock_acquire(&pp_lock);
+	for (int i = 0; i < ncpu; i++)
+		if (cpus[i].online)
+			ppcaches[i].flush_req = 1;
+	ppcache_drain(&ppcaches[mycpu()->id], PP_MAG_MAX);	/* this CPU's, now */
+	lock_release(&pp_lock);
+	return cpu_wait_each(flush_pending, NULL, CACHE_FLUSH_TICKS);
+}
+
+void ppcache_enable(int on)
+{
+	ppcache_on = on;
+	if (!on)
+		ppcache_flush_all();	/* each CPU its own magazine (flush_asked) */
 }
 //@ LAB 8 END
 

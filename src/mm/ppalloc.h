@@ -57,6 +57,17 @@ const struct buddy *ppalloc_buddy(void);	/* for tests and debuggers */
  * pages: ppstats counts them). */
 void ppcache_enable(int on);
 size_t ppcache_pages(void);
+/*
+ * Every online CPU's magazine back into the buddy: this CPU's at once, each
+ * other's when that CPU next calls ppalloc(1, 1) or ppfree(p, 1), or at its
+ * next timer tick (ppcache_serve). Returns once all have (0), or -1 if some
+ * CPU did not within a few of its ticks. A thread, interrupts on, no lock
+ * held: before free pages are counted page for page (buddy walks).
+ */
+int ppcache_flush_all(void);
+/* At every timer tick of every CPU (interrupts off): the flush another CPU
+ * asked of this one (memory pressure, ppcache_flush_all). */
+void ppcache_serve(void);
 //@ LAB 8 END
 //@ LAB 7 BEGIN
 /* buddy_for_each_free over the physical buddy, holding its lock (so the
