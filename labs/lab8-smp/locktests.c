@@ -198,7 +198,7 @@ KTEST(lock_order)
 
 /* ---- every allocator from every CPU at once --------------------------- */
 
-#define ROUNDS		60
+#define ROUNDS		30
 #define HOLD		4	/* blocks of each kind a worker holds at once */
 #define PHYS_MAX_PAGES	(1u << 20)	/* 4 GiB */
 #define KVIRT_PAGES	((KVIRT_END - KVIRT_START) >> PAGE_SHIFT)
