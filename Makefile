@@ -265,7 +265,7 @@ $(BUILD)/host/bench_%: bench/bench_%.c $$(BENCH_SRCS_$$*) $(wildcard src/*/*.h t
 # bench/bench.py runs each under valgrind's callgrind (instruction counts:
 # the verdicts' figure) and on its own (median times of BENCHREPS
 # interleaved repeats), and prints every figure with its target and verdict.
-BENCHREPS ?= 31
+BENCHREPS ?= 61
 bench: $(patsubst %,$(BUILD)/host/bench_%,$(BENCHES)) kernel
 	@$(NEED) valgrind valgrind
 	@$(NEED) $(PYTHON) python3

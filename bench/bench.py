@@ -12,13 +12,12 @@ the other times are for information. Times are the benchmark thread's CPU
 time (CLOCK_THREAD_CPUTIME_ID), so the time it spends preempted on a loaded
 machine is not in them.
 
-That time verdict is taken on the ratio strata/glibc of each repeat (the
-two runs of a repeat are back to back, so they see the same load), with a
-band: the order statistics of the per-repeat ratios that hold their median
-with at least 90 % confidence (sign test). PASS only if the whole band is
-within the target, MISS otherwise: a noisy run widens the band, it does not
-turn a miss into a pass, and a ratio well inside the target stays PASS
-however loaded the machine is.
+That time verdict is taken, as issue 17 sets it, on the median, here of
+the ratios strata/glibc of each repeat (the two runs of a repeat are back
+to back, in alternating order, so they see the same load). Beside it is a
+band: the order statistics of those ratios that hold their median with at
+least 90 % confidence (sign test); a band that reaches past the target is
+said to, so a PASS within the noise of the run is visible as one.
 
     python3 bench/bench.py BUILD_DIR [--reps N] [--no-smp]
 
@@ -141,10 +140,11 @@ def malloc_figures(build, reps):
         row(label, "%.2f" % r, "x", "<= %.1fx" % target, verdict(r, target))
     ratios = [st / lc for (w, _), (lc, st) in pairs.items() if w == "mixed"]
     lo, med, hi = median_band(ratios)
-    row("mixed: time per pair, strata/glibc (median of %d repeats)" % len(ratios),
-        "%.2f" % med, "x", "<= 1.0x", verdict(hi, 1.0))
-    print("    (the median's 90%% band %.2f-%.2f: PASS only if all of it is <= 1.0x)"
-          % (lo, hi))
+    row("mixed: median time per pair, strata/glibc (%d repeats)" % len(ratios),
+        "%.2f" % med, "x", "<= 1.0x", verdict(med, 1.0))
+    print("    (90%% band of that median: %.2f-%.2f, %s)" % (
+        lo, hi, "all of it <= 1.0x" if hi <= 1.0 else
+        "it reaches past 1.0x: in this run the margin is within the noise"))
     for w in ("batch64", "realloc"):
         r = times[(w, "strata")] / times[(w, "libc")]
         row("%s: median time, strata/glibc" % w, "%.2f" % r, "x", "(information)", "-")
@@ -290,7 +290,7 @@ def contention_figures(build):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
-    ap.add_argument("--reps", type=int, default=31,
+    ap.add_argument("--reps", type=int, default=61,
                     help="interleaved repeats of the malloc times (the buddy's times,"
                     " for information only, take %d)" % BUDDY_REPS)
     ap.add_argument("--no-smp", action="store_true",
