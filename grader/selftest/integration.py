@@ -299,8 +299,8 @@ class MainRun(unittest.TestCase):
 
     def test_verdict_fail_quotes_reason(self):
         t, text = case("fail")
-        eq(t["reason"], "kernel exited with status %d (test failed), expected pass"
-           % kernel_facts().STATUS_FAIL)
+        eq(t["reason"], "kernel exited with status %d (test failed: selftest failure), "
+           "expected pass" % kernel_facts().STATUS_FAIL)
         contains(text, "TEST selftest_fail: FAIL selftest failure")
         run, _ = main_run()
         contains(block(run, "fail"), "TEST selftest_fail: FAIL selftest failure")

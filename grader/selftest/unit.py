@@ -332,8 +332,15 @@ class Verdicts(unittest.TestCase):
         v, _ = result("TEST a: PASS\n", "boot\nTEST a: FAIL ppalloc returned 0\n",
                       status=F.STATUS_FAIL)
         eq(v.status, "FAIL")
-        eq(v.reason, "kernel exited with status %d (test failed), expected pass" % F.STATUS_FAIL)
+        eq(v.reason, "kernel exited with status %d (test failed: ppalloc returned 0), expected "
+           "pass" % F.STATUS_FAIL)
         contains("\n".join(v.details), "line 2: TEST a: FAIL ppalloc returned 0")
+        v, _ = result("TEST a: PASS\n", "boot\nTEST a: FAIL\n", status=F.STATUS_FAIL)
+        eq(v.reason, "kernel exited with status %d (test failed), expected pass" % F.STATUS_FAIL)
+        v, _ = result("TEST a: PASS\n", "TEST a: FAIL " + "x" * 300 + "\n", status=F.STATUS_FAIL)
+        contains(v.reason, "(test failed: " + "x" * 200)
+        contains(v.reason, "x...), expected pass")
+        self.assertLess(len(v.reason), 320)
         v, _ = result("@exit panic\nx\n", "x\nTEST a: PASS\n", status=F.STATUS_PASS)
         eq(v.reason, "kernel exited with status %d (test passed), expected panic" % F.STATUS_PASS)
 
@@ -375,6 +382,21 @@ class Verdicts(unittest.TestCase):
         contains(d, "16 more line(s)")
         contains(d, "closest line")
 
+    def test_verdict_mismatch_context_nothing_matched_shows_the_end(self):
+        """No expected line matched: the first lines are the boot banner,
+        the last ones where the kernel got to."""
+        out = "".join("line %d\n" % i for i in range(1, 30)) + "[smp] 1 CPU online\n"
+        v, _ = result("[smp] 4 CPUs online\n", out)
+        eq(v.reason, "expected line 1 not found: `[smp] 4 CPUs online` (v.trace:1)")
+        d = "\n".join(v.details)
+        contains(d, "output after the start (its first and last lines):")
+        contains(d, " 3| line 3")
+        not_contains(d, " 4| line 4")
+        contains(d, "... 20 line(s), see the log")
+        contains(d, "24| line 24")
+        contains(d, "30| [smp] 1 CPU online")
+        not_contains(d, "23| line 23")
+
     def test_verdict_forbidden(self):
         v, _ = result("!oops\nTEST a: PASS\n", "x\noops: bad\nTEST a: PASS\n")
         eq(v.reason, "forbidden line at output line 2: `oops: bad`")
@@ -397,6 +419,14 @@ class Verdicts(unittest.TestCase):
         contains("\n".join(v.details), "no output at all")
         v, _ = result("boot\n", "boot\n", how="timeout", status=None)
         contains(v.reason, "waiting for: QEMU to exit (expected exit: pass)")
+        # a hang: the excerpt ends with the last line the kernel printed
+        out = "boot\n" + "".join("line %d\n" % i for i in range(2, 40)) + "TEST x: start\n"
+        v, _ = result("boot\nx: done\n", out, how="timeout", status=None, cpu=10.0)
+        d = "\n".join(v.details)
+        contains(d, "output after that line (its first and last lines):")
+        contains(d, "40| TEST x: start")
+        contains(d, " 4| line 4")
+        not_contains(d, " 5| line 5")
 
     def test_verdict_exactly_once(self):
         tr = "=[smp] cpu 1 (apic {dec}) started\n=~\\[smp\\] [0-9]+ CPUs? online\nTEST a: PASS\n"

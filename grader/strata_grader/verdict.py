@@ -11,6 +11,7 @@ from .qemu import GRACE, INPUT_WAIT
 from .status import Ended, Exit, Status
 
 CONTEXT_LINES = 10
+REASON_MAX = 240    # characters of a kernel's FAIL reason quoted in the one-line reason
 
 
 @dataclass
@@ -87,8 +88,13 @@ def _base(path):
     return str(path).replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _mismatch_details(res):
-    """Context for 'expected line N not found'."""
+HEAD_LINES = 3      # of a long excerpt that ends with the output's last lines
+
+
+def _mismatch_details(res, tail=False):
+    """Context for 'expected line N not found'. tail: the last output lines
+    matter most (a timeout: where the kernel stopped); so they do when no
+    expected line matched at all (the first lines are the boot banner)."""
     matcher, lines = res.matcher, res.lines
     lm = matcher.last_match
     after = lm[1] if lm else 0
@@ -100,12 +106,20 @@ def _mismatch_details(res):
     if rest <= 0:
         out.append("no output after %s" % ("that line" if lm else "the start") +
                    (" (no output at all)" if not lines else ""))
+    elif (tail or not lm) and rest > CONTEXT_LINES:
+        out.append("output after %s (its first and last lines):"
+                   % ("that line" if lm else "the start"))
+        first_tail = len(lines) - (CONTEXT_LINES - HEAD_LINES) + 1
+        out += ["  " + s for s in numbered(lines, after + 1, after + HEAD_LINES)]
+        out.append("  ... %d line(s), see the log" % (first_tail - after - HEAD_LINES - 1))
+        out += ["  " + s for s in numbered(lines, first_tail, len(lines))]
     else:
         out.append("output after %s:" % ("that line" if lm else "the start"))
         last = min(len(lines), after + CONTEXT_LINES)
         out += ["  " + s for s in numbered(lines, after + 1, last)]
         if len(lines) > last:
             out.append("  ... %d more line(s), see the log" % (len(lines) - last))
+    if rest > 0:
         # closest candidate line
         step = matcher.waiting_for
         want = step.pattern.literal_text() if step is not None and step.kind == "expect" else ""
@@ -205,7 +219,7 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
             details += ["the kernel panicked and did not exit:"] + _panic_details(res, lines)
         step = m.waiting_for
         if step is not None and step.kind == "expect" and lines:
-            details += _mismatch_details(res)
+            details += _mismatch_details(res, tail=True)
         else:
             details += _tail(lines)
         return Verdict(Status.TIMEOUT, "timed out (%s) — last expected line matched: %s, waiting for: %s"
@@ -272,6 +286,11 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
     if status != want:
         details = []
         fails = [t for t in m.test_lines if t[3] == "FAIL"]
+        why = ""
+        if fails and fails[0][4].strip() and status == facts.STATUS_FAIL:
+            # the kernel's own reason, which names what went wrong
+            why = fails[0][4].strip()
+            why = ": " + (why if len(why) <= REASON_MAX else why[:REASON_MAX - 3] + "...")
         for t in (fails or m.test_lines)[:3]:
             details.append("line %d: %s" % (t[0], t[1]))
         if not m.test_lines and not m.panic_line:
@@ -279,8 +298,8 @@ def judge(res, trace, *, timeout, flood_limit, facts, grace=GRACE, nonce=None):
             details += _tail(lines, 3)
         if m.panic_line:
             details += _panic_details(res, lines)
-        return Verdict(Status.FAIL, "kernel exited with status %d (%s), expected %s"
-                       % (status, describe_status(status, facts), exp),
+        return Verdict(Status.FAIL, "kernel exited with status %d (%s%s), expected %s"
+                       % (status, describe_status(status, facts), why, exp),
                        details + (progress if not m.test_lines and not m.panic_line else []))
     if m.forbidden_hits:
         n, line, fb = m.forbidden_hits[0]

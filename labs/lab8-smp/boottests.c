@@ -12,6 +12,7 @@
 #include "kernel/lapic.h"
 #include "kernel/lock.h"
 #include "kernel/pit.h"
+#include "kernel/smp.h"
 #include "lib/fmt.h"
 
 /* Every CPU in cpus[] is online, was started exactly once (the boot CPU:
@@ -48,7 +49,8 @@ KTEST(smp_online)
 		struct cpu *c = &cpus[i];
 
 		if (!c->online)
-			ktest_fail("cpu %d (apic %d) is not online", i, c->apic_id);
+			ktest_fail("cpu %d (apic %d) is not online: %s", i, c->apic_id,
+				   smp_off_reason());
 		KEXPECT_EQ(c->id, i);
 		KEXPECT_EQ(c->starts, i == 0 ? 0 : 1);
 		KEXPECT(c->self == c);

@@ -11,8 +11,9 @@
 #include "kernel/ktest.h"
 #include "kernel/lock.h"
 #include "kernel/pit.h"
-#include "kernel/sched.h"
 #include "kernel/process.h"
+#include "kernel/sched.h"
+#include "kernel/smp.h"
 #include "kernel/syscall.h"
 #include "kernel/thread.h"
 #include "kernel/x86.h"
@@ -44,7 +45,9 @@ KTEST(smp_boot)
 	KEXPECT(ncpu >= 1 && ncpu <= NCPU);
 	for (int i = 0; i < ncpu; i++) {
 		KEXPECT_EQ(cpus[i].id, i);
-		KEXPECT(cpus[i].online);
+		if (!cpus[i].online)
+			ktest_fail("cpu %d (apic %d) is not online: %s", i, cpus[i].apic_id,
+				   smp_off_reason());
 		for (int j = 0; j < i; j++)
 			KEXPECT(cpus[j].apic_id != cpus[i].apic_id);
 		n++;

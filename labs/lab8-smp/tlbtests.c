@@ -26,6 +26,7 @@
 #include "kernel/pit.h"
 #include "kernel/process.h"
 #include "kernel/sched.h"
+#include "kernel/smp.h"
 #include "kernel/thread.h"
 #include "kernel/tlb.h"
 #include "kernel/trap.h"
@@ -97,7 +98,8 @@ static void need_cpus(int n)
 	for (int i = 0; i < ncpu; i++)
 		online += cpus[i].online != 0;
 	if (online < n)
-		ktest_fail("needs %d CPUs online, has %d (run with -smp %d)", n, online, n);
+		ktest_fail("needs %d CPUs online, has %d of %d: %s", n, online, ncpu,
+			   *smp_off_reason() ? smp_off_reason() : "the machine has fewer CPUs");
 }
 
 /* ---- the reader ----------------------------------------------------- */
@@ -182,8 +184,9 @@ static void finish_reader(struct reader *r, struct thread *t)
 }
 
 /* The reader's second access, in words: a fault, or what went through a
- * stale entry. */
-static void report_second(const char *test, struct reader *r, uint32_t new_data)
+ * stale entry. 1 if it faulted at its page and its CPU flushed on request
+ * (what every trace expects). */
+static int report_second(const char *test, struct reader *r, uint32_t new_data)
 {
 	const char *op = r->write ? "write" : "read";
 
@@ -199,6 +202,17 @@ static void report_second(const char *test, struct reader *r, uint32_t new_data)
 		       r->second == new_data ? " (the frame's new owner's data)" : "");
 	printk("%s: the reader's CPU flushed on request: %s\n", test,
 	       r->served ? "yes" : "no");
+	return !r->timed_out && r->second_faulted && r->fault_va == (uint32_t)r->va &&
+	       r->served;
+}
+
+/* The kernel's verdict agrees with the trace's: a stale access fails. */
+static void expect_flushed(int ok)
+{
+	if (!ok)
+		ktest_fail("the reader's CPU went on using its stale TLB entry: the shootdown "
+			   "did not reach it or did not wait for it (LAB 8 exercise 4, "
+			   "handouts/lab8-smp.md)");
 }
 
 /* ---- a kernel page unmapped by one CPU while another reads it ------- */
@@ -209,7 +223,7 @@ KTEST(tlb_unmap_remote)
 	struct thread *t;
 	uintptr_t va, pa;
 	uint32_t flags;
-	int main_cpu;
+	int main_cpu, ok;
 
 	need_cpus(2);
 	if (!kvmalloc(1, 1, &va) || vm_translate(NULL, va, &pa, &flags) < 0)
@@ -226,9 +240,10 @@ KTEST(tlb_unmap_remote)
 	trap_set_handler(T_PGFLT, 0);
 	printk("tlb_unmap_remote: the reader read 0x%08x on %s CPU\n", r.first,
 	       r.cpu != main_cpu ? "another" : "the same");
-	report_second("tlb_unmap_remote", &r, 0);
+	ok = report_second("tlb_unmap_remote", &r, 0);
 	ppfree(pa, 1);		/* kvfree by hand: the page is unmapped already */
 	vpfree(NULL, va, 1);
+	expect_flushed(ok);
 }
 
 /* ---- write permission taken away ------------------------------------ */
@@ -239,7 +254,7 @@ KTEST(tlb_write_protect)
 	struct thread *t;
 	uintptr_t va, pa;
 	uint32_t flags;
-	int main_cpu;
+	int main_cpu, ok;
 
 	need_cpus(2);
 	if (!kvmalloc(1, 1, &va) || vm_translate(NULL, va, &pa, &flags) < 0)
@@ -256,12 +271,13 @@ KTEST(tlb_write_protect)
 	trap_set_handler(T_PGFLT, 0);
 	printk("tlb_write_protect: the reader wrote the page on %s CPU: %s\n",
 	       r.cpu != main_cpu ? "another" : "the same", r.first_ok ? "yes" : "no");
-	report_second("tlb_write_protect", &r, 0);
+	ok = report_second("tlb_write_protect", &r, 0);
 	printk("tlb_write_protect: the page holds the first write: %s, the second: %s\n",
 	       *(volatile uint32_t *)va == NEW_DATA + 1 ? "yes" : "no",
 	       *(volatile uint32_t *)va == NEW_DATA + 2 ? "yes" : "no");
 	map_mem(NULL, pa, va, 1, PTE_PRESENT | PTE_WRITABLE);
 	kvfree(va, 1);
+	expect_flushed(ok);
 }
 
 /* ---- a freed kernel frame, reused elsewhere ------------------------- */
@@ -288,7 +304,7 @@ KTEST(tlb_kernel_reuse)
 	struct reader r = { 0 };
 	struct thread *t;
 	uintptr_t va, pa, va2;
-	int reused, main_cpu;
+	int reused, main_cpu, ok;
 
 	need_cpus(2);
 	if (!vpalloc(NULL, 1, 1, &va) || !vpalloc(NULL, 1, 1, &va2) || !ppalloc(1, 1, &pa) ||
@@ -315,13 +331,14 @@ KTEST(tlb_kernel_reuse)
 	       r.cpu != main_cpu ? "another" : "the same");
 	printk("tlb_kernel_reuse: its frame was freed and mapped elsewhere: %s\n",
 	       reused ? "yes" : "no");
-	report_second("tlb_kernel_reuse", &r, NEW_DATA);
+	ok = report_second("tlb_kernel_reuse", &r, NEW_DATA);
 	if (reused) {
 		map_mem(NULL, 0, va2, 1, 0);
 		ppfree(pa, 1);
 	}
 	vpfree(NULL, va, 1);
 	vpfree(NULL, va2, 1);
+	expect_flushed(ok);
 }
 
 /* ---- a freed user frame, reused by another process ------------------ */
@@ -414,7 +431,7 @@ KTEST(tlb_user_reuse)
 	       ur.r.first, ur.r.cpu != ur.shrink_cpu ? "another" : "the same");
 	printk("tlb_user_reuse: A shrank its heap; process B got the freed frame: %s\n",
 	       ur.taken == 1 ? "yes" : "no");
-	report_second("tlb_user_reuse", &ur.r, NEW_DATA);
+	expect_flushed(report_second("tlb_user_reuse", &ur.r, NEW_DATA));
 }
 
 /* ---- shootdowns from every CPU at once ------------------------------- */
@@ -509,6 +526,10 @@ KTEST(tlb_storm)
 		served0[i] = tlb_served(i);
 	page_counts(&before);	/* (ends kvfree's batch of frees) */
 	tlb_get_stats(&st0);
+	/* A CPU that spins for a lock without serving shootdowns (tlb_poll)
+	 * deadlocks here: then this is the last line the kernel prints. */
+	printk("tlb_storm: %d threads kvmalloc and kvfree from every CPU; a hang here is a "
+	       "deadlock: lock_acquire's spin must call tlb_poll() (LAB 8 exercise 3)\n", n);
 	run_threads(n, storm_main);
 	tlb_get_stats(&st1);
 	page_counts(&after);
@@ -524,6 +545,15 @@ KTEST(tlb_storm)
 	printk("tlb_storm: free pages before and after: %s\n",
 	       before.phys_free == after.phys_free && before.kvirt_free == after.kvirt_free
 		       ? "equal" : "different");
+	if (storm_bad || !all || st1.remote - st0.remote < (uint32_t)n * STORM_ROUNDS / 2 ||
+	    before.phys_free != after.phys_free || before.kvirt_free != after.kvirt_free)
+		ktest_fail("shootdowns from every CPU at once: %s (LAB 8 exercise 4, "
+			   "handouts/lab8-smp.md)",
+			   storm_bad ? "data corrupted" : !all ? "a CPU never flushed on request"
+			   : st1.remote - st0.remote < (uint32_t)n * STORM_ROUNDS / 2
+			   ? "fewer shootdowns reached another CPU than unmaps (ask_others "
+			     "returns the mask of the CPUs it asked)"
+			   : "pages lost");
 }
 
 /* ---- write protection in ring 0, on every CPU ------------------------ */

@@ -313,15 +313,27 @@ static int ap_prepare(struct cpu *c, struct tramp_args *args)
 	return 0;
 }
 
+/* Why the first AP left off did not start ("" while none is): the tests'
+ * failure messages quote it (smp_off_reason). */
+static const char *off_reason = "";
+
+const char *smp_off_reason(void)
+{
+	return off_reason;
+}
+
 /* Starts c; 0 once it is online, -1 if it did not start (said why). */
 static int ap_boot(struct cpu *c, struct tramp_args *args)
 {
-	if (ap_prepare(c, args) < 0)
+	if (ap_prepare(c, args) < 0) {
+		off_reason = "an AP had no memory for its stacks";
 		return -1;
+	}
 	ap_alive = 0;
 	if (lapic_ipi_init(c->apic_id) < 0) {
 		printk("[smp] cpu %d (apic %d): the INIT IPI was not sent, left off\n", c->id,
 		       c->apic_id);
+		off_reason = "the INIT IPI to an AP was not sent";
 		return -1;
 	}
 	pit_delay_us(10000);
@@ -332,6 +344,12 @@ static int ap_boot(struct cpu *c, struct tramp_args *args)
 	if (wait_started(c) == 0)
 		return 0;
 	lapic_ipi_init(c->apic_id);	/* stop it wherever it is */
+	if (ap_alive < 0)
+		off_reason = "the APs did not start: mycpu() on an AP is not its cpus[] entry "
+			     "(exercise 2 of lab 8: mycpu, cpu.c)";
+	else
+		off_reason = "the APs did not start: they never reached ap_main "
+			     "(exercise 1 of lab 8: trampoline.S)";
 	if (ap_alive < 0)
 		printk("[smp] cpu %d (apic %d) did not start: mycpu() there is not cpus[%d] "
 		       "(mycpu, cpu.c, handouts/lab8-smp.md), left off\n",
@@ -368,7 +386,11 @@ static void aps_start(void)
 		}
 		online++;
 	}
-	printk("[smp] %d CPU%s online\n", online, online == 1 ? "" : "s");
+	if (online < ncpu)	/* the reason again, where a test's output starts */
+		printk("[smp] %d CPU%s online, %d left off: %s\n", online, online == 1 ? "" : "s",
+		       ncpu - online, off_reason);
+	else
+		printk("[smp] %d CPU%s online\n", online, online == 1 ? "" : "s");
 }
 
 /* smp=mp on the command line skips the MADT, smp=off both tables (tests

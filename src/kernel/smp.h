@@ -21,5 +21,8 @@
 
 /* After process_init (the boot CPU's scheduler), with interrupts off. */
 void smp_init(void);
+/* Why a CPU the tables list is not online, naming the exercise when it
+ * is one's ("" when every CPU started): for the tests' failure messages. */
+const char *smp_off_reason(void);
 
 #endif

@@ -8,8 +8,8 @@
  *   1. load a GDT with flat 32-bit code and data segments (the copy's own,
  *      tr_gdt), set CR0.PE, and far-jump into the 32-bit code segment:
  *      protected mode;
- *   2. load the data segments, CR3 = tr_args.pgdir (a directory that maps
- *      this page 1:1 and the kernel half like the kernel's), set CR0.PG
+ *   2. load the data segments, CR3 = trampoline_args.pgdir (a directory
+ *      that maps this page 1:1 and the kernel half like the kernel's), set CR0.PG
  *      (and WP, as the boot CPU), and jump to ap_start in the kernel half;
  *   3. there, CR3 = the kernel's own directory, %esp = the top of the AP's
  *      stack, and call ap_main(cpu) (smp.c), which never returns.
@@ -50,7 +50,7 @@ tr_32:
 	movw %ax, %ss
 	movw %ax, %fs
 	movw %ax, %gs
-	movl TR(trampoline_args), %eax		/* tr_args.pgdir */
+	movl TR(trampoline_args), %eax		/* trampoline_args.pgdir */
 	movl %eax, %cr3
 	movl %cr0, %eax
 	orl $(CR0_PG | CR0_WP), %eax
