@@ -576,6 +576,20 @@ class Labs(unittest.TestCase):
            "--test looks beyond the branch's lab")
         raises(LabError, labsmod.select, labs, lab=7, contains_text="no lab 7")
         raises(LabError, labsmod.select, labs, tests=["nope"], contains_text="no test 'nope'")
+        raises(LabError, labsmod.select, labs, tests=["nope"], contains_text="among: lab1/boot")
+
+    def test_select_unknown_test_among_many_names_the_closest(self):
+        tests = [T("smp_boot"), T("smp_online_sparse"), T("smp_boot_mp")] + \
+            [T("t%02d" % i) for i in range(30)]
+        labs = labsmod.discover(write_labs({"lab8-a": {"lab": 8, "tests": tests}}))
+        try:
+            labsmod.select(labs, tests=["smp_boot_apic_gaps"])
+        except LabError as e:
+            msg = str(e)
+        contains(msg, "no test 'smp_boot_apic_gaps'; closest: smp_boot")
+        contains(msg, "smp_boot_mp")
+        contains(msg, "(--list lists all 33)")
+        not_contains(msg, "t07")
 
     def test_trace_errors_reported_together(self):
         d = write_labs({"lab1-a": {"lab": 1, "tests": [T("a"), T("b")]}},

@@ -1,5 +1,6 @@
 """Lab declarations: labs/labN-name/lab.json (format in grader/README.md)."""
 
+import difflib
 import glob
 import json
 import os
@@ -319,6 +320,17 @@ def load_traces(tests):
         raise LabError("\n".join(errors))
 
 
+def _no_test(want, tests):
+    """'no test X', with the closest names when there are many (the whole
+    list of a full course is a few hundred names on one line)."""
+    if len(tests) <= 20:
+        return "no test %r among: %s" % (want, ", ".join(t.id for t in tests) or "none")
+    names = sorted({t.name for t in tests})
+    close = difflib.get_close_matches(want, names, n=5, cutoff=0.5)
+    return "no test %r%s (--list lists all %d)" % (
+        want, "; closest: " + ", ".join(close) if close else "", len(tests))
+
+
 def select(labs, *, lab=None, upto=None, tests=(), branch_lab=None):
     """Pick the tests to grade.  Returns a list of Test in declaration
     order.  Raises LabError when a selector matches nothing."""
@@ -338,7 +350,7 @@ def select(labs, *, lab=None, upto=None, tests=(), branch_lab=None):
         for want in tests:
             hits = [t for t in out if want in (t.name, t.id)]
             if not hits:
-                raise LabError("no test %r among: %s" % (want, ", ".join(t.id for t in out) or "none"))
+                raise LabError(_no_test(want, out))
             picked += [t for t in hits if t not in picked]
         out = [t for t in out if t in picked]
     if not out:
