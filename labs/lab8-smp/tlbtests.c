@@ -217,27 +217,48 @@ static void expect_flushed(int ok)
 
 /* ---- a kernel page unmapped by one CPU while another reads it ------- */
 
+/* A kvmalloc'd page holding OLD_DATA, which a reader thread on another CPU
+ * reads (or writes, if write) with the fault probe catching its faults. */
+static struct thread *kernel_page_reader(struct reader *r, int write, uintptr_t *va,
+					 uintptr_t *pa)
+{
+	uint32_t flags;
+
+	need_cpus(2);
+	if (!kvmalloc(1, 1, va) || vm_translate(NULL, *va, pa, &flags) < 0)
+		ktest_fail("kvmalloc: out of memory");
+	*(volatile uint32_t *)*va = OLD_DATA;
+	trap_set_handler(T_PGFLT, catch_probe);
+	r->va = (volatile uint32_t *)*va;
+	r->write = write;
+	return start_reader(r);
+}
+
+/* Remaps the reader's page (map_mem returns once every CPU flushed), lets
+ * the reader finish; the CPU that remapped it. */
+static int remap_under_reader(struct reader *r, struct thread *t, uintptr_t pa,
+			      uint32_t flags)
+{
+	int cpu;
+
+	irq_push();
+	cpu = cpu_id();
+	map_mem(NULL, pa, (uintptr_t)r->va, 1, flags);
+	irq_pop();
+	finish_reader(r, t);
+	trap_set_handler(T_PGFLT, 0);
+	return cpu;
+}
+
 KTEST(tlb_unmap_remote)
 {
 	struct reader r = { 0 };
 	struct thread *t;
 	uintptr_t va, pa;
-	uint32_t flags;
 	int main_cpu, ok;
 
-	need_cpus(2);
-	if (!kvmalloc(1, 1, &va) || vm_translate(NULL, va, &pa, &flags) < 0)
-		ktest_fail("kvmalloc: out of memory");
-	*(volatile uint32_t *)va = OLD_DATA;
-	trap_set_handler(T_PGFLT, catch_probe);
-	r.va = (volatile uint32_t *)va;
-	t = start_reader(&r);
-	irq_push();
-	main_cpu = cpu_id();
-	map_mem(NULL, 0, va, 1, 0);	/* unmap: returns once every CPU flushed */
-	irq_pop();
-	finish_reader(&r, t);
-	trap_set_handler(T_PGFLT, 0);
+	t = kernel_page_reader(&r, 0, &va, &pa);
+	main_cpu = remap_under_reader(&r, t, 0, 0);	/* unmap */
 	printk("tlb_unmap_remote: the reader read 0x%08x on %s CPU\n", r.first,
 	       r.cpu != main_cpu ? "another" : "the same");
 	ok = report_second("tlb_unmap_remote", &r, 0);
@@ -253,22 +274,10 @@ KTEST(tlb_write_protect)
 	struct reader r = { 0 };
 	struct thread *t;
 	uintptr_t va, pa;
-	uint32_t flags;
 	int main_cpu, ok;
 
-	need_cpus(2);
-	if (!kvmalloc(1, 1, &va) || vm_translate(NULL, va, &pa, &flags) < 0)
-		ktest_fail("kvmalloc: out of memory");
-	trap_set_handler(T_PGFLT, catch_probe);
-	r.va = (volatile uint32_t *)va;
-	r.write = 1;
-	t = start_reader(&r);
-	irq_push();
-	main_cpu = cpu_id();
-	map_mem(NULL, pa, va, 1, PTE_PRESENT);	/* read-only now */
-	irq_pop();
-	finish_reader(&r, t);
-	trap_set_handler(T_PGFLT, 0);
+	t = kernel_page_reader(&r, 1, &va, &pa);
+	main_cpu = remap_under_reader(&r, t, pa, PTE_PRESENT);	/* read-only now */
 	printk("tlb_write_protect: the reader wrote the page on %s CPU: %s\n",
 	       r.cpu != main_cpu ? "another" : "the same", r.first_ok ? "yes" : "no");
 	ok = report_second("tlb_write_protect", &r, 0);
