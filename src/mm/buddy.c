@@ -8,27 +8,42 @@
  * bit i of freemap[k] is set iff the block of order k starting at unit
  * i * 2^k is free as a whole and is not part of a bigger free block (it is
  * "on the free list of order k"). Order k has n >> k bits, one per block of
- * order k that lies inside [0, n), so all the free maps together take about
- * 2n bits.
+ * order k that lies inside [0, n), plus one more that is always clear (the
+ * buddy of the last block may reach past n), so all the free maps together
+ * take about 2n bits.
  *
- * A flat bitmap would need a scan to find a set bit. Each bitmap therefore
+ * A flat bitmap would need a scan to find a set bit. Each free map therefore
  * has summary levels above it: bit j of level l + 1 is set iff word j of
  * level l is not zero, up to a top level of at most TOP_WORDS (8) words,
  * which is read word by word. With 32-bit words, 2^20 bits need 4 levels
  * (32768, 1024, 32, 1 words), 2^17 bits 3 (4096, 128, 4), so finding the
  * first set bit at or after a position (bm_next) reads at most two words
  * per level below the top; setting or clearing a bit updates at most one
- * word per level. buddy_alloc takes the lowest block of an order off its
- * map in one pass down and back up (bm_take_first).
+ * word per level. The lowest block of an order comes off its map in one
+ * pass down and back up (bm_take_first).
  *
- * Two more bitmaps, with one bit per unit, describe allocations:
- *   startmap  bit u set iff an allocation starts at unit u
- *   endmap    bit u set iff an allocation ends at unit u (its last unit)
- * An allocation [s, s + c) has exactly these two bits (one if c == 1), so
- * buddy_free(s, c) is valid iff startmap has s and the first endmap bit at or
- * after s is s + c - 1: no allocation ends inside [s, s + c - 1) because the
- * units there belong to this one. Reserved units have neither bit and are on
- * no free list; nothing else records them.
+ * An order with few free blocks pays for its summary levels on almost every
+ * change: its blocks sit alone in their words. Such an order is "listed"
+ * instead: its free blocks are also kept, in no particular order, in
+ * list[k][0 .. nfree[k]), and its summary levels are all zero. The lowest
+ * block is then the smallest of at most LIST_MAX entries. An order leaves
+ * its list when a push would make it longer than LIST_MAX (unlist_order
+ * sets the summary bits of its blocks) and goes back to it when it is down
+ * to LIST_LOW blocks (list_order); the gap between the two keeps an order
+ * near the limit from switching on every change. Level 0 of a free map is
+ * exact in both states, so is_free_block is one bit test either way.
+ *
+ * Allocations are recorded in bounds, a flat bitmap of two bits per unit:
+ *   bit 2u      an allocation starts at unit u
+ *   bit 2u + 1  an allocation ends at unit u (its last unit)
+ * An allocation [s, s + c) has exactly these two bits, and nothing lies
+ * between them. Its start s is a multiple of 2^ceil_log2(c), so for c <= BIG
+ * (16) both bits are in one word: marking, unmarking and checking it is one
+ * word each. A bigger allocation starts a word of its own (s is a multiple
+ * of 32), and its end bit is also set in bigend, one bit per unit with
+ * summary levels: the allocation that starts at s ends at the first bigend
+ * bit at or after s. Reserved units have no bits and are on no free list;
+ * nothing else records them.
  *
  * Invariants
  *   - every unit is in exactly one free block, one allocation or one
@@ -36,11 +51,15 @@
  *   - a block on the free list of order k has its buddy (start ^ 2^k) off
  *     that list, unless k is the highest order: free blocks are merged as
  *     soon as both halves are free;
- *   - nfree[k] is the number of bits set in freemap[k], and free_units is
- *     the sum of nfree[k] * 2^k.
+ *   - nfree[k] is the number of bits set in level 0 of freemap[k], and the
+ *     free units are the sum of nfree[k] * 2^k;
+ *   - order k listed: list[k][0 .. nfree[k]) are exactly those bits, and
+ *     nfree[k] <= LIST_MAX; not listed: nfree[k] > LIST_LOW and the summary
+ *     levels are exact.
  *
  * All metadata lives in the caller's buffer: struct buddy, then the words of
- * every bitmap, located by word offsets (not pointers) from b->words.
+ * every bitmap, located by word offsets (not pointers) from b->words; the
+ * lists hold block numbers.
  *
  * The student exercises of lab 2, marked LAB 2, are exercise 1
  * choose_order(), exercise 2 buddy_split() and exercise 3 free_block() (merging).
@@ -68,14 +87,22 @@ struct bitmap {
 	size_t nwords[MAX_LEVELS];	/* words in each level */
 };
 
+/* An order is listed while it has at most LIST_MAX free blocks, and becomes
+ * listed again when it is down to LIST_LOW. */
+#define LIST_MAX	8
+#define LIST_LOW	4
+/* An allocation of more than BIG units also has its end bit in bigend. */
+#define BIG		16
+
 struct buddy {
 	size_t n;			/* units [0, n) */
 	unsigned orders;		/* orders 0 .. orders-1 are in use */
-	size_t free_units;
 	size_t nfree[BUDDY_MAX_ORDER];	/* free blocks per order */
 	struct bitmap freemap[BUDDY_MAX_ORDER];
-	struct bitmap startmap;
-	struct bitmap endmap;
+	uint32_t listed;		/* bit k: order k is listed */
+	size_t list[BUDDY_MAX_ORDER][LIST_MAX];	/* block numbers (start >> k) */
+	struct bitmap bounds;		/* level 0 only */
+	struct bitmap bigend;
 	uint32_t words[];		/* every bitmap's words */
 };
 
@@ -112,10 +139,13 @@ static unsigned orders_for(size_t n)
 
 /* ---- bitmaps with summary levels -------------------------------------- */
 
-/* Places a bitmap of nbits bits at word offset *next and advances *next. */
-static void bm_layout(struct bitmap *m, size_t nbits, size_t *next)
+/* Places a bitmap of nbits bits at word offset *next and advances *next:
+ * level 0 has room for `room` bits (>= nbits), and the summary levels
+ * follow unless `summary` is false. */
+static void bm_layout(struct bitmap *m, size_t nbits, size_t room, bool summary,
+		      size_t *next)
 {
-	size_t words = nbits;
+	size_t words = room;
 
 	m->nbits = nbits;
 	m->nlevels = 0;
@@ -125,7 +155,7 @@ static void bm_layout(struct bitmap *m, size_t nbits, size_t *next)
 		m->nwords[m->nlevels] = words;
 		m->nlevels++;
 		*next += words;
-		if (words <= TOP_WORDS)
+		if (words <= TOP_WORDS || !summary)
 			break;
 	}
 }
@@ -260,48 +290,178 @@ static size_t bm_next(const struct buddy *b, const struct bitmap *m, size_t i)
 
 /* ---- free lists ------------------------------------------------------- */
 
+static inline bool is_listed(const struct buddy *b, unsigned k)
+{
+	return (b->listed >> k) & 1;
+}
+
+static inline void bit_set(struct buddy *b, const struct bitmap *m, size_t i)
+{
+	wlevel(b, m, 0)[i / WORD_BITS] |= (uint32_t)1 << (i % WORD_BITS);
+}
+
+static inline void bit_clear(struct buddy *b, const struct bitmap *m, size_t i)
+{
+	wlevel(b, m, 0)[i / WORD_BITS] &= ~((uint32_t)1 << (i % WORD_BITS));
+}
+
+/* Order k leaves its list: the summary levels get the listed blocks. Out
+ * of line, like list_order: both are rare, and the pushes and pops that
+ * call them stay small enough to inline. */
+static __attribute__((noinline, cold)) void unlist_order(struct buddy *b, unsigned k)
+{
+	const struct bitmap *m = &b->freemap[k];
+
+	if (m->nlevels > 1)
+		for (size_t j = 0; j < b->nfree[k]; j++)
+			bm_set_from(b, m, 1, b->list[k][j] / WORD_BITS);
+	b->listed &= ~((uint32_t)1 << k);
+}
+
+/* Order k goes back to its list: its free blocks are found through the
+ * summary levels, then every summary word on their paths is zeroed. */
+static __attribute__((noinline, cold)) void list_order(struct buddy *b, unsigned k)
+{
+	const struct bitmap *m = &b->freemap[k];
+	size_t i = 0;
+
+	for (size_t j = 0; j < b->nfree[k]; j++) {
+		i = bm_next(b, m, i);
+		b->list[k][j] = i++;
+	}
+	for (size_t j = 0; j < b->nfree[k]; j++) {
+		size_t w = b->list[k][j] / WORD_BITS;
+
+		for (unsigned l = 1; l < m->nlevels; l++, w /= WORD_BITS)
+			wlevel(b, m, l)[w / WORD_BITS] = 0;
+	}
+	b->listed |= (uint32_t)1 << k;
+}
+
 static inline void push_free(struct buddy *b, unsigned k, size_t start)
 {
-	bm_set(b, &b->freemap[k], start >> k);
-	b->nfree[k]++;
-	b->free_units += block_size(k);
+	const struct bitmap *m = &b->freemap[k];
+	size_t i = start >> k, n = b->nfree[k];
+
+	if (is_listed(b, k)) {
+		if (n < LIST_MAX) {
+			b->list[k][n] = i;
+			bit_set(b, m, i);
+			b->nfree[k] = n + 1;
+			return;
+		}
+		unlist_order(b, k);
+	}
+	bm_set(b, m, i);
+	b->nfree[k] = n + 1;
 }
 
+/* Takes block i of order k off its free list (it is on it). */
+static inline void take_block(struct buddy *b, unsigned k, size_t i)
+{
+	const struct bitmap *m = &b->freemap[k];
+	size_t n = --b->nfree[k];
+
+	if (is_listed(b, k)) {
+		size_t *l = b->list[k], j = 0;
+
+		while (l[j] != i)
+			j++;
+		l[j] = l[n];
+		bit_clear(b, m, i);
+		return;
+	}
+	bm_clear(b, m, i);
+	if (n == LIST_LOW)
+		list_order(b, k);
+}
+
+/* Takes the block of order k at start off its free list (it is on it). */
 static inline void pop_free(struct buddy *b, unsigned k, size_t start)
 {
-	bm_clear(b, &b->freemap[k], start >> k);
-	b->nfree[k]--;
-	b->free_units -= block_size(k);
+	take_block(b, k, start >> k);
 }
 
-/* Is the block of order k at start (aligned) on the free list of order k?
- * False for blocks that reach past n. */
+/* Takes the lowest free block of order k (there is one) off its list. */
+static inline size_t take_lowest(struct buddy *b, unsigned k)
+{
+	size_t i;
+
+	if (is_listed(b, k)) {
+		size_t *l = b->list[k], n = --b->nfree[k], j, best = 0;
+
+		for (j = 1; j <= n; j++)
+			if (l[j] < l[best])
+				best = j;
+		i = l[best];
+		l[best] = l[n];
+		bit_clear(b, &b->freemap[k], i);
+		return i << k;
+	}
+	i = bm_take_first(b, &b->freemap[k]);
+	if (--b->nfree[k] == LIST_LOW)
+		list_order(b, k);
+	return i << k;
+}
+
+/* The first free block of order k at or after block i, or NONE. */
+static size_t next_free(const struct buddy *b, unsigned k, size_t i)
+{
+	size_t best = NONE;
+
+	if (!is_listed(b, k))
+		return bm_next(b, &b->freemap[k], i);
+	for (size_t j = 0; j < b->nfree[k]; j++)
+		if (b->list[k][j] >= i && b->list[k][j] < best)
+			best = b->list[k][j];
+	return best;
+}
+
+/* Records the allocation [s, s + c): its bounds bits, and for a big one its
+ * bigend bit. */
+static inline void mark_alloc(struct buddy *b, size_t s, size_t c)
+{
+	uint32_t *w = wlevel(b, &b->bounds, 0);
+	size_t lo = 2 * s, hi = 2 * (s + c) - 1;
+
+	if (c <= BIG) {		/* both bits in one word */
+		w[lo / WORD_BITS] |= ((uint32_t)1 | (uint32_t)1 << (hi - lo)) << (lo % WORD_BITS);
+		return;
+	}
+	w[lo / WORD_BITS] |= (uint32_t)1 << (lo % WORD_BITS);
+	w[hi / WORD_BITS] |= (uint32_t)1 << (hi % WORD_BITS);
+	bm_set(b, &b->bigend, s + c - 1);
+}
+
+static inline void unmark_alloc(struct buddy *b, size_t s, size_t c)
+{
+	uint32_t *w = wlevel(b, &b->bounds, 0);
+	size_t lo = 2 * s, hi = 2 * (s + c) - 1;
+
+	if (c <= BIG) {
+		w[lo / WORD_BITS] &= ~(((uint32_t)1 | (uint32_t)1 << (hi - lo)) << (lo % WORD_BITS));
+		return;
+	}
+	w[lo / WORD_BITS] &= ~((uint32_t)1 << (lo % WORD_BITS));
+	w[hi / WORD_BITS] &= ~((uint32_t)1 << (hi % WORD_BITS));
+	bm_clear(b, &b->bigend, s + c - 1);
+}
+
+/* Is the block of order k at start (aligned, start < n) on the free list
+ * of order k? False for blocks that reach past n: the bit after the last
+ * block's is always clear. */
 static bool is_free_block(const struct buddy *b, unsigned k, size_t start)
 {
-	size_t i = start >> k;
-
-	return i < b->freemap[k].nbits && bm_test(b, &b->freemap[k], i);
+	return bm_test(b, &b->freemap[k], start >> k);
 }
 
 /* pop_free of the block of order k at start if it is on its free list
- * (is_free_block), in one look at its word; false if it is not. */
+ * (is_free_block); false if it is not. */
 static inline bool take_if_free(struct buddy *b, unsigned k, size_t start)
 {
-	const struct bitmap *m = &b->freemap[k];
-	size_t i = start >> k;
-	uint32_t *w, bit;
-
-	if (i >= m->nbits)
+	if (!is_free_block(b, k, start))
 		return false;
-	w = wlevel(b, m, 0) + i / WORD_BITS;
-	bit = (uint32_t)1 << (i % WORD_BITS);
-	if (!(*w & bit))
-		return false;
-	*w &= ~bit;
-	if (*w == 0 && m->nlevels > 1)
-		bm_clear_from(b, m, 1, i / WORD_BITS);
-	b->nfree[k]--;
-	b->free_units -= block_size(k);
+	take_block(b, k, start >> k);
 	return true;
 }
 
@@ -353,9 +513,10 @@ static size_t layout(struct buddy *b, size_t n)
 	size_t next = 0;
 
 	for (unsigned k = 0; k < BUDDY_MAX_ORDER; k++)
-		bm_layout(b ? &b->freemap[k] : &scratch, k < orders ? n >> k : 0, &next);
-	bm_layout(b ? &b->startmap : &scratch, n, &next);
-	bm_layout(b ? &b->endmap : &scratch, n, &next);
+		bm_layout(b ? &b->freemap[k] : &scratch, k < orders ? n >> k : 0,
+			  k < orders ? (n >> k) + 1 : 0, true, &next);
+	bm_layout(b ? &b->bounds : &scratch, 2 * n, 2 * n, false, &next);
+	bm_layout(b ? &b->bigend : &scratch, n, n, true, &next);
 	return next;
 }
 
@@ -375,7 +536,7 @@ struct buddy *buddy_init(void *meta, size_t n_units)
 		return NULL;
 	b->n = n_units;
 	b->orders = orders_for(n_units);
-	b->free_units = 0;
+	b->listed = ~(uint32_t)0;
 	for (unsigned k = 0; k < BUDDY_MAX_ORDER; k++)
 		b->nfree[k] = 0;
 	words = layout(b, n_units);
@@ -480,23 +641,19 @@ static void buddy_split(struct buddy *b, size_t start, unsigned k, size_t used)
 size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start)
 {
 	int k;
+	unsigned want;
 	size_t s, used;
 
 	if (min == 0 || min > max || min > b->n)
 		return 0;
-	k = choose_order(b, ceil_log2(min), ceil_log2(max));
+	want = ceil_log2(max);
+	k = choose_order(b, min == max ? want : ceil_log2(min), want);
 	if (k < 0 || (unsigned)k >= b->orders || b->nfree[k] == 0)
 		return 0;
-	s = bm_take_first(b, &b->freemap[k]);	/* the lowest block, popped */
-	if (s == NONE)
-		return 0;
-	s <<= k;
-	b->nfree[k]--;
-	b->free_units -= block_size(k);
+	s = take_lowest(b, k);
 	used = max < block_size(k) ? max : block_size(k);
 	buddy_split(b, s, k, used);
-	bm_set(b, &b->startmap, s);
-	bm_set(b, &b->endmap, s + used - 1);
+	mark_alloc(b, s, used);
 	*start = s;
 	return used;
 }
@@ -525,23 +682,24 @@ static void free_block(struct buddy *b, size_t start, unsigned k)
 	//@ LAB 2 END
 }
 
-/* Is e the first unit at or after s that endmap has (an allocation that
- * starts at s ends at e)? Within one or two words of the map, by masks;
- * else bm_next. */
-static inline bool ends_at(const struct buddy *b, size_t s, size_t e)
+/*
+ * Is [s, s + c) exactly an allocation, given that one starts at s? word is
+ * the bounds word of unit s shifted down to bit 2s (so bit 0 is set). A
+ * small allocation (c <= BIG) has both its bits in that word, since s is a
+ * multiple of 2^ceil_log2(c): its end bit must be set and no bit between.
+ * A big one has the rest of the word to itself (its start bit only), and
+ * it ends at the first bigend bit at or after s. A claim that does not fit
+ * the real allocation fails one of these: a big claim on a small allocation
+ * finds its end bit in the word, a small claim on a big one finds no end
+ * bit there.
+ */
+static inline bool alloc_is(const struct buddy *b, uint32_t word, size_t s, size_t c)
 {
-	const uint32_t *w = rlevel(b, &b->endmap, 0);
-	size_t ws = s / WORD_BITS, we = e / WORD_BITS;
-	uint32_t below_e = ((uint32_t)1 << (e % WORD_BITS)) - 1;
-	uint32_t from_s = ~(uint32_t)0 << (s % WORD_BITS);
+	size_t lo = 2 * s, hi = 2 * (s + c) - 1;
 
-	if (!((w[we] >> (e % WORD_BITS)) & 1))
-		return false;
-	if (ws == we)
-		return (w[ws] & from_s & below_e) == 0;
-	if (ws + 1 == we)
-		return (w[ws] & from_s) == 0 && (w[we] & below_e) == 0;
-	return bm_next(b, &b->endmap, s) == e;
+	if (c <= BIG)
+		return (word & ~(~(uint32_t)0 << (hi - lo) << 1)) == (1 | (uint32_t)1 << (hi - lo));
+	return word == 1 && bm_next(b, &b->bigend, s) == s + c - 1;
 }
 
 /* The error buddy_free(b, start, count) must return, without changing
@@ -549,13 +707,15 @@ static inline bool ends_at(const struct buddy *b, size_t s, size_t e)
 static inline int check_free(const struct buddy *b, size_t start, size_t count)
 {
 	unsigned k;
+	uint32_t word;
 
 	if (start >= b->n || count > b->n - start)
 		return BUDDY_ERANGE;
-	if (!bm_test(b, &b->startmap, start))
+	word = rlevel(b, &b->bounds, 0)[2 * start / WORD_BITS] >> (2 * start % WORD_BITS);
+	if (!(word & 1))
 		return free_block_at(b, start, &k) != NONE ? BUDDY_EDOUBLE
 							   : BUDDY_ENOTSTART;
-	if (count == 0 || !ends_at(b, start, start + count - 1))
+	if (count == 0 || !alloc_is(b, word, start, count))
 		return BUDDY_ESIZE;
 	return BUDDY_OK;
 }
@@ -596,8 +756,7 @@ int buddy_free(struct buddy *b, size_t start, size_t count)
 
 	if (err != BUDDY_OK)
 		return err;
-	bm_clear(b, &b->startmap, start);
-	bm_clear(b, &b->endmap, start + count - 1);
+	unmark_alloc(b, start, count);
 	end = take_tail(b, start, start + count);
 	for (p = start; p < end;) {
 		unsigned k = fit_order(b, p, end);
@@ -617,7 +776,11 @@ int buddy_check(const struct buddy *b, size_t start, size_t count)
 
 size_t buddy_free_units(const struct buddy *b)
 {
-	return b->free_units;
+	size_t sum = 0;
+
+	for (unsigned k = 0; k < b->orders; k++)
+		sum += b->nfree[k] << k;
+	return sum;
 }
 
 size_t buddy_free_blocks(const struct buddy *b, unsigned order)
@@ -645,7 +808,7 @@ void buddy_for_each_free(const struct buddy *b,
 	unsigned k;
 
 	for (k = 0; k < b->orders; k++)
-		next[k] = bm_next(b, &b->freemap[k], 0);
+		next[k] = next_free(b, k, 0);
 	for (;;) {
 		unsigned best = b->orders;
 
@@ -656,6 +819,6 @@ void buddy_for_each_free(const struct buddy *b,
 		if (best == b->orders)
 			return;
 		fn(arg, best, next[best] << best);
-		next[best] = bm_next(b, &b->freemap[best], next[best] + 1);
+		next[best] = next_free(b, best, next[best] + 1);
 	}
 }
