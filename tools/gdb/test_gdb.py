@@ -8,7 +8,9 @@ strata-bt say; then it lets the kernel go on and checks that the kernel's own
 `page fault:` line agrees. One more run goes through the repository's
 .gdbinit (aliases pf and walk), and one checks strata-connect's message when
 make qemu-gdb is not running. From lab 2 on, strata-buddy is checked against
-the kernel's [ppalloc] line; from lab 6 on, strata-heap against malloc_stress's
+the kernel's [ppalloc] line, and on the host unit test build/host/test_buddy
+against buddy.c's own figures and against corruptions poked into its
+metadata (buddy_host_case); from lab 6 on, strata-heap against malloc_stress's
 live blocks and against the header malloc_corrupt_header overwrites; from
 lab 7 on, strata-threads and strata-bt TID at a moment of test=preempt;
 from lab 8 on, strata-cpus, and strata-threads reading each running thread
@@ -352,7 +354,12 @@ def buddy_case(workdir):
         # as the line shows it (from lab 8 on, the per-CPU page caches are
         # flushed into the buddy first), before anything else allocates.
         output = strata_session(name, qemu, "break ktest_ppalloc_boot", "continue",
-                                "break ppalloc_print", "continue", "strata-buddy")
+                                "break ppalloc_print", "continue", "strata-buddy",
+                                "strata-buddy --check --allocs",
+                                "python from strata_gdb import buddy_struct as bs; "
+                                "d, f = bs.layout(), bs.fallback_layout(); "
+                                "print('layouts: %s; differ in %s' % (d['source'], "
+                                "sorted(k for k in d if k != 'source' and d[k] != f.get(k))))")
         if output is None:
             return
         ours = re.search(r"^\s*per order: ([0-9 ]+)$", output, re.M)
@@ -367,11 +374,237 @@ def buddy_case(workdir):
                    and ours.group(1).split() == theirs.group(1).split(),
                    "gdb: %s, kernel: %s" % (ours and ours.group(1), theirs and theirs.group(1)))
         ok &= check("%s: strata-buddy finds its maps consistent" % name,
-                    "free maps agree" in output)
+                    "free maps and lists agree with nfree[]" in output)
+        ok &= check("%s: strata-buddy --check finds nothing wrong" % name,
+                    "agree with nfree[]; --check found nothing wrong" in output)
+        ok &= check("%s: the built-in i386 layout is the debug information's" % name,
+                    "layouts: debug information; differ in []" in output,
+                    (re.findall(r"^layouts: .*$", output, re.M) or ["no layouts: line"])[0])
         if not ok:
             show(output)
     finally:
         qemu.kill()
+
+
+# Sourced by GDB in buddy_host_case: corrupts one thing at a time in the
+# struct buddy `b` of the stopped host test (buddy_alloc's argument), through
+# the helper's own reader to find where, and puts it back.
+POKE_PY = r"""
+import struct
+import gdb
+from strata_gdb import buddy_struct as bs
+
+saved = []
+
+
+def _buddy():
+    return bs.Buddy(int(gdb.parse_and_eval("b")))
+
+
+def _write(addr, data):
+    inf = gdb.selected_inferior()
+    saved.append((addr, bytes(inf.read_memory(addr, len(data)))))
+    inf.write_memory(addr, data)
+
+
+def _word_addr(b, m, level, index):
+    return b.words_addr + 4 * (m.off[level] + index)
+
+
+def _flip(b, m, bit):
+    addr = _word_addr(b, m, 0, bit // 32)
+    w = struct.unpack("<I", bytes(gdb.selected_inferior().read_memory(addr, 4)))[0]
+    _write(addr, struct.pack("<I", w ^ (1 << (bit % 32))))
+
+
+def restore():
+    while saved:
+        addr, data = saved.pop()
+        gdb.selected_inferior().write_memory(addr, data)
+    print("poke: restored")
+
+
+def poke_list():
+    # A listed order's first list entry -> a block whose bit is clear.
+    b = _buddy()
+    for k in range(b.orders - 1):
+        m = b.freemap[k]
+        if b.is_listed(k) and b.nfree[k] > 0 and m.nlevels > 1:
+            e = b.list[k][0]
+            bad = e ^ 1
+            if bad < m.nbits and not m.test_bits([bad])[bad]:
+                size = b.layout["size_t"]
+                _write(b.addr + b.layout["list"] + k * b.list_max * size,
+                       struct.pack("<I" if size == 4 else "<Q", bad))
+                print("poke-list: order %d entry 0: %d -> %d" % (k, e, bad))
+                return
+    print("poke-list: no listed order with summary levels and a free block")
+
+
+def poke_summary():
+    # A listed order's top summary word -> not zero.
+    b = _buddy()
+    for k in range(b.orders):
+        m = b.freemap[k]
+        if b.is_listed(k) and m.nlevels > 1:
+            top = m.nlevels - 1
+            _write(_word_addr(b, m, top, 0), struct.pack("<I", 1))
+            print("poke-summary: order %d level %d word 0 -> 0x00000001" % (k, top))
+            return
+    print("poke-summary: no listed order with summary levels")
+
+
+def poke_bounds():
+    # The end bit of a small allocation that another one follows -> clear.
+    b = _buddy()
+    allocs, _ = b.allocations()
+    for (s, c), (t, _) in zip(allocs, allocs[1:]):
+        if c <= bs.BIG:
+            _flip(b, b.bounds, 2 * (s + c - 1) + 1)
+            print("poke-bounds: end bit of the allocation at %d (%d units) cleared; next %d"
+                  % (s, c, t))
+            return
+    print("poke-bounds: no small allocation followed by another")
+
+
+def poke_bigend():
+    # The bigend bit (level 0) of an allocation of more than BIG units -> clear.
+    b = _buddy()
+    allocs, _ = b.allocations()
+    for s, c in allocs:
+        if c > bs.BIG:
+            _flip(b, b.bigend, s + c - 1)
+            print("poke-bigend: bigend bit %d of the allocation at %d (%d units) cleared"
+                  % (s + c - 1, s, c))
+            return
+    print("poke-bigend: no allocation of more than %d units" % bs.BIG)
+
+
+def truth():
+    # What buddy.c itself says, by calling it: free blocks per order, free
+    # units, and buddy_check of each allocation strata-buddy lists.
+    b = _buddy()
+    per = [int(gdb.parse_and_eval("buddy_free_blocks(b, %d)" % k)) for k in range(b.orders)]
+    print("truth: per order: %s" % " ".join(map(str, per)))
+    print("truth: free units %d" % int(gdb.parse_and_eval("buddy_free_units(b)")))
+    allocs, _ = b.allocations()
+    bad = [(s, c) for s, c in allocs
+           if int(gdb.parse_and_eval("buddy_check(b, %d, %d)" % (s, c))) != 0]
+    print("truth: buddy_check refuses %d of %d allocations %s" % (len(bad), len(allocs), bad[:3]))
+    print("truth: unlisted orders with summary levels: %s" % [
+        k for k in range(b.orders) if not b.is_listed(k) and b.freemap[k].nlevels > 1])
+    print("truth: allocations of more than %d units: %d, of at most: %d" % (
+        bs.BIG, sum(c > bs.BIG for _, c in allocs), sum(c <= bs.BIG for _, c in allocs)))
+"""
+
+HOST_BUDDY = os.path.join(ROOT, "build", "host", "test_buddy")
+
+
+def sections(output):
+    """{name: text} of the output after each `==name==` line GDB echoed."""
+    parts = re.split(r"^==([\w-]+)==$", output, flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def buddy_host_case(workdir):
+    """strata-buddy on the host unit test's allocator (64-bit size_t), at two
+    moments of its random run: the first buddy_alloc (every order listed)
+    and the 3001st (orders with many free blocks, on their summary levels;
+    allocations of both sizes). Its figures must be those buddy.c itself
+    returns, and each corruption poked into the metadata must be reported
+    as its own PROBLEM."""
+    name = "buddy-host"
+    poke = os.path.join(workdir, "poke.py")
+    with open(poke, "w") as f:
+        f.write(POKE_PY)
+    mark = lambda m: "echo ==%s==\\n" % m	# noqa: E731
+    args = ["-ex", "set pagination off", "-ex", "set confirm off", "-ex", "file %s" % HOST_BUDDY,
+            "-ex", "source %s" % STRATA_PY, "-ex", "source %s" % poke,
+            "-ex", "set environment CK_FORK no", "-ex", "set environment CK_RUN_CASE random",
+            "-ex", "break buddy_alloc", "-ex", "run"]
+    steps = [mark("first"), "strata-buddy --check b",
+             "python poke_list()", mark("list"), "strata-buddy b", mark("list-check"),
+             "strata-buddy --check b", "python restore()",
+             "python poke_summary()", mark("summary"), "strata-buddy b", "python restore()",
+             "ignore 1 3000", "continue",
+             mark("later"), "strata-buddy --check --allocs --all b", "python truth()",
+             "python poke_bounds()", mark("bounds"), "strata-buddy b", "python restore()",
+             "python poke_bigend()", mark("bigend"), "strata-buddy b", "python restore()",
+             mark("restored"), "strata-buddy --check b", "kill"]
+    for c in steps:
+        args += ["-ex", c]
+    output, problem = run_gdb(args)
+    if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+        show(output)
+        return
+    sec = sections(output)
+    ok = True
+
+    def problems(text):
+        return re.findall(r"^  PROBLEM: (.*)$", text or "", re.M)
+
+    clean = "free maps and lists agree with nfree[]; --check found nothing wrong"
+    ok &= check("%s: at the first buddy_alloc, --check finds nothing wrong" % name,
+                clean in sec.get("first", ""))
+    m = re.search(r"^poke-list: order (\d+) entry 0: (\d+) -> (\d+)$", sec.get("first", ""), re.M)
+    if check("%s: a listed order's list entry is poked" % name, m is not None):
+        k, e, bad = (int(x) for x in m.groups())
+        entry = ("order %d: list[%d][0] = %d (unit %d) but bit %d of its free map is clear"
+                 % (k, k, bad, bad << k, bad))
+        extra = ("order %d: bit %d (unit %d) of its free map is set but the block is not "
+                 "in its list" % (k, e, e << k))
+        ok &= check("%s: the poked entry is a PROBLEM (its bit is clear)" % name,
+                    entry in problems(sec.get("list")), repr(problems(sec.get("list"))))
+        ok &= check("%s: --check also finds the bit left out of the list" % name,
+                    entry in problems(sec.get("list-check"))
+                    and extra in problems(sec.get("list-check")),
+                    repr(problems(sec.get("list-check"))))
+    m = re.search(r"^poke-summary: order (\d+) level (\d+) word 0", sec.get("list-check", ""),
+                  re.M)
+    if check("%s: a listed order's summary word is poked" % name, m is not None):
+        want = ("order %s is listed but level %s word 0 of its free map is 0x00000001 "
+                "(a listed order's summary levels are zero)" % m.groups())
+        ok &= check("%s: a non-zero summary word of a listed order is a PROBLEM" % name,
+                    problems(sec.get("summary")) == [want], repr(problems(sec.get("summary"))))
+    later = sec.get("later", "")
+    ours = re.search(r"^  per order: ([0-9 ]+)$", later, re.M)
+    theirs = re.search(r"^truth: per order: ([0-9 ]+)$", later, re.M)
+    ok &= check("%s: free blocks per order as buddy_free_blocks says" % name,
+                ours is not None and theirs is not None
+                and ours.group(1).split() == theirs.group(1).split(),
+                "%s / %s" % (ours and ours.group(1), theirs and theirs.group(1)))
+    ours = re.search(r"^  free (\d+) units, allocated (\d+) in (\d+) allocations", later, re.M)
+    theirs = re.search(r"^truth: free units (\d+)$", later, re.M)
+    ok &= check("%s: free units as buddy_free_units says" % name,
+                ours is not None and theirs is not None and ours.group(1) == theirs.group(1))
+    ok &= check("%s: buddy_check accepts every allocation strata-buddy lists" % name,
+                ours is not None and "truth: buddy_check refuses 0 of %s allocations"
+                % ours.group(3) in later)
+    ok &= check("%s: --check finds nothing wrong there" % name, clean in later)
+    m = re.search(r"^truth: unlisted orders with summary levels: \[(\d.*)\]$", later, re.M)
+    n = re.search(r"^truth: allocations of more than \d+ units: (\d+), of at most: (\d+)$",
+                  later, re.M)
+    ok &= check("%s: that state has unlisted orders and allocations of both kinds" % name,
+                m is not None and n is not None and int(n.group(1)) > 0 and int(n.group(2)) > 0,
+                "%s; %s" % (m and m.group(0), n and n.group(0)))
+    m = re.search(r"^poke-bounds: end bit of the allocation at (\d+) \(\d+ units?\) cleared; "
+                  r"next (\d+)$", later, re.M)
+    if check("%s: an allocation's end bit is poked" % name, m is not None):
+        want = "allocation at unit %s has no end bit before the next start (%s)" % m.groups()
+        ok &= check("%s: the start without its end is a PROBLEM" % name,
+                    want in problems(sec.get("bounds")), repr(problems(sec.get("bounds"))))
+    m = re.search(r"^poke-bigend: bigend bit (\d+) of the allocation at (\d+) \((\d+) units\)",
+                  sec.get("bounds", ""), re.M)
+    if check("%s: a big allocation's bigend bit is poked" % name, m is not None):
+        e, s, c = m.groups()
+        want = ("allocation at unit %s of %s units (more than 16) has no bigend bit at its "
+                "last unit %s" % (s, c, e))
+        ok &= check("%s: the missing bigend bit is a PROBLEM" % name,
+                    problems(sec.get("bigend")) == [want], repr(problems(sec.get("bigend"))))
+    ok &= check("%s: all put back, --check finds nothing wrong again" % name,
+                clean in sec.get("restored", ""))
+    if not ok:
+        show(output, 80)
 
 
 def heap_case(workdir):
@@ -834,6 +1067,14 @@ class GdbWorkflow(unittest.TestCase):
     def test_buddy(self):
         self.need("ktest_ppalloc_boot", 2)
         self.case("ppalloc_boot", buddy_case, WORKDIR)
+
+    def test_buddy_host(self):
+        if not os.path.exists(os.path.join(ROOT, "tests", "test_buddy.c")):
+            self.skipTest("lab 2 on (no tests/test_buddy.c)")
+        if subprocess.run(["make", "-s", "--no-print-directory", "build/host/test_buddy"],
+                          cwd=ROOT).returncode != 0:
+            self.fail("make build/host/test_buddy failed")
+        self.case("buddy-host", buddy_host_case, WORKDIR)
 
     def test_heap(self):
         self.need("ktest_malloc_stress", 6)

@@ -180,16 +180,20 @@ the page at i * 4096); for a vpallocator they are virtual addresses
 
 For every order k in use it prints the block size (2^k units), the number of
 free blocks and their starts (the first 8; --limit N for N, --all for every
-one), read from the free bitmaps of src/mm/buddy.c through their summary
-levels. The "per order:" line has the same numbers as the kernel's boot line
-"[ppalloc] free blocks per order:". It also counts the allocations (startmap
-and endmap bits) and the units neither free nor allocated (reserved), and
-says whether the free maps agree with nfree[] and free_units.
+one), read from src/mm/buddy.c's free maps through their summary levels,
+or for an order with few free blocks (a "listed" one) from its list, checked
+against its free map. The "per order:" line has the same numbers as the
+kernel's boot line "[ppalloc] free blocks per order:". It also counts the
+allocations (the start and end bits of bounds, checked against bigend for
+those of more than 16 units) and the units neither free nor allocated
+(reserved), and says whether the free maps and lists agree with nfree[]
+(whose sum, nfree[k] * 2^k, is the free units).
 
   --units   print unit numbers instead of addresses
-  --allocs  also list the allocations (start, count), as startmap/endmap say
+  --allocs  also list the allocations (start, count), as bounds says
   --check   read every bitmap whole and check the buddy invariants: summary
-            levels, counters, no free buddies left unmerged, no overlaps"""
+            levels (all zero for a listed order), lists, counters, no free
+            buddies left unmerged, no overlaps, allocations aligned"""
 
     def __init__(self):
         super().__init__("strata-buddy", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
@@ -248,7 +252,7 @@ says whether the free maps agree with nfree[] and free_units.
                 return size_str(units * tgt.unit_bytes)
             return plural(units, "unit")
 
-        blocks = b.free_blocks()
+        blocks, block_problems = b.free_blocks(whole=opts["check"])
         allocs, alloc_problems = b.allocations()
         counted_free = sum(len(v) << k for k, v in blocks.items())
         allocated = sum(c for _, c in allocs)
@@ -292,12 +296,10 @@ says whether the free maps agree with nfree[] and free_units.
         problems = []
         for k in range(b.orders):
             if len(blocks[k]) != b.nfree[k]:
-                problems.append("order %d: %d bits set in the free map but nfree[%d] = %d"
-                                % (k, len(blocks[k]), k, b.nfree[k]))
-        if counted_free != b.free_units:
-            problems.append("the free maps hold %d units but free_units = %d"
-                            % (counted_free, b.free_units))
-        problems += alloc_problems
+                problems.append("order %d: %d free blocks in its %s but nfree[%d] = %d"
+                                % (k, len(blocks[k]), "list" if b.is_listed(k) else "free map",
+                                   k, b.nfree[k]))
+        problems += block_problems + alloc_problems
         lost = b.n - b.free_units - allocated
         if tgt.reserved is not None and not problems and lost != tgt.reserved:
             if lost > tgt.reserved:
@@ -320,7 +322,7 @@ says whether the free maps agree with nfree[] and free_units.
             out("strata-buddy: %d free blocks, %d free units; %s"
                 % (total, counted_free, plural(len(problems), "problem")))
         else:
-            out("strata-buddy: %s, %s; free maps agree with nfree[] and free_units%s"
+            out("strata-buddy: %s, %s; free maps and lists agree with nfree[]%s"
                 % (plural(total, "free block"), plural(counted_free, "free unit"),
                    "; --check found nothing wrong" if opts["check"] else ""))
 
@@ -328,14 +330,19 @@ says whether the free maps agree with nfree[] and free_units.
     def check(b, blocks, allocs):
         problems = []
         for k in range(b.orders):
-            problems += b.freemap[k].check("free map of order %d" % k)
+            problems += b.freemap[k].check("free map of order %d" % k, listed=b.is_listed(k))
             if k + 1 < b.orders:
                 free_k = set(blocks[k])
                 for s in blocks[k]:
                     if s ^ (1 << k) in free_k and s < s ^ (1 << k):
                         problems.append("order %d: blocks at units %d and %d are free "
                                         "buddies, not merged" % (k, s, s ^ (1 << k)))
-        problems += b.startmap.check("startmap") + b.endmap.check("endmap")
+        problems += b.bounds.check("bounds") + b.bigend.check("bigend")
+        for s, c in allocs:
+            align = 1 << (c - 1).bit_length()	# 2^ceil_log2(c)
+            if s % align:
+                problems.append("allocation at unit %d of %d units is not aligned to %d units "
+                                "(buddy_free's bounds check needs it)" % (s, c, align))
         spans = sorted([(s, s + (1 << k), "free block of order %d" % k)
                         for k in blocks for s in blocks[k]] +
                        [(s, s + c, "allocation of %d" % c) for s, c in allocs])
