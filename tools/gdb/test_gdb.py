@@ -353,13 +353,18 @@ def buddy_case(workdir):
         # At the test's own ppalloc_print: after it has set the allocator up
         # as the line shows it (from lab 8 on, the per-CPU page caches are
         # flushed into the buddy first), before anything else allocates.
+        # The built-in layout (a kernel without debug information) must be
+        # the debug information's, and strata-buddy must say the same with it.
+        compare = ("python from strata_gdb import buddy_struct as bs; d = bs.layout(); "
+                   "f = bs.fallback_for(int(gdb.parse_and_eval(\"'ppalloc.c'::phys\"))); "
+                   "print('layouts: %s; differ in %s' % (d['source'], "
+                   "sorted(k for k in d if k != 'source' and d[k] != f.get(k))))")
         output = strata_session(name, qemu, "break ktest_ppalloc_boot", "continue",
                                 "break ppalloc_print", "continue", "strata-buddy",
-                                "strata-buddy --check --allocs",
-                                "python from strata_gdb import buddy_struct as bs; "
-                                "d, f = bs.layout(), bs.fallback_layout(); "
-                                "print('layouts: %s; differ in %s' % (d['source'], "
-                                "sorted(k for k in d if k != 'source' and d[k] != f.get(k))))")
+                                "echo ==debug-info==\\n", "strata-buddy --check --allocs --all",
+                                compare, "python bs.layout = bs.fallback_layout",
+                                "echo ==built-in==\\n", "strata-buddy --check --allocs --all",
+                                "echo ==end==\\n")
         if output is None:
             return
         ours = re.search(r"^\s*per order: ([0-9 ]+)$", output, re.M)
@@ -380,6 +385,11 @@ def buddy_case(workdir):
         ok &= check("%s: the built-in i386 layout is the debug information's" % name,
                     "layouts: debug information; differ in []" in output,
                     (re.findall(r"^layouts: .*$", output, re.M) or ["no layouts: line"])[0])
+        sec = sections(output)
+        first = [l for l in sec.get("debug-info", "").splitlines() if l.startswith(" ")]
+        ok &= check("%s: strata-buddy with the built-in layout prints the same" % name,
+                    first and [l for l in sec.get("built-in", "").splitlines()
+                               if l.startswith(" ")] == first)
         if not ok:
             show(output)
     finally:

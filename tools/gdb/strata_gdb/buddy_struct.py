@@ -35,9 +35,11 @@ BIG = 16                        # BIG in buddy.c: allocations of more units have
 CHUNK_WORDS = 4096              # bounds is read 16 KiB at a time
 
 
-def fallback_layout():
+def fallback_layout(list_max=LIST_MAX):
     """The i386 layout of struct buddy (private to buddy.c), for a kernel
-    without debug information; BUDDY_MAX_ORDER is the header's (facts).
+    without debug information; BUDDY_MAX_ORDER is the header's (facts), and
+    LIST_MAX (private to buddy.c, and still being tuned) is found in the
+    allocator's memory by probe_list_max.
 
       struct bitmap { size_t nbits; unsigned nlevels; size_t off[7]; size_t nwords[7]; }
       struct buddy { size_t n; unsigned orders; size_t nfree[32];
@@ -50,14 +52,14 @@ def fallback_layout():
     off.c with `#include "mm/buddy.c"` and a main() that printf()s
     offsetof(struct buddy, FIELD) for each field (and sizeof(struct
     bitmap)), built with `gcc -m32 -Isrc off.c -o off` in the repository
-    root. test_gdb.py checks on every run that this layout is the one the
-    kernel's debug information gives."""
+    root. test_gdb.py checks on every run that this layout, with the probed
+    LIST_MAX, is the one the kernel's debug information gives."""
     orders = K.BUDDY_MAX_ORDER
     bitmap = 4 + 4 + 4 * MAX_LEVELS * 2                                 # 64
     freemap = 8 + 4 * orders                                            # 136
     listed = freemap + bitmap * orders                                  # 2184
     lst = listed + 4                                                    # 2188
-    bounds = lst + 4 * orders * LIST_MAX                                # 3212
+    bounds = lst + 4 * orders * list_max                                # 3212
     return {
         "n": 0, "orders": 4, "nfree": 8, "freemap": freemap,
         "listed": listed, "list": lst, "bounds": bounds,
@@ -66,10 +68,36 @@ def fallback_layout():
         "bitmap_size": bitmap,
         "max_levels": MAX_LEVELS,
         "max_order": orders,
-        "list_max": LIST_MAX,
+        "list_max": list_max,
         "size_t": 4,
         "source": "built-in i386 layout",
     }
+
+
+def probe_list_max(addr, n):
+    """LIST_MAX for the i386 struct buddy at addr with n units: the length
+    of list[k] that puts `bounds` (2n bits, one level) and `bigend` (n bits)
+    where struct buddy has them (list entries are block numbers below n, so
+    a shorter length cannot match). None if no length up to 64 does."""
+    for m in range(1, 65):
+        lay = fallback_layout(m)
+        bounds = addr + lay["bounds"]
+        nbits, nlevels = u32s(read_bytes(bounds, 8, UNREADABLE, any_error=True), 0, 2)
+        if nbits == 2 * n and nlevels == 1 and u32s(read_bytes(
+                bounds + lay["bitmap_size"], 4, UNREADABLE, any_error=True), 0, 1)[0] == n:
+            return m
+    return None
+
+
+def fallback_for(addr):
+    """fallback_layout() for the allocator at addr, with its LIST_MAX."""
+    n = u32s(read_bytes(addr, 4, UNREADABLE, any_error=True), 0, 1)[0]
+    m = probe_list_max(addr, n)
+    if m is None:
+        raise StrataError("0x%08x: no struct buddy of the i386 layout this helper knows (no "
+                          "`bounds` of %d bits where it should be; no debug information to "
+                          "say otherwise): wrong pointer, or a changed src/mm/buddy.c" % (addr, 2 * n))
+    return fallback_layout(m)
 
 
 # Appended to "cannot read N bytes at ADDR".
@@ -244,6 +272,13 @@ class Bitmap:
                                         % (name, l, j, w))
                 continue
             for j, w in enumerate(levels[l - 1]):
+                if j >= len(levels[l]) * WORD_BITS:
+                    # no summary bit: only a word past the bits (level 0's
+                    # room for the always-clear bit), which must stay zero
+                    if w:
+                        problems.append("%s: word %d of level %d is 0x%08x but no bit of "
+                                        "level %d covers it" % (name, j, l - 1, w, l))
+                    continue
                 summary = (levels[l][j // WORD_BITS] >> (j % WORD_BITS)) & 1
                 if summary != (w != 0):
                     problems.append("%s: level %d bit %d is %d but word %d of level %d is 0x%08x"
@@ -263,10 +298,12 @@ class Bitmap:
 class Buddy:
     """struct buddy at addr, read from the target."""
 
-    def __init__(self, addr):
+    def __init__(self, addr, lay=None):
         if addr == 0:
             raise StrataError("the allocator pointer is NULL")
-        lay = layout()
+        lay = lay or layout()
+        if lay["source"] != "debug information":
+            lay = fallback_for(addr)
         self.addr = addr
         self.layout = lay
         self.words_addr = addr + lay["words"]
