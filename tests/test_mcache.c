@@ -208,6 +208,49 @@ START_TEST(test_flush_before_new_arena)
 }
 END_TEST
 
+/* Before growing, the magazines go back one at a time, those whose chunks
+ * fit first: what does not need to go back stays cached. The heap grows
+ * only when every magazine is empty and the chunk still does not fit. */
+START_TEST(test_flush_one_magazine_first)
+{
+	static void *p[400];
+	int n = 0, big0, small0;
+	void *q, *r;
+
+	host_pages_set_limit(ARENA_PAGES);
+	while ((p[n] = malloc(1000)) != NULL)
+		n++;
+	big0 = 0;
+	small0 = n;
+	while ((p[n] = malloc(200)) != NULL)
+		n++;
+	ck_assert_int_gt(n - small0, 0);
+	ck_assert_uint_eq(cstats().cached_chunks, 0);	/* the last failures flushed all */
+	free(p[big0]);		/* a 1024-byte chunk */
+	free(p[small0]);	/* a 224-byte one */
+	ck_assert_uint_eq(cstats().cached_chunks, 2);
+	/* 500 bytes (a 528-byte chunk) fit only in the 1024-byte one: its
+	 * magazine goes back, the 224-byte one's stays. */
+	q = xmalloc(500);
+	ck_assert_ptr_eq(q, p[big0]);
+	ck_assert_uint_eq(cstats().cached_chunks, 1);
+	ck_assert_uint_eq(host_pages_in_use(), ARENA_PAGES);
+	ck_assert_int_eq(malloc_check(), 0);
+	/* 2000 bytes fit nowhere: every magazine goes back, then the heap grows. */
+	host_pages_set_limit(0);
+	r = xmalloc(2000);
+	ck_assert_uint_eq(cstats().cached_chunks, 0);
+	ck_assert_uint_eq(host_pages_in_use(), 2 * ARENA_PAGES);
+	ck_assert_int_eq(malloc_check(), 0);
+	free(q);
+	free(r);
+	for (int i = 1; i < n; i++)
+		if (i != small0)
+			free(p[i]);
+	ck_assert_int_eq(malloc_check(), 0);
+}
+END_TEST
+
 /* ---- arena hysteresis ----------------------------------------------------- */
 
 /* Alloc-all/free-all of 64-byte blocks: after the first round, no round
@@ -392,6 +435,7 @@ static Suite *mcache_suite(void)
 
 	tc = tcase_create("flush");
 	tcase_add_test(tc, test_flush_before_new_arena);
+	tcase_add_test(tc, test_flush_one_magazine_first);
 	tcase_add_test(tc, test_pressure_releases_caches);
 	tcase_add_test(tc, test_trim);
 	tcase_add_test(tc, test_disable_flushes);

@@ -337,8 +337,10 @@ struct chunk *heap_alloc(size_t need)
 	c = find_fit(need);
 
 	//@ LAB 8 BEGIN
-	/* Before the heap grows, the magazines' chunks come back, coalesced. */
-	if (c == NULL && mcache_flush_local() > 0)
+	/* Before the heap grows, the magazines' chunks come back, coalesced
+	 * (mcache_flush_for), until the chunk fits: the heap grows only when
+	 * all of this CPU's are empty and it still does not fit. */
+	while (c == NULL && mcache_flush_for(need) > 0)
 		c = find_fit(need);
 	//@ LAB 8 END
 

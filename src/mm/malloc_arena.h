@@ -52,14 +52,17 @@ void arena_destroy(struct arena *a);
 /*
  * The hash (scheme at struct slotent, malloc_chunk.h): a bucket per slot
  * modulo NBUCKET holds two entries in place, more go on a chain through
- * the arenas' own slotlinks.
+ * the arenas' own slotlinks. A bucket is padded to a power of two (7 words
+ * to 8), so that finding it is a shift, not a multiply, on every free.
  */
 #define NBUCKET		256
 
 struct bucket {
 	struct slotent e[2];
 	struct slotlink *more;
-};
+} __attribute__((aligned(8 * sizeof(uintptr_t))));
+
+_Static_assert(sizeof(struct bucket) == 8 * sizeof(uintptr_t), "a bucket is 8 words");
 extern struct bucket arena_buckets[NBUCKET];
 
 /*

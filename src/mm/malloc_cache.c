@@ -96,10 +96,21 @@ static size_t mcache_drain(struct mcache *mc)
 	return n;
 }
 
-size_t mcache_flush_local(void)
+size_t mcache_flush_for(size_t need)
 {
-	size_t n = mcache_drain(mcache_enter());
+	struct mcache *mc = mcache_enter();
+	size_t n = 0, size;
 
+	if (need > MCACHE_MAX) {
+		n = mcache_drain(mc);
+	} else {
+		for (size = need; size <= MCACHE_MAX && n == 0; size += ALIGN)
+			if (mag_of(mc, size)->n > 0)
+				n = mag_drain(mag_of(mc, size), 0);
+		for (size = need - ALIGN; size >= MIN_CHUNK && n == 0; size -= ALIGN)
+			if (mag_of(mc, size)->n > 0)
+				n = mag_drain(mag_of(mc, size), 0);
+	}
 	mcache_leave();
 	return n;
 }

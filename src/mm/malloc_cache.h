@@ -17,9 +17,12 @@
  *   again; malloc_check counts the F_CACHED chunks of the arenas against
  *   the magazines and checks each one.
  *
- * All of them are flushed (coalesced back into the heap) when an arena
- * would otherwise be created, on memory pressure (the page source failed,
- * or malloc_trim), and when the caches are turned off.
+ * The magazines are flushed (their chunks coalesced back into the heap)
+ * before an arena is created: a magazine at a time, those whose chunks
+ * fit first, until the chunk wanted fits (mcache_flush_for), so that an
+ * arena is created only when all of this CPU's magazines are empty. All
+ * of them at once on memory pressure (the page source failed, or
+ * malloc_trim), and when the caches are turned off.
  *
  * PARKED ARENAS (hysteresis). An arena that becomes wholly free beyond the
  * one lab 6 keeps (cached_empty) is not given back to the page source but
@@ -84,9 +87,15 @@ static inline void mcache_leave(void)
 void *mcache_malloc_slow(struct mcache *mc, size_t need);
 void mcache_free_slow(struct mcache *mc, struct chunk *c);
 
+_Static_assert(ALIGN % sizeof(struct magazine) == 0, "mag_of's byte offset");
+
+/* The magazine of chunk size `size` (a multiple of ALIGN, 32 .. MCACHE_MAX):
+ * &mc->mag[size / ALIGN - 2], as a byte offset the compiler need not
+ * shift down and up again (size's low bits are known to be 0 only to us). */
 static inline struct magazine *mag_of(struct mcache *mc, size_t size)
 {
-	return &mc->mag[size / ALIGN - 2];
+	return (struct magazine *)((char *)mc->mag +
+				   (size - 2 * ALIGN) / (ALIGN / sizeof(struct magazine)));
 }
 
 /*
@@ -100,6 +109,22 @@ static inline struct magazine *mag_of(struct mcache *mc, size_t size)
 static inline void flip_cached(struct chunk *c)
 {
 	c->h.size ^= F_CACHED;
+	c->h.canary ^= F_CACHED;
+}
+
+/* flip_cached on the fast paths, where the flag's state is known (checked
+ * just before): the size word is set, not flipped. (Two different
+ * operations: the compiler keeps them in plain registers, where the check
+ * before them has the header already.) */
+static inline void tag_cached(struct chunk *c)
+{
+	c->h.size |= F_CACHED;		/* F_CACHED was clear */
+	c->h.canary ^= F_CACHED;
+}
+
+static inline void untag_cached(struct chunk *c, size_t size)
+{
+	c->h.size = (uint32_t)size;	/* it was size | F_CACHED */
 	c->h.canary ^= F_CACHED;
 }
 
@@ -117,31 +142,42 @@ static inline void *mcache_malloc(size_t need)
 	m->head = c->next;
 	m->n--;
 	mcache_leave();
-	flip_cached(c);
+	untag_cached(c, need);
 	return (char *)c + TAG;
 }
 
-/* free of chunk c (checked_chunk's, not large, at most MCACHE_MAX bytes):
- * a push on this CPU's magazine, or the slow way. */
+/*
+ * free of chunk c (checked_chunk's, not large, at most MCACHE_MAX bytes),
+ * the caches on (the caller looked): a push on this CPU's magazine, or the
+ * slow way. (Turning the caches off asks every CPU to flush, flush_req, so
+ * a free that saw them on just before is flushed like any cached chunk.)
+ */
 static inline void mcache_free(struct chunk *c)
 {
 	struct mcache *mc = mcache_enter();
 	struct magazine *m = mag_of(mc, csize(c));
 
-	if (m->n >= MAG_MAX || (mc->flush_req | malloc_poison) != 0 || !mcache_on) {
+	if (m->n >= MAG_MAX || (mc->flush_req | malloc_poison) != 0) {
 		mcache_free_slow(mc, c);
 		return;
 	}
-	flip_cached(c);
+	tag_cached(c);
 	c->next = m->head;
 	m->head = c;
 	m->n++;
 	mcache_leave();
 }
 
-/* Gives the chunks of this CPU's magazines back to the heap (coalesced),
- * heap lock held; returns how many. */
-size_t mcache_flush_local(void);
+/*
+ * Before the heap grows (heap lock held): gives the chunks of one of this
+ * CPU's magazines back to the heap, coalesced, so that a chunk of `need`
+ * bytes may fit: the first that is not empty of those of chunks of need
+ * bytes and up, smallest first (any of their chunks fits), then of those
+ * below need, largest first. For a need above MCACHE_MAX, where only
+ * merged neighbours can fit, all of the magazines at once. Returns how
+ * many chunks went back: 0 when all were empty.
+ */
+size_t mcache_flush_for(size_t need);
 /* Memory pressure, heap lock held: flushes this CPU's magazines, asks the
  * others to flush theirs, gives parked arenas back. Returns pages freed. */
 size_t mcache_pressure(void);
