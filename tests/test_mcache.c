@@ -107,6 +107,33 @@ START_TEST(test_double_free_after_more_frees)
 }
 END_TEST
 
+/* With the caches on, free's fast path only says whether a pointer may be
+ * cached: any other (bad, overrun, broken, freed, too big) goes the heap's
+ * way and is named as lab 6's checks name it; nothing is cached. */
+START_TEST(test_misuse_with_caches_on)
+{
+	static char __attribute__((aligned(16))) buf[256];
+	unsigned char *p = xmalloc(100), *q = xmalloc(24), *r = xmalloc(64), *big = xmalloc(2000);
+	unsigned char *keep = xmalloc(100);
+	size_t cached = cstats().cached_chunks;
+
+	EXPECT_PANIC(free(buf + 32), "malloc: free(%p): not a malloc'd pointer", (void *)(buf + 32));
+	EXPECT_PANIC(free(p + 1), "malloc: free(%p): not a malloc'd pointer", p + 1);
+	EXPECT_PANIC(free(p + 16), "malloc: free(%p): not a malloc'd pointer", p + 16);
+	memset(q, 0, 24 + 8 + 1);	/* 32 bytes usable, then the footer */
+	EXPECT_PANIC(free(q), "malloc: free(%p): corrupted chunk header (footer differs: "
+		     "buffer overrun?)", q);
+	r[-3] ^= 0x40;			/* an underrun hits the header */
+	EXPECT_PANIC(free(r), "malloc: free(%p): corrupted chunk header", r);
+	free(big);			/* too big to cache: into the heap */
+	EXPECT_PANIC(free(big), "malloc: free(%p): double free", big);
+	ck_assert_uint_eq(cstats().cached_chunks, cached);	/* none of them cached */
+	free(p);
+	ck_assert_uint_eq(cstats().cached_chunks, cached + 1);
+	(void)keep;
+}
+END_TEST
+
 /* A full magazine gives MAG_BATCH chunks back to the heap, which merges
  * them; the rest stay cached. */
 START_TEST(test_full_magazine_flushes)
@@ -426,6 +453,7 @@ static Suite *mcache_suite(void)
 	tcase_add_test(tc, test_double_free_cached);
 	tcase_add_test(tc, test_realloc_of_cached);
 	tcase_add_test(tc, test_double_free_after_more_frees);
+	tcase_add_test(tc, test_misuse_with_caches_on);
 	tcase_add_test(tc, test_full_magazine_flushes);
 	tcase_add_test(tc, test_poison_cached);
 	tcase_add_test(tc, test_poison_clean_reuse);

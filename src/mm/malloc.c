@@ -444,13 +444,12 @@ void free(void *p)
 	struct chunk *c;
 
 	/* Small: into this CPU's magazine, without the heap's lock (the
-	 * checks read the arena hash as arena_of allows). */
-	if (p != NULL && mcache_on) {
-		c = checked_chunk(p, "free");
-		if (csize(c) <= MCACHE_MAX) {
-			mcache_free(c);
-			return;
-		}
+	 * checks read the arena hash as arena_of allows). Anything else, a
+	 * bad pointer too, goes the heap's way, whose checked_chunk looks
+	 * again and says what is wrong. */
+	if (p != NULL && mcache_on && (c = cacheable_chunk(p)) != NULL) {
+		mcache_free(c);
+		return;
 	}
 	//@ LAB 8 END
 

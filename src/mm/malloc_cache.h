@@ -39,6 +39,7 @@
 #ifndef STRATA_MM_MALLOC_CACHE_H
 #define STRATA_MM_MALLOC_CACHE_H
 
+#include "mm/malloc_arena.h"
 #include "mm/malloc_chunk.h"
 
 #define MCACHE_MAX	1024				/* chunk sizes cached */
@@ -147,7 +148,31 @@ static inline void *mcache_malloc(size_t need)
 }
 
 /*
- * free of chunk c (checked_chunk's, not large, at most MCACHE_MAX bytes),
+ * The chunk of pointer p if free may put it in a magazine at once: p is a
+ * pointer malloc returned and that is still allocated (checked_chunk's
+ * checks, in the same order: no memory at p is read before arena_of has
+ * found its arena), of a size the magazines hold. NULL otherwise, without
+ * a word: free then takes the heap's way, whose checked_chunk looks again
+ * and panics saying what is wrong (so the fast path has no panic calls,
+ * and does not write malloc_op, which is the heap's, under its lock).
+ */
+static inline struct chunk *cacheable_chunk(void *p)
+{
+	struct chunk *c = (struct chunk *)((char *)p - TAG);
+	uint32_t sf;
+
+	if ((uintptr_t)p % ALIGN != 0 || arena_of(p) == NULL)
+		return NULL;
+	sf = c->h.size;
+	if (c->h.canary != canary(c, sf) || (sf & F_MASK) != 0 || sf > MCACHE_MAX ||
+	    !footer_ok(c))
+		return NULL;	/* (F_MASK: not free, not cached, not large) */
+	return c;
+}
+
+/*
+ * free of chunk c (cacheable_chunk's or checked_chunk's, not large, at
+ * most MCACHE_MAX bytes),
  * the caches on (the caller looked): a push on this CPU's magazine, or the
  * slow way. (Turning the caches off asks every CPU to flush, flush_req, so
  * a free that saw them on just before is flushed like any cached chunk.)
