@@ -386,7 +386,7 @@ KTEST(ppalloc_choice)
  * page 0 (reserved), so it is never free: this test runs a buddy of its own
  * over 64 units, all one free block of order 6 (the top order).
  */
-static uint64_t small_meta[(3600 + 7) / 8];
+static uint64_t small_meta[(4200 + 7) / 8];
 
 KTEST(buddy_top_merge)
 {

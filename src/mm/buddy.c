@@ -19,14 +19,13 @@
  * (32768, 1024, 32, 1 words), 2^17 bits 3 (4096, 128, 4), so finding the
  * first set bit at or after a position (bm_next) reads at most two words
  * per level below the top; setting or clearing a bit updates at most one
- * word per level. The lowest block of an order comes off its map in one
- * pass down and back up (bm_take_first).
+ * word per level.
  *
  * An order with few free blocks pays for its summary levels on almost every
  * change: its blocks sit alone in their words. Such an order is "listed"
- * instead: its free blocks are also kept, in no particular order, in
- * list[k][0 .. nfree[k]), and its summary levels are all zero. The lowest
- * block is then the smallest of at most LIST_MAX entries. An order leaves
+ * instead: its free blocks are also kept in list[k][0 .. nfree[k]), highest
+ * first, and its summary levels are all zero. The lowest block is then the
+ * last entry. An order leaves
  * its list when a push would make it longer than LIST_MAX (unlist_order
  * sets the summary bits of its blocks) and goes back to it when it is down
  * to LIST_LOW blocks (list_order); the gap between the two keeps an order
@@ -53,9 +52,9 @@
  *     soon as both halves are free;
  *   - nfree[k] is the number of bits set in level 0 of freemap[k], and the
  *     free units are the sum of nfree[k] * 2^k;
- *   - order k listed: list[k][0 .. nfree[k]) are exactly those bits, and
- *     nfree[k] <= LIST_MAX; not listed: nfree[k] > LIST_LOW and the summary
- *     levels are exact.
+ *   - order k listed: list[k][0 .. nfree[k]) are exactly those bits, in
+ *     descending order, and nfree[k] <= LIST_MAX; not listed:
+ *     nfree[k] > LIST_LOW and the summary levels are exact.
  *
  * All metadata lives in the caller's buffer: struct buddy, then the words of
  * every bitmap, located by word offsets (not pointers) from b->words; the
@@ -76,8 +75,10 @@
 /* A level of at most TOP_WORDS words is a bitmap's top: searched word by
  * word, with no summary above it. */
 #define TOP_WORDS	8
-/* Levels needed for a bitmap of up to SIZE_MAX bits: 32 = 2^5 bits a word. */
-#define MAX_LEVELS	((sizeof(size_t) * 8 + 4) / 5)
+/* Levels a bitmap may have: with a top of at most TOP_WORDS words, 7 levels
+ * hold 8 * 32^7 = 2^38 bits, more than any bitmap of 2^32 units needs. A
+ * bigger one (only possible on a 64-bit host) keeps a longer top level. */
+#define MAX_LEVELS	7
 
 /* A bitmap with summary levels; level 0 holds the bits themselves. */
 struct bitmap {
@@ -89,8 +90,8 @@ struct bitmap {
 
 /* An order is listed while it has at most LIST_MAX free blocks, and becomes
  * listed again when it is down to LIST_LOW. */
-#define LIST_MAX	8
-#define LIST_LOW	4
+#define LIST_MAX	12
+#define LIST_LOW	6
 /* An allocation of more than BIG units also has its end bit in bigend. */
 #define BIG		16
 
@@ -100,7 +101,7 @@ struct buddy {
 	size_t nfree[BUDDY_MAX_ORDER];	/* free blocks per order */
 	struct bitmap freemap[BUDDY_MAX_ORDER];
 	uint32_t listed;		/* bit k: order k is listed */
-	size_t list[BUDDY_MAX_ORDER][LIST_MAX];	/* block numbers (start >> k) */
+	size_t list[BUDDY_MAX_ORDER][LIST_MAX];	/* block numbers (start >> k), descending */
 	struct bitmap bounds;		/* level 0 only */
 	struct bitmap bigend;
 	uint32_t words[];		/* every bitmap's words */
@@ -139,24 +140,28 @@ static unsigned orders_for(size_t n)
 
 /* ---- bitmaps with summary levels -------------------------------------- */
 
-/* Places a bitmap of nbits bits at word offset *next and advances *next:
- * level 0 has room for `room` bits (>= nbits), and the summary levels
- * follow unless `summary` is false. */
+/* Places a bitmap of nbits bits at word offset *next and advances *next.
+ * Level 0 has room for `room` bits (>= nbits; the bits past nbits stay
+ * clear); the summary levels above it cover the words of the nbits bits,
+ * unless `summary` is false. */
 static void bm_layout(struct bitmap *m, size_t nbits, size_t room, bool summary,
 		      size_t *next)
 {
-	size_t words = room;
+	size_t words = (nbits + WORD_BITS - 1) / WORD_BITS;
 
 	m->nbits = nbits;
 	m->nlevels = 0;
-	while (nbits > 0) {
+	if (nbits == 0)
+		return;
+	m->off[0] = *next;
+	m->nwords[0] = (room + WORD_BITS - 1) / WORD_BITS;
+	*next += m->nwords[0];
+	for (m->nlevels = 1; summary && words > TOP_WORDS && m->nlevels < MAX_LEVELS;
+	     m->nlevels++) {
 		words = (words + WORD_BITS - 1) / WORD_BITS;
 		m->off[m->nlevels] = *next;
 		m->nwords[m->nlevels] = words;
-		m->nlevels++;
 		*next += words;
-		if (words <= TOP_WORDS || !summary)
-			break;
 	}
 }
 
@@ -224,33 +229,20 @@ static inline void bm_clear(struct buddy *b, const struct bitmap *m, size_t i)
 
 /* Takes the first set bit off a bitmap and returns it (NONE if there is
  * none): the first non-zero word of the top level, then down along the
- * lowest set bits; then, from level 0 up, clears the bit it followed (the
- * lowest of its word) for as long as the word it was in becomes zero. */
+ * lowest set bits, then bm_clear. */
 static size_t bm_take_first(struct buddy *b, const struct bitmap *m)
 {
-	uint32_t *path[MAX_LEVELS];
 	unsigned l = m->nlevels - 1;
-	uint32_t *top = wlevel(b, m, l);
+	const uint32_t *top = rlevel(b, m, l);
 	size_t i = 0;
 
 	while (top[i] == 0)
 		if (++i == m->nwords[l])
 			return NONE;
-	path[l] = &top[i];
 	i = i * WORD_BITS + __builtin_ctz(top[i]);
-	while (l-- > 0) {
-		uint32_t *w = wlevel(b, m, l) + i;
-
-		path[l] = w;
-		i = i * WORD_BITS + __builtin_ctz(*w);
-	}
-	for (l = 0; l < m->nlevels; l++) {
-		uint32_t w = *path[l];
-
-		*path[l] = w & (w - 1);
-		if (w & (w - 1))
-			break;
-	}
+	while (l-- > 0)
+		i = i * WORD_BITS + __builtin_ctz(rlevel(b, m, l)[i]);
+	bm_clear(b, m, i);
 	return i;
 }
 
@@ -325,7 +317,7 @@ static __attribute__((noinline, cold)) void list_order(struct buddy *b, unsigned
 	const struct bitmap *m = &b->freemap[k];
 	size_t i = 0;
 
-	for (size_t j = 0; j < b->nfree[k]; j++) {
+	for (size_t j = b->nfree[k]; j-- > 0;) {
 		i = bm_next(b, m, i);
 		b->list[k][j] = i++;
 	}
@@ -338,6 +330,8 @@ static __attribute__((noinline, cold)) void list_order(struct buddy *b, unsigned
 	b->listed |= (uint32_t)1 << k;
 }
 
+/* Puts the block of order k at start on its free list: into its place in
+ * the list, or into the bitmap. */
 static inline void push_free(struct buddy *b, unsigned k, size_t start)
 {
 	const struct bitmap *m = &b->freemap[k];
@@ -345,7 +339,11 @@ static inline void push_free(struct buddy *b, unsigned k, size_t start)
 
 	if (is_listed(b, k)) {
 		if (n < LIST_MAX) {
-			b->list[k][n] = i;
+			size_t *l = b->list[k], j = n;
+
+			for (; j > 0 && l[j - 1] < i; j--)
+				l[j] = l[j - 1];
+			l[j] = i;
 			bit_set(b, m, i);
 			b->nfree[k] = n + 1;
 			return;
@@ -367,7 +365,8 @@ static inline void take_block(struct buddy *b, unsigned k, size_t i)
 
 		while (l[j] != i)
 			j++;
-		l[j] = l[n];
+		for (; j < n; j++)
+			l[j] = l[j + 1];
 		bit_clear(b, m, i);
 		return;
 	}
@@ -382,19 +381,14 @@ static inline void pop_free(struct buddy *b, unsigned k, size_t start)
 	take_block(b, k, start >> k);
 }
 
-/* Takes the lowest free block of order k (there is one) off its list. */
+/* Takes the lowest free block of order k (there is one) off its list: the
+ * list's last entry, or the first bit of the bitmap. */
 static inline size_t take_lowest(struct buddy *b, unsigned k)
 {
 	size_t i;
 
 	if (is_listed(b, k)) {
-		size_t *l = b->list[k], n = --b->nfree[k], j, best = 0;
-
-		for (j = 1; j <= n; j++)
-			if (l[j] < l[best])
-				best = j;
-		i = l[best];
-		l[best] = l[n];
+		i = b->list[k][--b->nfree[k]];
 		bit_clear(b, &b->freemap[k], i);
 		return i << k;
 	}
@@ -407,14 +401,12 @@ static inline size_t take_lowest(struct buddy *b, unsigned k)
 /* The first free block of order k at or after block i, or NONE. */
 static size_t next_free(const struct buddy *b, unsigned k, size_t i)
 {
-	size_t best = NONE;
-
 	if (!is_listed(b, k))
 		return bm_next(b, &b->freemap[k], i);
-	for (size_t j = 0; j < b->nfree[k]; j++)
-		if (b->list[k][j] >= i && b->list[k][j] < best)
-			best = b->list[k][j];
-	return best;
+	for (size_t j = b->nfree[k]; j-- > 0;)	/* ascending */
+		if (b->list[k][j] >= i)
+			return b->list[k][j];
+	return NONE;
 }
 
 /* Records the allocation [s, s + c): its bounds bits, and for a big one its
@@ -648,7 +640,7 @@ size_t buddy_alloc(struct buddy *b, size_t min, size_t max, size_t *start)
 		return 0;
 	want = ceil_log2(max);
 	k = choose_order(b, min == max ? want : ceil_log2(min), want);
-	if (k < 0 || (unsigned)k >= b->orders || b->nfree[k] == 0)
+	if ((unsigned)k >= b->orders || b->nfree[k] == 0)	/* also k < 0 */
 		return 0;
 	s = take_lowest(b, k);
 	used = max < block_size(k) ? max : block_size(k);
@@ -759,7 +751,7 @@ int buddy_free(struct buddy *b, size_t start, size_t count)
 	unmark_alloc(b, start, count);
 	end = take_tail(b, start, start + count);
 	for (p = start; p < end;) {
-		unsigned k = fit_order(b, p, end);
+		unsigned k = floor_log2(end - p);
 
 		free_block(b, p, k);
 		p += block_size(k);

@@ -32,10 +32,10 @@
  * Metadata: about 5.1 bits per unit (free bitmaps of all orders, 2n bits;
  * two bits per unit for "an allocation starts here" and "an allocation ends
  * here"; one more for the ends of allocations of more than 16 units; summary
- * words above the bitmaps that need them), plus a fixed header (3.3 KiB on
+ * words above the bitmaps that need them), plus a fixed header (3.8 KiB on
  * i386). For n = 2^20 units (4 GiB of 4 KiB pages) buddy_meta_size is
- * 671,548 bytes on i386, about 0.64 byte per unit (the budget is 1 byte a
- * unit); for 2^18 units it is 170,484 bytes.
+ * 671,976 bytes on i386, about 0.64 byte per unit (the budget is 1 byte a
+ * unit); for 2^18 units it is 170,932 bytes.
  * The metadata holds offsets only, no pointers, so it may be reached through
  * a different mapping later than the one buddy_init saw.
  *
