@@ -19,17 +19,20 @@ class Source:
     def __init__(self, root=DEFAULT_ROOT):
         self.root = os.path.abspath(root)
         self.files = [SourceFile(self.root, p) for p in list_files(self.root)]
-        self.labs = {}	# n -> {"title", "handout", "dir"}
+        self.labs = {}	# n -> {"title", "handout", "dir", "run"}
         for f in self.files:
             m = re.match(r"labs/lab(\d+)-([^/]+)/lab\.json$", f.path)
             if not m:
                 continue
             n = int(m.group(1))
-            info = {"title": m.group(2), "dir": os.path.dirname(f.path), "handout": None}
+            info = {"title": m.group(2), "dir": os.path.dirname(f.path), "handout": None,
+                    "run": "make qemu"}
             try:
                 j = json.loads(f.data.decode("utf-8"))
                 info["title"] = j.get("title") or info["title"]
                 info["handout"] = j.get("handout")
+                if isinstance(j.get("run"), str):
+                    info["run"] = j["run"]	# e.g. lab 8's make qemu CPUS=4
             except (ValueError, UnicodeDecodeError):
                 pass
             if not info["handout"]:
@@ -81,13 +84,14 @@ class Source:
         return None
 
     def readme_block(self, lab):
-        info = self.labs.get(lab, {"title": "lab %d" % lab, "handout": None})
+        info = self.labs.get(lab, {"title": "lab %d" % lab, "handout": None,
+                                   "run": "make qemu"})
         handout = info["handout"] or "handouts/"
         return ("<!-- labgen: generated for lab %d; the course's text follows -->\n"
                 "> **Lab %d: %s.** This branch is the starting point for lab %d. Read the\n"
-                "> handout, [%s](%s). Build and run the kernel with `make qemu`;\n"
+                "> handout, [%s](%s). Build and run the kernel with `%s`;\n"
                 "> grade your work with `make grade` (it grades labs 1..%d).\n\n"
-                % (lab, lab, info["title"], lab, handout, handout, lab))
+                % (lab, lab, info["title"], lab, handout, handout, info["run"], lab))
 
     def render(self, kind, lab):
         """The tree for lab `lab`: {path: (mode, bytes)}."""

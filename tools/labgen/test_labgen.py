@@ -146,6 +146,7 @@ class Render(Tmp):
         self.assertTrue(readme.endswith("# Course\n"))
         self.assertIn("[handouts/lab2-two.md](handouts/lab2-two.md)", readme)
         self.assertIn("lab 2", readme)
+        self.assertIn("Build and run the kernel with `make qemu`;", readme)
 
         t3 = s.render("catchup", 3)
         main = self.text(t3, "src/main.c")
@@ -239,6 +240,15 @@ class Readme(Tmp):
         self.assertIn("see labgen and [web](https://x.org/a)", text)
         text = self.text(self.src().render("catchup", 3), "README.md")
         self.assertIn("[handouts/lab3-three.md](handouts/lab3-three.md#x)", text)
+
+    def test_run_command(self):
+        """A lab's lab.json may say how its kernel is run (lab 8: on 4 CPUs)."""
+        write(self.root, {"labs/lab3-three/lab.json":
+                          '{"lab": 3, "title": "three", "run": "make qemu CPUS=4", "tests": []}\n'})
+        self.assertIn("Build and run the kernel with `make qemu CPUS=4`;",
+                      self.text(self.src().render("catchup", 3), "README.md"))
+        self.assertIn("Build and run the kernel with `make qemu`;",
+                      self.text(self.src().render("catchup", 2), "README.md"))
 
     README = ("# Course\n\n## Students\n\nmake grade\n\n"
               "<!-- labgen: instructors only -->\n## For instructors\n\n"
