@@ -439,9 +439,9 @@ static inline void unmark_alloc(struct buddy *b, size_t s, size_t c)
 	bm_clear(b, &b->bigend, s + c - 1);
 }
 
-/* Is the block of order k at start (aligned, start < n) on the free list
- * of order k? False for blocks that reach past n: the bit after the last
- * block's is always clear. */
+/* Is the block of order k at start (aligned; inside [0, n), or the buddy
+ * of a block that is) on the free list of order k? False for a buddy that
+ * reaches past n: its bit is the always-clear one after the last block's. */
 static bool is_free_block(const struct buddy *b, unsigned k, size_t start)
 {
 	return bm_test(b, &b->freemap[k], start >> k);
