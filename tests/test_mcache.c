@@ -21,6 +21,8 @@
 #define PARK_MAX	16
 
 #include "host_pages.h"
+#include <sys/mman.h>
+#include "mm/malloc_arena.h"	/* the arena hash, for test_unlocked_lookup_skips_chains */
 
 static void unexpected_panic(const char *msg)
 {
@@ -44,6 +46,46 @@ static void *xmalloc(size_t n)
 }
 
 /* ---- the magazines --------------------------------------------------------- */
+
+/*
+ * free's lock-free lookup never follows a bucket's chain. Beyond the two
+ * entries a bucket holds in place, arenas are chained through links inside
+ * the arenas, and in the kernel another CPU may be unmapping one of them
+ * while this CPU looks: here the chain's first arena is made unreadable
+ * (mprotect) instead. The lookup of a chunk in an arena further down that
+ * chain must answer "not here" without reading it (before the fix: SIGSEGV),
+ * and free of that chunk, the heap's way, still works.
+ */
+START_TEST(test_unlocked_lookup_skips_chains)
+{
+	enum { N = 4000 };		/* 16000 bytes: 4 a 64 KiB arena, ~1000 arenas */
+	static void *p[N];
+	struct arena *a = NULL, *head = NULL;
+	size_t i, found = N;
+
+	for (i = 0; i < N; i++)
+		p[i] = xmalloc(16000);
+	for (i = 0; i < N && found == N; i++) {
+		struct bucket *b = bucket_of((uintptr_t)p[i]);
+
+		a = arena_lookup(p[i]);
+		if (b->more != NULL && arena_in_place(b, (uintptr_t)p[i]) == NULL &&
+		    b->more->ent.arena != a)
+			found = i, head = b->more->ent.arena;
+	}
+	ck_assert_msg(found < N, "no chunk in an arena behind another on a chain");
+	ck_assert_int_eq(mprotect(head, PAGE_SIZE, PROT_NONE), 0);
+	ck_assert_ptr_null(arena_of_unlocked(p[found]));
+	ck_assert_int_eq(mprotect(head, PAGE_SIZE, PROT_READ | PROT_WRITE), 0);
+	ck_assert_ptr_eq(arena_lookup(p[found]), a);
+	free(p[found]);			/* the heap's way: checked, then freed */
+	ck_assert_int_eq(malloc_check(), 0);
+	for (i = 0; i < N; i++)
+		if (i != found)
+			free(p[i]);
+	ck_assert_int_eq(malloc_check(), 0);
+}
+END_TEST
 
 START_TEST(test_free_then_malloc_reuses)
 {
@@ -459,6 +501,7 @@ static Suite *mcache_suite(void)
 	tcase_add_test(tc, test_poison_clean_reuse);
 	tcase_add_test(tc, test_cached_header_overwritten);
 	tcase_add_test(tc, test_check_counts_magazines);
+	tcase_add_test(tc, test_unlocked_lookup_skips_chains);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flush");

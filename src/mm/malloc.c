@@ -444,9 +444,9 @@ void free(void *p)
 	struct chunk *c;
 
 	/* Small: into this CPU's magazine, without the heap's lock (the
-	 * checks read the arena hash as arena_of allows). Anything else, a
-	 * bad pointer too, goes the heap's way, whose checked_chunk looks
-	 * again and says what is wrong. */
+	 * checks read the arena hash as arena_of_unlocked allows). Anything
+	 * else, a bad pointer too, goes the heap's way, whose checked_chunk
+	 * looks again and says what is wrong. */
 	if (p != NULL && mcache_on && (c = cacheable_chunk(p)) != NULL) {
 		mcache_free(c);
 		return;

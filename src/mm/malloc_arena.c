@@ -64,7 +64,7 @@ static bool second_slot(const struct arena *a)
 /* Enters a->link[i] under the slot of address key. */
 static void hash_insert(struct arena *a, int i, uintptr_t key)
 {
-	struct bucket *b = &arena_buckets[(key >> SLOT_SHIFT) % NBUCKET];
+	struct bucket *b = bucket_of(key);
 	int j;
 
 	for (j = 0; j < 2; j++) {
@@ -79,7 +79,7 @@ static void hash_insert(struct arena *a, int i, uintptr_t key)
 
 static void hash_remove(struct arena *a, int i, uintptr_t key)
 {
-	struct bucket *b = &arena_buckets[(key >> SLOT_SHIFT) % NBUCKET];
+	struct bucket *b = bucket_of(key);
 	struct slotlink **pp;
 	int j;
 

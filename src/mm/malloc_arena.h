@@ -65,6 +65,21 @@ struct bucket {
 _Static_assert(sizeof(struct bucket) == 8 * sizeof(uintptr_t), "a bucket is 8 words");
 extern struct bucket arena_buckets[NBUCKET];
 
+static inline struct bucket *bucket_of(uintptr_t x)
+{
+	return &arena_buckets[(x >> SLOT_SHIFT) % NBUCKET];
+}
+
+/* The arena of p if its bucket holds it in place, else NULL. */
+static inline struct arena *arena_in_place(const struct bucket *b, uintptr_t x)
+{
+	if (x - b->e[0].lo < b->e[0].len)
+		return b->e[0].arena;
+	if (x - b->e[1].lo < b->e[1].len)
+		return b->e[1].arena;
+	return NULL;
+}
+
 /*
  * The arena whose chunks p points into, or the large block whose pointer p
  * is; NULL if none. Reads only the hash table, never the memory at p, so
@@ -73,13 +88,12 @@ extern struct bucket arena_buckets[NBUCKET];
 static inline struct arena *arena_lookup(const void *p)
 {
 	uintptr_t x = (uintptr_t)p;
-	struct bucket *b = &arena_buckets[(x >> SLOT_SHIFT) % NBUCKET];
+	struct bucket *b = bucket_of(x);
+	struct arena *a = arena_in_place(b, x);
 	struct slotlink *l;
 
-	if (x - b->e[0].lo < b->e[0].len)
-		return b->e[0].arena;
-	if (x - b->e[1].lo < b->e[1].len)
-		return b->e[1].arena;
+	if (a != NULL)
+		return a;
 	for (l = b->more; l != NULL; l = l->next)
 		if (x - l->ent.lo < l->ent.len)
 			return l->ent.arena;
@@ -105,5 +119,31 @@ static inline struct arena *arena_of(const void *p)
 
 	return arena_lookup(p);
 }
+
+//@ LAB 8 BEGIN
+/*
+ * For free's path without the heap lock (cacheable_chunk, malloc_cache.h):
+ * the arena of p only if its bucket holds it in place, read as arena_of
+ * reads. It never follows the bucket's chain: the chain's links live in
+ * the arenas themselves, and another CPU may be giving one of those arenas
+ * back, unmapping its pages, right now. NULL sends free the heap's way,
+ * whose arena_of follows the chain under the lock (arenas are given back
+ * only under it).
+ */
+static inline struct arena *arena_of_unlocked(const void *p)
+{
+	uintptr_t x = (uintptr_t)p;
+	uint32_t gen;
+	struct arena *a;
+
+	do {
+		gen = arena_gen;
+		__asm__ volatile("" ::: "memory");
+		a = arena_in_place(bucket_of(x), x);
+		__asm__ volatile("" ::: "memory");
+	} while ((gen & 1) != 0 || gen != arena_gen);
+	return a;
+}
+//@ LAB 8 END
 
 #endif

@@ -150,8 +150,9 @@ static inline void *mcache_malloc(size_t need)
 /*
  * The chunk of pointer p if free may put it in a magazine at once: p is a
  * pointer malloc returned and that is still allocated (checked_chunk's
- * checks, in the same order: no memory at p is read before arena_of has
- * found its arena), of a size the magazines hold. NULL otherwise, without
+ * checks, in the same order: no memory at p is read before
+ * arena_of_unlocked has found its arena), of a size the magazines hold, in
+ * an arena its bucket holds in place. NULL otherwise, without
  * a word: free then takes the heap's way, whose checked_chunk looks again
  * and panics saying what is wrong (so the fast path has no panic calls,
  * and does not write malloc_op, which is the heap's, under its lock).
@@ -161,7 +162,7 @@ static inline struct chunk *cacheable_chunk(void *p)
 	struct chunk *c = (struct chunk *)((char *)p - TAG);
 	uint32_t sf;
 
-	if ((uintptr_t)p % ALIGN != 0 || arena_of(p) == NULL)
+	if ((uintptr_t)p % ALIGN != 0 || arena_of_unlocked(p) == NULL)
 		return NULL;
 	sf = c->h.size;
 	if (c->h.canary != canary(c, sf) || (sf & F_MASK) != 0 || sf > MCACHE_MAX ||
