@@ -100,6 +100,43 @@ KTEST(ppalloc_boot)
 	printk("ppalloc_boot: ppalloc(1, 1) = 0x%08x, a free page\n", a);
 }
 
+/*
+ * Exercise 2's result, checked right after the allocations and before
+ * anything is freed, so that a wrong split is not blamed on the merge: no
+ * free block may overlap a run just handed out. Runs are in units of the
+ * buddy; the first free block that overlaps one is reported in hit.
+ */
+#define MAX_RUNS	4
+
+struct runs {
+	unsigned n;
+	size_t start[MAX_RUNS], count[MAX_RUNS];
+	int hit;		/* the run overlapped, or -1 */
+	size_t hit_start;	/* the free block overlapping it */
+	unsigned hit_order;
+};
+
+static void overlap_cb(void *arg, unsigned order, size_t start)
+{
+	struct runs *r = arg;
+	size_t end = start + ((size_t)1 << order);
+
+	for (unsigned i = 0; i < r->n && r->hit < 0; i++)
+		if (start < r->start[i] + r->count[i] && end > r->start[i])
+			r->hit = i, r->hit_start = start, r->hit_order = order;
+}
+
+/* The run a free block overlaps (its index), or -1. */
+static int split_overlap(const struct buddy *b, struct runs *r)
+{
+	r->hit = -1;
+	buddy_for_each_free(b, overlap_cb, r);
+	return r->hit;
+}
+
+#define SPLIT_HINT	"exercise 2: the allocation keeps the start of the block it " \
+			"splits; only halves after it go back on the free lists"
+
 KTEST(ppalloc_minmax)
 {
 	uintptr_t a = 1, b, c, d, e;
@@ -129,8 +166,21 @@ KTEST(ppalloc_minmax)
 	KEXPECT(c + 8 * PAGE_SIZE <= a || a + PAGE_SIZE <= c);
 	KEXPECT(c + 8 * PAGE_SIZE <= b || b + 3 * PAGE_SIZE <= c);
 	KEXPECT(d + big * PAGE_SIZE <= c || c + 8 * PAGE_SIZE <= d);
+	struct runs r = { 4, { a / PAGE_SIZE, b / PAGE_SIZE, c / PAGE_SIZE, d / PAGE_SIZE },
+			  { 1, 3, 8, big }, -1, 0, 0 };
+	int i = split_overlap(ppalloc_buddy(), &r);
+	if (i >= 0)
+		ktest_fail("after ppalloc(1, 1), (3, 3), (5, 8), (1, 2^30): the allocation of %u "
+			   "pages at 0x%08x overlaps the free block at 0x%08x (order %u) (%s)",
+			   r.count[i], r.start[i] * PAGE_SIZE, r.hit_start * PAGE_SIZE,
+			   r.hit_order, SPLIT_HINT);
 	ppstats(&after);
-	KEXPECT_EQ(after.free, before.free - 1 - 3 - 8 - big);
+	if (after.free != before.free - 1 - 3 - 8 - big)
+		ktest_fail("after ppalloc(1, 1), (3, 3), (5, 8), (1, 2^30): %u pages free, "
+			   "expected %u - 1 - 3 - 8 - %u = %u, %d lost (exercise 2 must "
+			   "put every unused part of the block it splits back on a free list)",
+			   after.free, before.free, big, before.free - 1 - 3 - 8 - big,
+			   (int)(before.free - 1 - 3 - 8 - big - after.free));
 	ppfree(d, big);
 	/* Freed pages are handed out again: the 3 pages fit where they were. */
 	ppfree(b, 3);
@@ -301,6 +351,7 @@ static void check_choice(size_t min, size_t max)
 	int k;
 
 	counts(before);
+	size_t free_before = buddy_free_units(ppalloc_buddy());
 	k = expected_order(before, min, max);
 	if (k < 0) {
 		if (ppalloc(min, max, &a) != 0)
@@ -340,7 +391,17 @@ static void check_choice(size_t min, size_t max)
 	if (a != low[1] * PAGE_SIZE)
 		ktest_fail("ppalloc(%u, %u) = 0x%08x, expected 0x%08x: the lowest free block "
 			   "of order %d", min, max, a, low[1] * PAGE_SIZE, k);
+	struct runs r = { 1, { a / PAGE_SIZE }, { got }, -1, 0, 0 };
+	if (split_overlap(ppalloc_buddy(), &r) >= 0)
+		ktest_fail("ppalloc(%u, %u) = 0x%08x (%u pages) from a free block of order %d, "
+			   "but the free block at 0x%08x (order %u) overlaps it (%s)", min, max,
+			   a, got, k, r.hit_start * PAGE_SIZE, r.hit_order, SPLIT_HINT);
 	ppfree(a, got);
+	if (buddy_free_units(ppalloc_buddy()) > free_before)
+		ktest_fail("ppfree(0x%08x, %u): %u pages free, more than the %u before the "
+			   "allocation (exercise 3: the buddy a block merges with must come off "
+			   "its free list, pop_free)", a, got, buddy_free_units(ppalloc_buddy()),
+			   free_before);
 	counts(after);
 	for (unsigned j = 0; j < NORD; j++)
 		if (after[j] != before[j])
@@ -388,6 +449,44 @@ KTEST(ppalloc_choice)
  */
 static uint64_t small_meta[(4200 + 7) / 8];
 
+/* alloc(1, 1), (5, 5), (32, 32) on the fresh 64 units: at 0, 8 and 32.
+ * Exercise 2's result is checked before anything is freed. */
+static void top_merge_allocs(struct buddy *b, size_t *s1, size_t *s2, size_t *s3)
+{
+	KEXPECT_EQ(buddy_alloc(b, 1, 1, s1), 1);
+	if (buddy_free_units(b) != 63)
+		ktest_fail("buddy_alloc(b, 1, 1) from the one block of 64 units: %u units "
+			   "free, expected 63 (exercise 2 must put every unused half back "
+			   "on a free list)", buddy_free_units(b));
+	KEXPECT_EQ(buddy_alloc(b, 5, 5, s2), 5);
+	KEXPECT_EQ(buddy_alloc(b, 32, 32, s3), 32);
+	struct runs r = { 3, { *s1, *s2, *s3 }, { 1, 5, 32 }, -1, 0, 0 };
+	int i = split_overlap(b, &r);
+	if (i >= 0)
+		ktest_fail("after buddy_alloc(b, 1, 1), (5, 5), (32, 32): the allocation [%u, %u) "
+			   "overlaps the free block at unit %u (order %u) (%s)", r.start[i],
+			   r.start[i] + r.count[i], r.hit_start, r.hit_order, SPLIT_HINT);
+	if (buddy_free_units(b) != 64 - 1 - 5 - 32)
+		ktest_fail("after buddy_alloc(b, 1, 1), (5, 5), (32, 32): %u units free, "
+			   "expected 26 (exercise 2 must put every unused part back on a "
+			   "free list)", buddy_free_units(b));
+}
+
+/* Everything free is one block of `order`: no free block below it. */
+static void expect_merged(const struct buddy *b, unsigned order, const char *what,
+			  const char *into)
+{
+	if (buddy_free_units(b) > ((size_t)1 << order))
+		ktest_fail("%s, but %u units are counted free, more than %u (exercise 3: the "
+			   "buddy a block merges with must come off its free list, pop_free)",
+			   what, buddy_free_units(b), 1u << order);
+	for (unsigned k = 0; k < order; k++)
+		if (buddy_free_blocks(b, k) != 0)
+			ktest_fail("%s, but order %u has %u free blocks: they must merge into %s",
+				   what, k, buddy_free_blocks(b, k), into);
+	KEXPECT_EQ(buddy_free_blocks(b, order), 1);
+}
+
 KTEST(buddy_top_merge)
 {
 	struct buddy *b;
@@ -399,9 +498,20 @@ KTEST(buddy_top_merge)
 	KEXPECT(buddy_meta_size(64) <= sizeof(small_meta));
 	b = buddy_init(small_meta, 64);
 	KEXPECT_EQ(buddy_free_blocks(b, 6), 1);
-	KEXPECT_EQ(buddy_alloc(b, 1, 1, &s1), 1);
-	KEXPECT_EQ(buddy_alloc(b, 5, 5, &s2), 5);
-	KEXPECT_EQ(buddy_alloc(b, 32, 32, &s3), 32);
+	/* Below the top order first: freeing s1 then s2 frees [0, 32), whose
+	 * last piece, [8, 16), is an upper half that must find its buddy [0, 8)
+	 * below it. Order 5 then has [0, 32) and [32, 64) is s3's. */
+	top_merge_allocs(b, &s1, &s2, &s3);
+	KEXPECT_EQ(buddy_free(b, s1, 1), BUDDY_OK);
+	KEXPECT_EQ(buddy_free(b, s2, 5), BUDDY_OK);
+	expect_merged(b, 5, "after freeing [0, 1) and [8, 13) all of [0, 32) is free",
+		      "one block of order 5 (exercise 3: merge with the buddy at "
+		      "start ^ 2^k, below or above, for as long as it is free)");
+	KEXPECT_EQ(buddy_free(b, s3, 32), BUDDY_OK);
+	expect_merged(b, 6, "all 64 units free again",
+		      "the one block of the top order 6 (exercise 3)");
+	/* Then s2 before s1: [0, 8) merges up from order 0 to order 5. */
+	top_merge_allocs(b, &s1, &s2, &s3);
 	KEXPECT_EQ(buddy_free(b, s2, 5), BUDDY_OK);
 	KEXPECT_EQ(buddy_free(b, s1, 1), BUDDY_OK);
 	KEXPECT_EQ(buddy_free(b, s3, 32), BUDDY_OK);
