@@ -10,7 +10,8 @@ strata-bt say; then it lets the kernel go on and checks that the kernel's own
 make qemu-gdb is not running. From lab 2 on, strata-buddy is checked against
 the kernel's [ppalloc] line, and on the host unit test build/host/test_buddy
 against buddy.c's own figures and against corruptions poked into its
-metadata (buddy_host_case); from lab 6 on, strata-heap against malloc_stress's
+metadata (buddy_host_case) and for units lost by a split
+(buddy_host_lost_case); from lab 6 on, strata-heap against malloc_stress's
 live blocks and against the header malloc_corrupt_header overwrites; from
 lab 7 on, strata-threads and strata-bt TID at a moment of test=preempt;
 from lab 8 on, strata-cpus, and strata-threads reading each running thread
@@ -617,6 +618,67 @@ def buddy_host_case(workdir):
         show(output, 80)
 
 
+def buddy_host_lost_case(workdir):
+    """Lost units on the host, where a struct buddy does not record what was
+    reserved: in test_tail_given_back, at buddy_free(b, 0, 5) (alloc(5, 5)
+    done: free 5/0, 6/1, 8/3), unit 5 is taken off order 0's free map and
+    nfree[0], as a buddy_split that forgot it would leave it. strata-buddy
+    must report it from the allocation's block alone, and by count with
+    --reserved 0; --reserved 1 says it is reserved."""
+    name = "buddy-host-lost"
+    mark = lambda m: "echo ==%s==\\n" % m	# noqa: E731
+    args = ["-ex", "set pagination off", "-ex", "set confirm off", "-ex", "file %s" % HOST_BUDDY,
+            "-ex", "source %s" % STRATA_PY,
+            "-ex", "set environment CK_FORK no", "-ex", "set environment CK_RUN_CASE core",
+            "-ex", "break test_tail_given_back_fn", "-ex", "run",
+            "-ex", "break buddy_free", "-ex", "continue"]
+    word = "b->words[b->freemap[0].off[0]]"
+    steps = [mark("before"), "strata-buddy --allocs b", mark("before-counted"),
+             "strata-buddy --reserved 0 b",
+             "set var b->nfree[0] = 0", "set var %s &= ~(1 << 5)" % word,
+             mark("tail"), "strata-buddy b", mark("counted"), "strata-buddy --reserved 0 b",
+             mark("declared"), "strata-buddy --reserved=1 b",
+             "set var b->nfree[0] = 1", "set var %s |= 1 << 5" % word,
+             mark("restored"), "strata-buddy b", mark("end"), "kill"]
+    for c in steps:
+        args += ["-ex", c]
+    output, problem = run_gdb(args)
+    if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+        show(output)
+        return
+    sec = sections(output)
+
+    def problems(text):
+        return re.findall(r"^  PROBLEM: (.*)$", text or "", re.M)
+
+    clean = "free maps and lists agree with nfree[]"
+    ok = check("%s: after alloc(5, 5) nothing is wrong, reserved or lost 0" % name,
+               clean in sec.get("before", "") and not problems(sec.get("before"))
+               and "allocated 5 in 1 allocation, reserved or lost 0" in sec.get("before", ""),
+               sec.get("before", "")[-400:])
+    ok &= check("%s: nor with --reserved 0" % name,
+                clean in sec.get("before-counted", "")
+                and "reserved 0" in sec.get("before-counted", ""))
+    tail = ("unit 5, in the block 0-7 that the allocation at 0 (5 units) was split from, is "
+            "neither free nor allocated: lost (does buddy_split() put every unused part back "
+            "on a free list?), unless buddy_reserve() reserved it after the allocation "
+            "(--reserved N counts them)")
+    ok &= check("%s: the unit lost in the allocation's block is a PROBLEM" % name,
+                problems(sec.get("tail")) == [tail]
+                and "reserved or lost 1" in sec.get("tail", ""), repr(problems(sec.get("tail"))))
+    counted = ("1 units are neither free nor allocated but only 0 were reserved at setup: "
+               "1 units lost (does buddy_split() put every unused part back on a free list?)")
+    ok &= check("%s: --reserved 0 reports it lost by count" % name,
+                problems(sec.get("counted")) == [counted], repr(problems(sec.get("counted"))))
+    ok &= check("%s: --reserved=1 takes it as reserved" % name,
+                clean in sec.get("declared", "") and not problems(sec.get("declared"))
+                and "reserved 1" in sec.get("declared", ""), sec.get("declared", "")[-300:])
+    ok &= check("%s: put back, nothing wrong again" % name,
+                clean in sec.get("restored", "") and not problems(sec.get("restored")))
+    if not ok:
+        show(output, 80)
+
+
 def heap_case(workdir):
     """strata-heap agrees with the stress test's own bookkeeping mid-run, and
     names the chunk whose header malloc_corrupt_header overwrote."""
@@ -1085,6 +1147,7 @@ class GdbWorkflow(unittest.TestCase):
                           cwd=ROOT).returncode != 0:
             self.fail("make build/host/test_buddy failed")
         self.case("buddy-host", buddy_host_case, WORKDIR)
+        self.case("buddy-host-lost", buddy_host_lost_case, WORKDIR)
 
     def test_heap(self):
         self.need("ktest_malloc_stress", 6)

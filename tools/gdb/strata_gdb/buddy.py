@@ -7,6 +7,8 @@
 # buddy_struct.py reads it. A module of the strata_gdb package
 # (tools/gdb/strata.py loads it when a branch has it: lab 2 on).
 
+import bisect
+
 import gdb
 
 from .buddy_struct import Buddy
@@ -167,7 +169,7 @@ def paging_hint():
 class StrataBuddyCommand(gdb.Command):
     """Print the free blocks of a buddy allocator, per order.
 
-Usage: strata-buddy [--all | --limit N] [--units] [--allocs] [--check] [EXPR]
+Usage: strata-buddy [--all | --limit N] [--units] [--allocs] [--check] [--reserved N] [EXPR]
 
 Without EXPR (or with `phys`): the physical allocator of ppalloc
 ('ppalloc.c'::phys, lab 2). EXPR may be:
@@ -189,11 +191,23 @@ those of more than 16 units) and the units neither free nor allocated
 (reserved), and says whether the free maps and lists agree with nfree[]
 (whose sum, nfree[k] * 2^k, is the free units).
 
+Units neither free nor allocated are reserved (buddy_reserve) or lost (a
+wrong buddy_split). For the physical allocator the kernel counts what it
+reserved ('ppalloc.c'::phys_reserved) and a vpallocator reserves nothing,
+so any more are reported lost. A struct buddy does not record its reserved
+units: for any other one (the host unit tests') the line says "reserved or
+lost", and what can be told is reported: units right after an allocation,
+inside the block it was split from, that are neither free nor allocated
+(lost, unless buddy_reserve took them after the allocation). --reserved N
+says N units were reserved, and then every other one is reported lost.
+
   --units   print unit numbers instead of addresses
   --allocs  also list the allocations (start, count), as bounds says
   --check   read every bitmap whole and check the buddy invariants: summary
             levels (all zero for a listed order), lists, counters, no free
-            buddies left unmerged, no overlaps, allocations aligned"""
+            buddies left unmerged, no overlaps, allocations aligned
+  --reserved N  N units were reserved with buddy_reserve: report any
+            other unit neither free nor allocated as lost"""
 
     def __init__(self):
         super().__init__("strata-buddy", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
@@ -206,7 +220,8 @@ those of more than 16 units) and the units neither free nor allocated
     def parse(arg):
         """Leading --options, then the rest of the line verbatim as EXPR (so
         that quotes in 'vpalloc.c'::kvpa survive)."""
-        opts = {"limit": DEFAULT_LIMIT, "units": False, "allocs": False, "check": False}
+        opts = {"limit": DEFAULT_LIMIT, "units": False, "allocs": False, "check": False,
+                "reserved": None}
         rest = arg.strip()
         while rest.startswith("--"):
             word, _, rest = rest.partition(" ")
@@ -216,13 +231,13 @@ those of more than 16 units) and the units neither free nor allocated
                 opts["limit"] = None
             elif name in ("units", "allocs", "check") and not eq:
                 opts[name] = True
-            elif name == "limit":
+            elif name in ("limit", "reserved"):
                 if not eq:
                     val, _, rest = rest.partition(" ")
                     rest = rest.strip()
                 if not val.isdigit():
-                    raise StrataError("--limit needs a number")
-                opts["limit"] = int(val)
+                    raise StrataError("--%s needs a number" % name)
+                opts[name] = int(val)
             elif word == "--":
                 break
             else:
@@ -266,9 +281,12 @@ those of more than 16 units) and the units neither free nor allocated
         out("  %d units%s%s, %d orders (0..%d)"
             % (b.n, " of %s" % size_str(tgt.unit_bytes) if tgt.base is not None else "",
                span, b.orders, b.orders - 1))
-        out("  free %d units%s, allocated %d in %s, reserved %d"
+        reserved = opts["reserved"] if opts["reserved"] is not None else tgt.reserved
+        out("  free %d units%s, allocated %d in %s, %s %d"
             % (b.free_units, " (%s)" % size(b.free_units) if tgt.base is not None else "",
-               allocated, plural(len(allocs), "allocation"), b.n - b.free_units - allocated))
+               allocated, plural(len(allocs), "allocation"),
+               "reserved" if reserved is not None else "reserved or lost",
+               b.n - b.free_units - allocated))
         width = max([len(size(1 << k)) for k in range(b.orders)] + [5])
         out("  order  %*s  free  starts" % (width, "block"))
         for k in range(b.orders):
@@ -301,16 +319,18 @@ those of more than 16 units) and the units neither free nor allocated
                                    k, b.nfree[k]))
         problems += block_problems + alloc_problems
         lost = b.n - b.free_units - allocated
-        if tgt.reserved is not None and not problems and lost != tgt.reserved:
-            if lost > tgt.reserved:
+        if reserved is not None and not problems and lost != reserved:
+            if lost > reserved:
                 problems.append("%d units are neither free nor allocated but only %d were "
                                 "reserved at setup: %d units lost (does buddy_split() put every "
                                 "unused part back on a free list?)"
-                                % (lost, tgt.reserved, lost - tgt.reserved))
+                                % (lost, reserved, lost - reserved))
             else:
                 problems.append("%d units are neither free nor allocated but %d were "
                                 "reserved at setup: the counters disagree"
-                                % (lost, tgt.reserved))
+                                % (lost, reserved))
+        elif reserved is None and not problems:
+            problems += self.lost_tails(b, blocks, allocs, where)
         if opts["check"]:
             problems += self.check(b, blocks, allocs)
         total = sum(len(v) for v in blocks.values())
@@ -319,12 +339,47 @@ those of more than 16 units) and the units neither free nor allocated
                 out("  PROBLEM: %s" % p)
             if len(problems) > 20:
                 out("  ... %d more problems" % (len(problems) - 20))
-            out("strata-buddy: %d free blocks, %d free units; %s"
-                % (total, counted_free, plural(len(problems), "problem")))
+            out("strata-buddy: %s, %s; %s"
+                % (plural(total, "free block"), plural(counted_free, "free unit"),
+                   plural(len(problems), "problem")))
         else:
             out("strata-buddy: %s, %s; free maps and lists agree with nfree[]%s"
                 % (plural(total, "free block"), plural(counted_free, "free unit"),
                    "; --check found nothing wrong" if opts["check"] else ""))
+
+    @staticmethod
+    def lost_tails(b, blocks, allocs, where):
+        """Without a reserved count: the units after each allocation, inside
+        the block it was split from ([s, s + 2^ceil_log2(c))), that are in
+        no free block and no allocation. buddy_split must have put them back;
+        only a buddy_reserve after the allocation could have taken them."""
+        spans = sorted([(s, s + (1 << k)) for k in blocks for s in blocks[k]] +
+                       [(s, s + c) for s, c in allocs])
+        starts = [s for s, _ in spans]
+        problems = []
+        for s, c in allocs:
+            end, u, missing = min(s + (1 << (c - 1).bit_length()), b.n), s + c, []
+            while u < end:
+                i = bisect.bisect_right(starts, u) - 1
+                if i >= 0 and spans[i][1] > u:
+                    u = spans[i][1]
+                    continue
+                stop = min(starts[i + 1] if i + 1 < len(starts) else end, end)
+                missing.append((u, stop))
+                u = stop
+            if missing:
+                units = sum(e - f for f, e in missing)
+                problems.append(
+                    "%s %s, in the block %s-%s that the allocation at %s (%s) was split "
+                    "from, %s neither free nor allocated: lost (does buddy_split() put every "
+                    "unused part back on a free list?), unless buddy_reserve() reserved %s "
+                    "after the allocation (--reserved N counts them)"
+                    % ("unit" if units == 1 else "units",
+                       ", ".join(where(f) if e - f == 1 else "%s-%s" % (where(f), where(e - 1))
+                                 for f, e in missing),
+                       where(s), where(end - 1), where(s), plural(c, "unit"),
+                       "is" if units == 1 else "are", "it" if units == 1 else "them"))
+        return problems
 
     @staticmethod
     def check(b, blocks, allocs):
