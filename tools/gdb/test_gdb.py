@@ -517,6 +517,24 @@ def sections(output):
     return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
+def run_sections(name, args, steps):
+    """Runs GDB with args and one -ex per step: (its output, sections()), the
+    sections None (and a failed check showing the output) if the session
+    did not finish."""
+    for c in steps:
+        args += ["-ex", c]
+    output, problem = run_gdb(args)
+    if not check("%s: gdb session finished" % name, problem is None, problem or ""):
+        show(output)
+        return output, None
+    return output, sections(output)
+
+
+def problems(text):
+    """The PROBLEM lines strata-buddy printed in text."""
+    return re.findall(r"^  PROBLEM: (.*)$", text or "", re.M)
+
+
 def buddy_host_case(workdir):
     """strata-buddy on the host unit test's allocator (64-bit size_t), at two
     moments of its random run: the first buddy_alloc (every order listed)
@@ -542,17 +560,10 @@ def buddy_host_case(workdir):
              "python poke_bounds()", mark("bounds"), "strata-buddy b", "python restore()",
              "python poke_bigend()", mark("bigend"), "strata-buddy b", "python restore()",
              mark("restored"), "strata-buddy --check b", "kill"]
-    for c in steps:
-        args += ["-ex", c]
-    output, problem = run_gdb(args)
-    if not check("%s: gdb session finished" % name, problem is None, problem or ""):
-        show(output)
+    output, sec = run_sections(name, args, steps)
+    if sec is None:
         return
-    sec = sections(output)
     ok = True
-
-    def problems(text):
-        return re.findall(r"^  PROBLEM: (.*)$", text or "", re.M)
 
     clean = "free maps and lists agree with nfree[]; --check found nothing wrong"
     ok &= check("%s: at the first buddy_alloc, --check finds nothing wrong" % name,
@@ -640,16 +651,9 @@ def buddy_host_lost_case(workdir):
              mark("declared"), "strata-buddy --reserved=1 b",
              "set var b->nfree[0] = 1", "set var %s |= 1 << 5" % word,
              mark("restored"), "strata-buddy b", mark("end"), "kill"]
-    for c in steps:
-        args += ["-ex", c]
-    output, problem = run_gdb(args)
-    if not check("%s: gdb session finished" % name, problem is None, problem or ""):
-        show(output)
+    output, sec = run_sections(name, args, steps)
+    if sec is None:
         return
-    sec = sections(output)
-
-    def problems(text):
-        return re.findall(r"^  PROBLEM: (.*)$", text or "", re.M)
 
     clean = "free maps and lists agree with nfree[]"
     ok = check("%s: after alloc(5, 5) nothing is wrong, reserved or lost 0" % name,
